@@ -1,0 +1,1 @@
+"""chromatic compiler: policy file -> Policy IR -> passes -> bit-packed blob (.cblob)."""

@@ -1,0 +1,150 @@
+"""The policy file (.npz): the stable interchange format any trainer can write.
+
+See docs/policy-format.md. Read with ``allow_pickle=False``; strings and scalars are
+0-d arrays. Loading validates everything and names the key, expected and found value.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from compiler.atomic import atomic_write_with
+from compiler.errors import PolicyFormatError
+from compiler.ir import Activation, Layer, Normalization, Policy, Structure
+
+FORMAT_KEYS = {"layer_sizes", "weights", "obs_mean", "obs_std", "hidden_activation",
+               "output_activation", "structure"}
+METADATA_KEYS = ("env_id", "train_command", "seed", "timesteps", "eval_return")
+_MAX_LAYERS = 64
+_MAX_WIDTH = 65535
+
+
+def load_policy(path: str | os.PathLike[str]) -> Policy:
+    """Load and validate a policy file; raise PolicyFormatError on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise PolicyFormatError(f"{path}: no such policy file")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise PolicyFormatError(f"{path}: not a readable .npz policy file ({e})") from None
+    try:
+        return policy_from_arrays(arrays)
+    except PolicyFormatError as e:
+        raise PolicyFormatError(f"{path}: {e}") from None
+
+
+def _get(arrays: dict[str, np.ndarray], key: str) -> np.ndarray:
+    if key not in arrays:
+        raise PolicyFormatError(f"{key}: missing key")
+    return arrays[key]
+
+
+def _string(arrays: dict[str, np.ndarray], key: str, choices: tuple[str, ...]) -> str:
+    a = _get(arrays, key)
+    if a.shape != () or a.dtype.kind not in "US":
+        raise PolicyFormatError(f"{key}: expected a 0-d string array, found dtype {a.dtype} shape {a.shape}")
+    value = str(a.item() if a.dtype.kind == "U" else a.item().decode())
+    if value not in choices:
+        raise PolicyFormatError(f"{key}: expected one of {list(choices)}, found {value!r}")
+    return value
+
+
+def _int_array(arrays: dict[str, np.ndarray], key: str, ndim: int) -> np.ndarray:
+    a = _get(arrays, key)
+    if a.dtype.kind not in "iu":
+        raise PolicyFormatError(f"{key}: expected an integer array, found dtype {a.dtype}")
+    if a.ndim != ndim:
+        raise PolicyFormatError(f"{key}: expected {ndim} dimension(s), found shape {a.shape}")
+    return a.astype(np.int64)
+
+
+def _float_array(arrays: dict[str, np.ndarray], key: str, shape: tuple[int, ...]) -> np.ndarray:
+    a = _get(arrays, key)
+    if a.dtype.kind not in "fiu":
+        raise PolicyFormatError(f"{key}: expected a float array, found dtype {a.dtype}")
+    if a.shape != shape:
+        raise PolicyFormatError(f"{key}: expected shape {shape}, found {a.shape}")
+    return a.astype(np.float64)
+
+
+def policy_from_arrays(arrays: dict[str, np.ndarray]) -> Policy:
+    """Build and validate a Policy from the policy file's arrays."""
+    sizes = _int_array(arrays, "layer_sizes", 1)
+    if not 2 <= sizes.size <= _MAX_LAYERS + 1:
+        raise PolicyFormatError(f"layer_sizes: expected 2 to {_MAX_LAYERS + 1} entries, found {sizes.size}")
+    if sizes.min() < 1 or sizes.max() > _MAX_WIDTH:
+        raise PolicyFormatError(f"layer_sizes: expected entries in [1, {_MAX_WIDTH}], found {sizes.tolist()}")
+    sizes_t = tuple(int(s) for s in sizes)
+    weights = _get(arrays, "weights")
+    if weights.ndim != 1:
+        raise PolicyFormatError(f"weights: expected shape (M,), found {weights.shape}")
+    palette = _float_array(arrays, "weights", weights.shape)
+    layers = []
+    for l, (inp, out) in enumerate(zip(sizes_t[:-1], sizes_t[1:], strict=True)):
+        part = _int_array(arrays, f"partition_{l}", 2)
+        if part.shape != (out, inp):
+            raise PolicyFormatError(f"partition_{l}: expected shape ({out}, {inp}), found {part.shape}")
+        bias = _float_array(arrays, f"bias_{l}", (out,))
+        layers.append(Layer(part, bias))
+    extra = sorted(k for k in arrays if k.startswith(("partition_", "bias_"))
+                   and k not in {f"partition_{l}" for l in range(len(layers))}
+                   | {f"bias_{l}" for l in range(len(layers))})
+    if extra:
+        raise PolicyFormatError(f"{extra[0]}: unexpected key for layer_sizes {list(sizes_t)}")
+    d0 = sizes_t[0]
+    norm = Normalization(_float_array(arrays, "obs_mean", (d0,)), _float_array(arrays, "obs_std", (d0,)))
+    structure = _string(arrays, "structure", tuple(s.name.lower() for s in Structure))
+    hidden = _string(arrays, "hidden_activation", ("tanh",))
+    output = _string(arrays, "output_activation", ("tanh", "identity"))
+    metadata: dict[str, str | int | float] = {}
+    for k, a in arrays.items():
+        if k in FORMAT_KEYS or k.startswith(("partition_", "bias_")):
+            continue
+        if a.shape != ():
+            raise PolicyFormatError(f"{k}: metadata must be a 0-d string or number, found shape {a.shape}")
+        metadata[k] = a.item() if a.dtype.kind in "fiub" else str(a.item())
+    return Policy(
+        layers=tuple(layers),
+        palette=palette,
+        normalization=norm,
+        structure=Structure[structure.upper()],
+        hidden_activation=Activation[hidden.upper()],
+        output_activation=Activation[output.upper()],
+        metadata=metadata,
+    ).validate()
+
+
+def policy_to_arrays(policy: Policy) -> dict[str, np.ndarray]:
+    """The policy file's arrays for a Policy (float32 values, int32 colors)."""
+    arrays: dict[str, np.ndarray] = {
+        "layer_sizes": np.asarray(policy.layer_sizes, dtype=np.int32),
+        "weights": policy.palette.astype(np.float32),
+        "obs_mean": policy.normalization.mean.astype(np.float32),
+        "obs_std": policy.normalization.std.astype(np.float32),
+        "hidden_activation": np.array(policy.hidden_activation.name.lower()),
+        "output_activation": np.array(policy.output_activation.name.lower()),
+        "structure": np.array(policy.structure.name.lower()),
+    }
+    for l, layer in enumerate(policy.layers):
+        arrays[f"partition_{l}"] = layer.partition.astype(np.int32)
+        arrays[f"bias_{l}"] = layer.bias.astype(np.float32)
+    for k, v in policy.metadata.items():
+        arrays[k] = np.array(v)
+    return arrays
+
+
+def save_policy(policy: Policy, path: str | os.PathLike[str]) -> None:
+    """Validate and write a policy file atomically."""
+    arrays = policy_to_arrays(policy.validate())
+
+    def write(f: IO) -> None:
+        np.savez_compressed(f, **arrays)
+
+    atomic_write_with(path, write)

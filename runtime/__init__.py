@@ -1,0 +1,1 @@
+"""Runtimes: load a blob and run it (numpy reference, Numba, C through cffi)."""

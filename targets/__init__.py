@@ -1,0 +1,1 @@
+"""Targets: one renderer per target (C, firmware) behind one interface."""
