@@ -1,0 +1,250 @@
+"""Blob format v1 (.cblob): encode a Policy into bytes and decode it back.
+
+The byte-by-byte specification is docs/blob-format.md; this module is its executable
+form and the decoder every other runtime is compared with. Everything is
+little-endian; every section starts 4-byte aligned so a Cortex-M can read floats in place.
+
+Decoding never trusts the header: sizes are checked against hard limits and against
+the real length *before* anything is allocated, then the CRC32 is verified.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from compiler.errors import BlobError
+from compiler.ir import (
+    Activation,
+    Layer,
+    Normalization,
+    Policy,
+    Structure,
+    canonical_partitions,
+    implicit_num_colors,
+    index_bits,
+)
+from compiler.passes.pack import pack_indices, packed_size, unpack_indices
+
+MAGIC = b"CHRM"
+VERSION = 1
+FIXED_HEADER = struct.Struct("<4sBBBBBBBBII")  # magic .. total_length: 20 bytes
+MAX_LAYERS = 64
+MAX_INDEX_BITS = 16
+MAX_EDGES = 1 << 24  # refuse to expand more edges than this (no huge allocation from a header)
+
+
+class DType(enum.IntEnum):
+    """Storage dtype of palette, biases and normalization. Wire/C values: CHROMATIC_DTYPE_*."""
+
+    F32 = 0
+    F16 = 1
+
+    @property
+    def numpy(self) -> np.dtype:
+        return np.dtype("<f4") if self == DType.F32 else np.dtype("<f2")
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class Flag(enum.IntFlag):
+    """Header flag bits. Wire/C values: CHROMATIC_FLAG_*."""
+
+    BYTE_INDICES = 1  # indices rounded up to whole bytes (--pack bytes)
+
+
+PACK_MODES = ("bits", "bytes")
+
+
+def align4(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def index_width(num_colors: int, structure: Structure, pack: str) -> int:
+    """Bits per stored edge index: 0 for implicit structures or M == 1."""
+    if structure.implicit:
+        return 0
+    b = index_bits(num_colors)
+    return b if pack == "bits" else 8 * ((b + 7) // 8)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Byte offsets and sizes of every section; the single source for encoder, decoder and bits."""
+
+    header: int  # header bytes including its padding
+    dictionary: int  # packed index bytes (no padding)
+    dictionary_padding: int
+    palette: int
+    biases: int
+    normalization: int
+    padding: int  # before the CRC
+    crc: int = 4
+
+    @property
+    def total(self) -> int:
+        return (self.header + self.dictionary + self.dictionary_padding + self.palette
+                + self.biases + self.normalization + self.padding + self.crc)
+
+    def offsets(self) -> dict[str, int]:
+        o, out = 0, {}
+        for name in ("header", "dictionary", "dictionary_padding", "palette", "biases",
+                     "normalization", "padding", "crc"):
+            out[name] = o
+            o += getattr(self, name)
+        return out
+
+
+def layout(layer_sizes: tuple[int, ...], num_colors: int, bits: int, dtype: DType) -> Layout:
+    """Section sizes for a blob with these parameters (pure integer arithmetic)."""
+    edges = sum(a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:], strict=True))
+    header_raw = FIXED_HEADER.size + 2 * len(layer_sizes)
+    dictionary = packed_size(edges, bits)
+    v = dtype.numpy.itemsize
+    values = v * (num_colors + sum(layer_sizes[1:]) + 2 * layer_sizes[0])
+    return Layout(
+        header=align4(header_raw),
+        dictionary=dictionary,
+        dictionary_padding=align4(dictionary) - dictionary,
+        palette=v * num_colors,
+        biases=v * sum(layer_sizes[1:]),
+        normalization=v * 2 * layer_sizes[0],
+        padding=align4(values) - values,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Blob:
+    """A decoded blob: the policy it holds and how it was stored."""
+
+    policy: Policy
+    dtype: DType
+    pack: str
+    index_bits: int
+    layout: Layout
+    crc32: int
+
+
+def encode(policy: Policy, dtype: DType, pack: str) -> bytes:
+    """Serialize a canonical, quantized policy (see compiler/compile.py for the pipeline)."""
+    if pack not in PACK_MODES:
+        raise ValueError(f"pack must be one of {PACK_MODES}")
+    sizes = policy.layer_sizes
+    bits = index_width(policy.num_colors, policy.structure, pack)
+    if bits > MAX_INDEX_BITS:
+        raise BlobError(f"M={policy.num_colors} colors need {bits}-bit indices; the format allows {MAX_INDEX_BITS}")
+    if len(policy.layers) > MAX_LAYERS:
+        raise BlobError(f"{len(policy.layers)} layers; the format allows {MAX_LAYERS}")
+    lay = layout(sizes, policy.num_colors, bits, dtype)
+    flags = Flag.BYTE_INDICES if pack == "bytes" else Flag(0)
+    head = FIXED_HEADER.pack(
+        MAGIC, VERSION, int(flags), int(policy.structure), int(dtype),
+        int(policy.hidden_activation), int(policy.output_activation),
+        len(policy.layers), bits, policy.num_colors, lay.total,
+    ) + struct.pack(f"<{len(sizes)}H", *sizes)
+    out = bytearray(head.ljust(lay.header, b"\0"))
+    if bits:
+        flat = np.concatenate([layer.partition.ravel() for layer in policy.layers])
+        out += pack_indices(flat, bits).ljust(lay.dictionary + lay.dictionary_padding, b"\0")
+    dt = dtype.numpy
+    for arr in (policy.palette, *(layer.bias for layer in policy.layers),
+                policy.normalization.mean, policy.normalization.std):
+        out += np.asarray(arr).astype(dt).tobytes()
+    out += b"\0" * lay.padding
+    out += struct.pack("<I", zlib.crc32(out))
+    assert len(out) == lay.total
+    return bytes(out)
+
+
+def decode(data: bytes) -> Blob:
+    """Parse and verify a blob; raise BlobError with one clear line on any problem."""
+    data = bytes(data)
+    n = len(data)
+    if n < FIXED_HEADER.size:
+        raise BlobError(f"truncated blob: {n} bytes, a header alone needs {FIXED_HEADER.size}")
+    (magic, version, flags, structure, dtype, hidden, output, num_layers, bits,
+     num_colors, total) = FIXED_HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise BlobError(f"not a chromatic blob: magic {magic!r}, expected {MAGIC!r}")
+    if version != VERSION:
+        raise BlobError(f"unsupported blob version {version}; this chromatic reads version {VERSION}")
+    if total != n:
+        raise BlobError(f"blob length mismatch: header says {total} bytes, found {n} (truncated or padded?)")
+    _check_enum("structure", structure, Structure)
+    _check_enum("dtype", dtype, DType)
+    _check_enum("hidden activation", hidden, Activation)
+    _check_enum("output activation", output, Activation)
+    if flags & ~int(Flag.BYTE_INDICES):
+        raise BlobError(f"corrupt blob: unknown flag bits 0x{flags:02x}")
+    if not 1 <= num_layers <= MAX_LAYERS:
+        raise BlobError(f"corrupt blob: {num_layers} layers, expected 1 to {MAX_LAYERS}")
+    sizes_end = FIXED_HEADER.size + 2 * (num_layers + 1)
+    if n < sizes_end:
+        raise BlobError(f"truncated blob: {n} bytes, the header needs {sizes_end}")
+    sizes = struct.unpack_from(f"<{num_layers + 1}H", data, FIXED_HEADER.size)
+    if min(sizes) < 1:
+        raise BlobError(f"corrupt blob: layer sizes {list(sizes)} contain 0")
+    edges = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    if edges > MAX_EDGES:
+        raise BlobError(f"blob too large: {edges} edges, this decoder allows {MAX_EDGES}")
+    struct_ = Structure(structure)
+    if num_colors < 1:
+        raise BlobError("corrupt blob: M = 0 colors")
+    if struct_.implicit and num_colors != implicit_num_colors(struct_, sizes):
+        raise BlobError(f"corrupt blob: {struct_.name.lower()} layer sizes {list(sizes)} "
+                        f"imply {implicit_num_colors(struct_, sizes)} colors, header says {num_colors}")
+    pack = "bytes" if flags & Flag.BYTE_INDICES else "bits"
+    expected_bits = index_width(num_colors, struct_, pack)
+    if bits != expected_bits:
+        raise BlobError(f"corrupt blob: index width {bits} bits, expected {expected_bits} for M={num_colors}")
+    lay = layout(sizes, num_colors, bits, DType(dtype))
+    if lay.total != n:
+        raise BlobError(f"corrupt blob: sections need {lay.total} bytes, blob has {n}")
+    stored_crc = struct.unpack_from("<I", data, n - 4)[0]
+    if zlib.crc32(data[: n - 4]) != stored_crc:
+        raise BlobError("corrupt blob: CRC32 mismatch")
+    # Only now is it safe to materialize arrays: every size is bounded by n.
+    off = lay.offsets()
+    if bits:
+        flat = unpack_indices(memoryview(data)[off["dictionary"]:], edges, bits)
+        if flat.size and int(flat.max()) >= num_colors:
+            raise BlobError(f"corrupt blob: color index {int(flat.max())} >= M={num_colors}")
+        parts, start = [], 0
+        for inp, out in zip(sizes[:-1], sizes[1:], strict=True):
+            parts.append(flat[start:start + out * inp].reshape(out, inp))
+            start += out * inp
+    elif struct_.implicit:
+        parts = canonical_partitions(struct_, sizes)
+    else:  # M == 1: every edge has color 0
+        parts = [np.zeros((out, inp), np.int64) for inp, out in zip(sizes[:-1], sizes[1:], strict=True)]
+    dt = DType(dtype).numpy
+    values = np.frombuffer(data, dtype=dt, offset=off["palette"],
+                           count=(lay.palette + lay.biases + lay.normalization) // dt.itemsize)
+    values = values.astype(np.float64)
+    palette, values = values[:num_colors], values[num_colors:]
+    layers = []
+    for part in parts:
+        layers.append(Layer(part, values[: part.shape[0]]))
+        values = values[part.shape[0]:]
+    d0 = sizes[0]
+    norm = Normalization(values[:d0], values[d0:2 * d0])
+    policy = Policy(
+        layers=tuple(layers), palette=palette, normalization=norm, structure=struct_,
+        hidden_activation=Activation(hidden), output_activation=Activation(output),
+    )
+    try:
+        policy.validate()
+    except Exception as e:  # e.g. masked with weights[0] != 0, NaN values
+        raise BlobError(f"corrupt blob: {e}") from None
+    return Blob(policy, DType(dtype), pack, bits, lay, stored_crc)
+
+
+def _check_enum(what: str, value: int, enum_type: type[enum.IntEnum]) -> None:
+    if value not in {int(e) for e in enum_type}:
+        raise BlobError(f"corrupt blob: unknown {what} code {value}")

@@ -1,0 +1,42 @@
+"""Quantize: round palette, biases and normalization to the blob's storage dtype.
+
+f32 is bit-exact for a policy file written in float32; f16 halves the value bytes.
+A value that does not fit the dtype (overflow to inf, or a std that underflows to 0)
+is a user error rather than a silent change of behaviour.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.errors import ChromaticError
+from compiler.ir import Layer, Normalization, Policy
+
+DTYPES = {"f32": np.dtype("<f4"), "f16": np.dtype("<f2")}
+
+
+def round_to(name: str, values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        stored = values.astype(dtype)
+    if not np.isfinite(stored).all():
+        bad = values[~np.isfinite(stored)][0]
+        raise ChromaticError(f"{name}: value {bad!r} does not fit in {dtype.name}; use --dtype f32")
+    return stored.astype(np.float64)
+
+
+def quantize(policy: Policy, dtype: str) -> Policy:
+    if dtype not in DTYPES:
+        raise ChromaticError(f"unknown dtype {dtype!r}; expected one of {sorted(DTYPES)}")
+    dt = DTYPES[dtype]
+    std = round_to("obs_std", policy.normalization.std, dt)
+    if (std == 0).any():
+        raise ChromaticError(f"obs_std: a value underflows to 0 in {dt.name}; use --dtype f32")
+    layers = tuple(
+        Layer(layer.partition, round_to(f"bias_{l}", layer.bias, dt))
+        for l, layer in enumerate(policy.layers)
+    )
+    return policy.replace(
+        layers=layers,
+        palette=round_to("weights", policy.palette, dt),
+        normalization=Normalization(round_to("obs_mean", policy.normalization.mean, dt), std),
+    )

@@ -1,0 +1,27 @@
+"""The numpy reference runtime: the living definition of what a blob computes.
+
+Written for reading, not speed. Every other runtime and target is compared with it
+on the same blob. It computes in float64 from the stored (f32 or f16) values, so the
+difference to a float32 kernel is that kernel's rounding alone.
+
+    x_0 = (obs - mean) / std
+    x_{l+1} = act_l(W_l x_l + b_l),  W_l[i, j] = palette[partition_l[i, j]]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.ir import Activation, Policy
+
+
+def activate(kind: Activation, x: np.ndarray) -> np.ndarray:
+    return np.tanh(x) if kind == Activation.TANH else x
+
+
+def forward(policy: Policy, obs: np.ndarray) -> np.ndarray:
+    """Actions for observations of shape (d0,) or (N, d0), in float64."""
+    x = (np.asarray(obs, dtype=np.float64) - policy.normalization.mean) / policy.normalization.std
+    for l, (layer, w) in enumerate(zip(policy.layers, policy.weight_matrices(), strict=True)):
+        x = activate(policy.activation(l), x @ w.T + layer.bias)
+    return x
