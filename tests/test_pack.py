@@ -1,0 +1,26 @@
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from compiler.passes.pack import pack_indices, packed_size, unpack_indices
+
+
+@given(bits=st.integers(1, 16), count=st.integers(0, 300), seed=st.integers(0, 2**32 - 1))
+def test_pack_unpack_round_trip_all_widths(bits, count, seed):
+    idx = np.random.default_rng(seed).integers(0, 2**bits, size=count)
+    data = pack_indices(idx, bits)
+    assert len(data) == packed_size(count, bits)
+    np.testing.assert_array_equal(unpack_indices(data, count, bits), idx)
+
+
+def test_bit_order_is_lsb_first():
+    # indices 1, 2 at 3 bits: stream 100 010 -> byte 0b00010001
+    assert pack_indices(np.array([1, 2]), 3) == bytes([0b00010001])
+    # 8-bit and 16-bit widths are plain bytes and little-endian u16
+    assert pack_indices(np.array([7, 200]), 8) == bytes([7, 200])
+    assert pack_indices(np.array([0x1234]), 16) == bytes([0x34, 0x12])
+
+
+def test_zero_width_packs_nothing():
+    assert pack_indices(np.zeros(10, int), 0) == b""
+    assert unpack_indices(b"", 10, 0).tolist() == [0] * 10
