@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Set up everything chromatic needs on a fresh Debian machine that has Python 3.11 with pip:
+# a virtual environment in .venv with the package and its test tools, and Debian's
+# Cortex-M toolchain and QEMU for the firmware targets. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv with $($PYTHON --version)"
+  "$PYTHON" -m venv .venv
+fi
+echo "setup: installing chromatic and its Python dependencies into .venv"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+
+if [ -f scripts/install_firmware_toolchain.sh ]; then
+  bash scripts/install_firmware_toolchain.sh
+fi
+echo "setup: done (activate with: source .venv/bin/activate)"
