@@ -7,3 +7,6 @@ import argparse
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the CLI."""
+    from runtime.control_loop import register_run
+
+    register_run(sub)

@@ -1,0 +1,159 @@
+"""The robot control loop: step an environment with a compiled policy (`chromatic run`).
+
+Each step: time the policy call alone (inference latency), clip the action to the action
+space, step the environment (timed separately, so the loop's own overhead is visible).
+With ``hz`` the loop runs at a fixed control rate like a real controller and counts the
+steps that missed their deadline. The blob carries its own observation normalization.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from compiler.errors import ChromaticError
+from runtime import Runner, load
+from runtime.envs import check_policy_fits, make_env
+
+
+@dataclass
+class RunReport:
+    env_id: str
+    runtime: str
+    episodes: int
+    steps: int
+    returns: list[float]
+    mean_return: float
+    std_return: float
+    latency_ns_median: float
+    latency_ns_p99: float
+    env_step_ns_median: float
+    loop_overhead_ns_median: float  # per step: everything but env.step (inference included)
+    hz: float | None = None
+    deadline_misses: int = 0
+    observations: list[list[float]] = field(default_factory=list, repr=False)
+
+
+def _to_action(env, raw: np.ndarray) -> np.ndarray | int:
+    space = env.action_space
+    if hasattr(space, "n"):  # Discrete: one output per choice
+        return int(np.argmax(raw))
+    return np.clip(raw, space.low, space.high)
+
+
+def run_episodes(
+    runner: Runner,
+    env_id: str,
+    episodes: int = 1,
+    seed: int = 0,
+    hz: float | None = None,
+    max_steps: int | None = None,
+    runtime_name: str = "",
+    record_observations: bool = False,
+    progress: bool = True,
+) -> RunReport:
+    """Run ``episodes`` episodes (episode k is reset with seed ``seed + k``)."""
+    if episodes < 1:
+        raise ChromaticError(f"--episodes must be >= 1, got {episodes}")
+    if hz is not None and hz <= 0:
+        raise ChromaticError(f"--hz must be > 0, got {hz}")
+    env = make_env(env_id)
+    try:
+        check_policy_fits(runner.layer_sizes, env, "blob")
+        period = None if hz is None else 1.0 / hz
+        returns, latency, env_ns, loop_ns, observations = [], [], [], [], []
+        misses = steps = 0
+        bar = tqdm(total=episodes, desc=f"{env_id} [{runtime_name}]", unit="ep",
+                   disable=not progress, file=sys.stderr, leave=False)
+        for ep in range(episodes):
+            obs, _ = env.reset(seed=seed + ep)
+            total, done, t = 0.0, False, 0
+            deadline = time.perf_counter()
+            while not done and (max_steps is None or t < max_steps):
+                t0 = time.perf_counter_ns()
+                raw = runner(np.asarray(obs, dtype=np.float32).ravel())
+                t1 = time.perf_counter_ns()
+                action = _to_action(env, raw)
+                if record_observations:
+                    observations.append(np.asarray(obs, np.float32).ravel().tolist())
+                t2 = time.perf_counter_ns()
+                obs, reward, terminated, truncated, _ = env.step(action)
+                t3 = time.perf_counter_ns()
+                latency.append(t1 - t0)
+                env_ns.append(t3 - t2)
+                loop_ns.append((t2 - t0))
+                total += float(reward)
+                done = terminated or truncated
+                t += 1
+                if period is not None:
+                    deadline += period
+                    slack = deadline - time.perf_counter()
+                    if slack > 0:
+                        time.sleep(slack)
+                    else:
+                        misses += 1
+            returns.append(total)
+            steps += t
+            bar.update(1)
+            bar.set_postfix(ret=f"{total:.1f}")
+        bar.close()
+    finally:
+        env.close()
+    lat = np.asarray(latency, dtype=np.float64)
+    return RunReport(
+        env_id=env_id, runtime=runtime_name, episodes=episodes, steps=steps, returns=returns,
+        mean_return=float(np.mean(returns)), std_return=float(np.std(returns)),
+        latency_ns_median=float(np.median(lat)), latency_ns_p99=float(np.percentile(lat, 99)),
+        env_step_ns_median=float(np.median(env_ns)), loop_overhead_ns_median=float(np.median(loop_ns)),
+        hz=hz, deadline_misses=misses, observations=observations,
+    )
+
+
+def format_report(r: RunReport) -> str:
+    lines = [
+        f"env            {r.env_id}   runtime {r.runtime}   {r.episodes} episodes, {r.steps} steps",
+        f"return         mean {r.mean_return:.2f}   std {r.std_return:.2f}",
+        f"inference      median {r.latency_ns_median / 1e3:.2f} us   p99 {r.latency_ns_p99 / 1e3:.2f} us",
+        f"env step       median {r.env_step_ns_median / 1e3:.2f} us   "
+        f"loop overhead {r.loop_overhead_ns_median / 1e3:.2f} us "
+        f"({100 * r.loop_overhead_ns_median / max(r.env_step_ns_median, 1):.1f}% of a step)",
+    ]
+    if r.hz is not None:
+        lines.append(f"control rate   {r.hz:g} Hz   deadline misses {r.deadline_misses} of {r.steps}")
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from compiler.commands import read_blob
+
+    data, _ = read_blob(args.blob)
+    runner = load(data, args.runtime)
+    report = run_episodes(runner, args.env, args.episodes, args.seed, hz=args.hz,
+                          max_steps=args.max_steps, runtime_name=args.runtime,
+                          progress=not args.json and sys.stderr.isatty())
+    if args.json:
+        out = asdict(report)
+        out.pop("observations")
+        print(json.dumps(out, indent=2))
+    else:
+        print(format_report(report))
+    return 0
+
+
+def register_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a blob in a gymnasium environment (the robot control loop)")
+    p.add_argument("blob")
+    p.add_argument("--env", required=True, help="environment id, e.g. HalfCheetah-v5, chromatic/Minitaur-v0")
+    p.add_argument("--episodes", type=int, default=1)
+    p.add_argument("--runtime", choices=("numpy", "numba", "c"), default="c")
+    p.add_argument("--seed", type=int, default=0, help="episode k resets with seed S + k")
+    p.add_argument("--hz", type=float, default=None, help="run at a fixed control rate and count deadline misses")
+    p.add_argument("--max-steps", type=int, default=None, help="cap steps per episode")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_run)
