@@ -69,6 +69,11 @@ def test_empty_id_is_rejected(bad: object) -> None:
         make_env(bad)  # type: ignore[arg-type]
 
 
+def test_bad_seed_is_rejected() -> None:
+    with pytest.raises(ChromaticError, match="seed must be an integer"):
+        make_env("Hopper-v5", seed="zero")  # type: ignore[arg-type]
+
+
 def test_out_of_date_version_names_the_current_one() -> None:
     with pytest.raises(ChromaticError, match="Hopper-v5"):
         make_env("Hopper-v1")
