@@ -89,13 +89,29 @@ class Layout:
 
     @property
     def total(self) -> int:
-        return (self.header + self.dictionary + self.dictionary_padding + self.palette
-                + self.biases + self.normalization + self.padding + self.crc)
+        return (
+            self.header
+            + self.dictionary
+            + self.dictionary_padding
+            + self.palette
+            + self.biases
+            + self.normalization
+            + self.padding
+            + self.crc
+        )
 
     def offsets(self) -> dict[str, int]:
         o, out = 0, {}
-        for name in ("header", "dictionary", "dictionary_padding", "palette", "biases",
-                     "normalization", "padding", "crc"):
+        for name in (
+            "header",
+            "dictionary",
+            "dictionary_padding",
+            "palette",
+            "biases",
+            "normalization",
+            "padding",
+            "crc",
+        ):
             out[name] = o
             o += getattr(self, name)
         return out
@@ -138,23 +154,37 @@ def encode(policy: Policy, dtype: DType, pack: str) -> bytes:
     sizes = policy.layer_sizes
     bits = index_width(policy.num_colors, policy.structure, pack)
     if bits > MAX_INDEX_BITS:
-        raise BlobError(f"M={policy.num_colors} colors need {bits}-bit indices; the format allows {MAX_INDEX_BITS}")
+        raise BlobError(
+            f"M={policy.num_colors} colors need {bits}-bit indices; the format allows {MAX_INDEX_BITS}"
+        )
     if len(policy.layers) > MAX_LAYERS:
         raise BlobError(f"{len(policy.layers)} layers; the format allows {MAX_LAYERS}")
     lay = layout(sizes, policy.num_colors, bits, dtype)
     flags = Flag.BYTE_INDICES if pack == "bytes" else Flag(0)
     head = FIXED_HEADER.pack(
-        MAGIC, VERSION, int(flags), int(policy.structure), int(dtype),
-        int(policy.hidden_activation), int(policy.output_activation),
-        len(policy.layers), bits, policy.num_colors, lay.total,
+        MAGIC,
+        VERSION,
+        int(flags),
+        int(policy.structure),
+        int(dtype),
+        int(policy.hidden_activation),
+        int(policy.output_activation),
+        len(policy.layers),
+        bits,
+        policy.num_colors,
+        lay.total,
     ) + struct.pack(f"<{len(sizes)}H", *sizes)
     out = bytearray(head.ljust(lay.header, b"\0"))
     if bits:
         flat = np.concatenate([layer.partition.ravel() for layer in policy.layers])
         out += pack_indices(flat, bits).ljust(lay.dictionary + lay.dictionary_padding, b"\0")
     dt = dtype.numpy
-    for arr in (policy.palette, *(layer.bias for layer in policy.layers),
-                policy.normalization.mean, policy.normalization.std):
+    for arr in (
+        policy.palette,
+        *(layer.bias for layer in policy.layers),
+        policy.normalization.mean,
+        policy.normalization.std,
+    ):
         out += np.asarray(arr).astype(dt).tobytes()
     out += b"\0" * lay.padding
     out += struct.pack("<I", zlib.crc32(out))
@@ -168,8 +198,9 @@ def decode(data: bytes) -> Blob:
     n = len(data)
     if n < FIXED_HEADER.size:
         raise BlobError(f"truncated blob: {n} bytes, a header alone needs {FIXED_HEADER.size}")
-    (magic, version, flags, structure, dtype, hidden, output, num_layers, bits,
-     num_colors, total) = FIXED_HEADER.unpack_from(data)
+    (magic, version, flags, structure, dtype, hidden, output, num_layers, bits, num_colors, total) = (
+        FIXED_HEADER.unpack_from(data)
+    )
     if magic != MAGIC:
         raise BlobError(f"not a chromatic blob: magic {magic!r}, expected {MAGIC!r}")
     if version != VERSION:
@@ -197,8 +228,10 @@ def decode(data: bytes) -> Blob:
     if num_colors < 1:
         raise BlobError("corrupt blob: M = 0 colors")
     if struct_.implicit and num_colors != implicit_num_colors(struct_, sizes):
-        raise BlobError(f"corrupt blob: {struct_.name.lower()} layer sizes {list(sizes)} "
-                        f"imply {implicit_num_colors(struct_, sizes)} colors, header says {num_colors}")
+        raise BlobError(
+            f"corrupt blob: {struct_.name.lower()} layer sizes {list(sizes)} "
+            f"imply {implicit_num_colors(struct_, sizes)} colors, header says {num_colors}"
+        )
     pack = "bytes" if flags & Flag.BYTE_INDICES else "bits"
     expected_bits = index_width(num_colors, struct_, pack)
     if bits != expected_bits:
@@ -212,31 +245,39 @@ def decode(data: bytes) -> Blob:
     # Only now is it safe to materialize arrays: every size is bounded by n.
     off = lay.offsets()
     if bits:
-        flat = unpack_indices(memoryview(data)[off["dictionary"]:], edges, bits)
+        flat = unpack_indices(memoryview(data)[off["dictionary"] :], edges, bits)
         if flat.size and int(flat.max()) >= num_colors:
             raise BlobError(f"corrupt blob: color index {int(flat.max())} >= M={num_colors}")
         parts, start = [], 0
         for inp, out in zip(sizes[:-1], sizes[1:], strict=True):
-            parts.append(flat[start:start + out * inp].reshape(out, inp))
+            parts.append(flat[start : start + out * inp].reshape(out, inp))
             start += out * inp
     elif struct_.implicit:
         parts = canonical_partitions(struct_, sizes)
     else:  # M == 1: every edge has color 0
         parts = [np.zeros((out, inp), np.int64) for inp, out in zip(sizes[:-1], sizes[1:], strict=True)]
     dt = DType(dtype).numpy
-    values = np.frombuffer(data, dtype=dt, offset=off["palette"],
-                           count=(lay.palette + lay.biases + lay.normalization) // dt.itemsize)
+    values = np.frombuffer(
+        data,
+        dtype=dt,
+        offset=off["palette"],
+        count=(lay.palette + lay.biases + lay.normalization) // dt.itemsize,
+    )
     values = values.astype(np.float64)
     palette, values = values[:num_colors], values[num_colors:]
     layers = []
     for part in parts:
         layers.append(Layer(part, values[: part.shape[0]]))
-        values = values[part.shape[0]:]
+        values = values[part.shape[0] :]
     d0 = sizes[0]
-    norm = Normalization(values[:d0], values[d0:2 * d0])
+    norm = Normalization(values[:d0], values[d0 : 2 * d0])
     policy = Policy(
-        layers=tuple(layers), palette=palette, normalization=norm, structure=struct_,
-        hidden_activation=Activation(hidden), output_activation=Activation(output),
+        layers=tuple(layers),
+        palette=palette,
+        normalization=norm,
+        structure=struct_,
+        hidden_activation=Activation(hidden),
+        output_activation=Activation(output),
     )
     try:
         policy.validate()

@@ -45,8 +45,10 @@ def read_blob(path: str) -> tuple[bytes, Blob]:
 def describe(blob: Blob) -> str:
     p = blob.policy
     sizes = ARROW.join(str(s) for s in p.layer_sizes)
-    return (f"{sizes}  {p.structure.name.lower()}  M={p.num_colors}  {blob.dtype.label}  "
-            f"{blob.index_bits}-bit indices ({blob.pack})")
+    return (
+        f"{sizes}  {p.structure.name.lower()}  M={p.num_colors}  {blob.dtype.label}  "
+        f"{blob.index_bits}-bit indices ({blob.pack})"
+    )
 
 
 # -- compile --------------------------------------------------------------------------------
@@ -127,10 +129,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compile", help="compile a policy file (.npz) into a blob (.cblob)")
     p.add_argument("policy", help="policy file (.npz, docs/policy-format.md)")
     p.add_argument("-o", "--output", required=True, help="blob file to write")
-    p.add_argument("--dtype", choices=("f32", "f16"), default="f32",
-                   help="storage of palette, biases, normalization (f32 is bit-exact)")
-    p.add_argument("--pack", choices=("bits", "bytes"), default="bits",
-                   help="indices at ceil(log2 M) bits, or whole bytes for faster decoding")
+    p.add_argument(
+        "--dtype",
+        choices=("f32", "f16"),
+        default="f32",
+        help="storage of palette, biases, normalization (f32 is bit-exact)",
+    )
+    p.add_argument(
+        "--pack",
+        choices=("bits", "bytes"),
+        default="bits",
+        help="indices at ceil(log2 M) bits, or whole bytes for faster decoding",
+    )
     p.set_defaults(handler=cmd_compile)
 
     p = sub.add_parser("infer", help="run a blob on a batch of observations")
@@ -143,8 +153,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("measure", help="bits (paper and honest), latency, and target footprint")
     p.add_argument("blob")
     p.add_argument("--json", action="store_true", help="one JSON object instead of a table")
-    p.add_argument("--no-latency", dest="latency", action="store_false",
-                   help="skip the host latency benchmark")
+    p.add_argument(
+        "--no-latency", dest="latency", action="store_false", help="skip the host latency benchmark"
+    )
     p.add_argument("--quick", action="store_true", help="fewer latency repetitions")
     p.add_argument("--target", help="also build for this target and report flash, RAM, instructions")
     p.set_defaults(handler=cmd_measure)

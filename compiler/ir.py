@@ -153,12 +153,12 @@ class Policy:
                     f"partition_{l}: expected {sizes[l]} columns (layer_sizes[{l}]), found {inp}"
                 )
             if layer.bias.shape != (out,):
-                raise PolicyFormatError(
-                    f"bias_{l}: expected shape ({out},), found {layer.bias.shape}"
-                )
+                raise PolicyFormatError(f"bias_{l}: expected shape ({out},), found {layer.bias.shape}")
             _check_finite(f"bias_{l}", layer.bias)
             if min(out, inp) < 1:
-                raise PolicyFormatError(f"partition_{l}: expected a non-empty matrix, found {layer.partition.shape}")
+                raise PolicyFormatError(
+                    f"partition_{l}: expected a non-empty matrix, found {layer.partition.shape}"
+                )
         if self.palette.ndim != 1 or self.palette.shape[0] < 1:
             raise PolicyFormatError(f"weights: expected shape (M,) with M >= 1, found {self.palette.shape}")
         _check_finite("weights", self.palette)
@@ -260,9 +260,7 @@ def check_structure(policy: Policy) -> None:
                 f"partition_{l}: not {s.name.lower()}: edges of one {_class_word(s)} have different colors"
             )
     if np.unique(mapping).size != expected_m:
-        raise PolicyFormatError(
-            f"partition: not {s.name.lower()}: two {_class_word(s)}s share a color"
-        )
+        raise PolicyFormatError(f"partition: not {s.name.lower()}: two {_class_word(s)}s share a color")
 
 
 def _class_word(s: Structure) -> str:

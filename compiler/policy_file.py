@@ -17,8 +17,15 @@ from compiler.atomic import atomic_write_with
 from compiler.errors import PolicyFormatError
 from compiler.ir import Activation, Layer, Normalization, Policy, Structure
 
-FORMAT_KEYS = {"layer_sizes", "weights", "obs_mean", "obs_std", "hidden_activation",
-               "output_activation", "structure"}
+FORMAT_KEYS = {
+    "layer_sizes",
+    "weights",
+    "obs_mean",
+    "obs_std",
+    "hidden_activation",
+    "output_activation",
+    "structure",
+}
 METADATA_KEYS = ("env_id", "train_command", "seed", "timesteps", "eval_return")
 _MAX_LAYERS = 64
 _MAX_WIDTH = 65535
@@ -93,9 +100,13 @@ def policy_from_arrays(arrays: dict[str, np.ndarray]) -> Policy:
             raise PolicyFormatError(f"partition_{l}: expected shape ({out}, {inp}), found {part.shape}")
         bias = _float_array(arrays, f"bias_{l}", (out,))
         layers.append(Layer(part, bias))
-    extra = sorted(k for k in arrays if k.startswith(("partition_", "bias_"))
-                   and k not in {f"partition_{l}" for l in range(len(layers))}
-                   | {f"bias_{l}" for l in range(len(layers))})
+    extra = sorted(
+        k
+        for k in arrays
+        if k.startswith(("partition_", "bias_"))
+        and k
+        not in {f"partition_{l}" for l in range(len(layers))} | {f"bias_{l}" for l in range(len(layers))}
+    )
     if extra:
         raise PolicyFormatError(f"{extra[0]}: unexpected key for layer_sizes {list(sizes_t)}")
     d0 = sizes_t[0]

@@ -21,7 +21,9 @@ def random_partitions(
     layer_sizes: Sequence[int], num_colors: int, rng: np.random.Generator, masked: bool = False
 ) -> list[np.ndarray]:
     """Uniform random colors per edge (the paper's random partitioning baseline, §4.3)."""
-    return [rng.integers(0, num_colors, size=(out, inp)) for inp, out in zip(layer_sizes[:-1], layer_sizes[1:])]
+    return [
+        rng.integers(0, num_colors, size=(out, inp)) for inp, out in zip(layer_sizes[:-1], layer_sizes[1:])
+    ]
 
 
 def random_policy(
@@ -47,9 +49,7 @@ def random_policy(
     palette = rng.normal(0.0, weight_scale, size=num_colors)
     if structure == Structure.MASKED:
         palette[0] = 0.0
-    layers = tuple(
-        Layer(p, rng.normal(0.0, 0.1, size=p.shape[0])) for p in parts
-    )
+    layers = tuple(Layer(p, rng.normal(0.0, 0.1, size=p.shape[0])) for p in parts)
     norm = Normalization(rng.normal(0.0, 1.0, size=sizes[0]), rng.uniform(0.5, 2.0, size=sizes[0]))
     return Policy(
         layers=layers,

@@ -69,8 +69,14 @@ def run_episodes(
         period = None if hz is None else 1.0 / hz
         returns, latency, env_ns, loop_ns, observations = [], [], [], [], []
         misses = steps = 0
-        bar = tqdm(total=episodes, desc=f"{env_id} [{runtime_name}]", unit="ep",
-                   disable=not progress, file=sys.stderr, leave=False)
+        bar = tqdm(
+            total=episodes,
+            desc=f"{env_id} [{runtime_name}]",
+            unit="ep",
+            disable=not progress,
+            file=sys.stderr,
+            leave=False,
+        )
         for ep in range(episodes):
             obs, _ = env.reset(seed=seed + ep)
             total, done, t = 0.0, False, 0
@@ -87,7 +93,7 @@ def run_episodes(
                 t3 = time.perf_counter_ns()
                 latency.append(t1 - t0)
                 env_ns.append(t3 - t2)
-                loop_ns.append((t2 - t0))
+                loop_ns.append(t2 - t0)
                 total += float(reward)
                 done = terminated or truncated
                 t += 1
@@ -107,11 +113,20 @@ def run_episodes(
         env.close()
     lat = np.asarray(latency, dtype=np.float64)
     return RunReport(
-        env_id=env_id, runtime=runtime_name, episodes=episodes, steps=steps, returns=returns,
-        mean_return=float(np.mean(returns)), std_return=float(np.std(returns)),
-        latency_ns_median=float(np.median(lat)), latency_ns_p99=float(np.percentile(lat, 99)),
-        env_step_ns_median=float(np.median(env_ns)), loop_overhead_ns_median=float(np.median(loop_ns)),
-        hz=hz, deadline_misses=misses, observations=observations,
+        env_id=env_id,
+        runtime=runtime_name,
+        episodes=episodes,
+        steps=steps,
+        returns=returns,
+        mean_return=float(np.mean(returns)),
+        std_return=float(np.std(returns)),
+        latency_ns_median=float(np.median(lat)),
+        latency_ns_p99=float(np.percentile(lat, 99)),
+        env_step_ns_median=float(np.median(env_ns)),
+        loop_overhead_ns_median=float(np.median(loop_ns)),
+        hz=hz,
+        deadline_misses=misses,
+        observations=observations,
     )
 
 
@@ -134,9 +149,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     data, _ = read_blob(args.blob)
     runner = load(data, args.runtime)
-    report = run_episodes(runner, args.env, args.episodes, args.seed, hz=args.hz,
-                          max_steps=args.max_steps, runtime_name=args.runtime,
-                          progress=not args.json and sys.stderr.isatty())
+    report = run_episodes(
+        runner,
+        args.env,
+        args.episodes,
+        args.seed,
+        hz=args.hz,
+        max_steps=args.max_steps,
+        runtime_name=args.runtime,
+        progress=not args.json and sys.stderr.isatty(),
+    )
     if args.json:
         out = asdict(report)
         out.pop("observations")
@@ -153,7 +175,9 @@ def register_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", type=int, default=1)
     p.add_argument("--runtime", choices=("numpy", "numba", "c"), default="c")
     p.add_argument("--seed", type=int, default=0, help="episode k resets with seed S + k")
-    p.add_argument("--hz", type=float, default=None, help="run at a fixed control rate and count deadline misses")
+    p.add_argument(
+        "--hz", type=float, default=None, help="run at a fixed control rate and count deadline misses"
+    )
     p.add_argument("--max-steps", type=int, default=None, help="cap steps per episode")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_run)

@@ -12,10 +12,12 @@ from compiler.synth import random_policy
 
 out = Path(__file__).resolve().parent.parent / "policies" / "demo_random_17x41x6_c17.npz"
 policy = random_policy((17, 41, 6), num_colors=17, seed=0)
-policy = policy.replace(metadata={
-    "env_id": "HalfCheetah-v5",
-    "train_command": "python scripts/make_demo_policy.py  (untrained: random partition and weights, seed 0)",
-    "seed": 0,
-})
+policy = policy.replace(
+    metadata={
+        "env_id": "HalfCheetah-v5",
+        "train_command": "python scripts/make_demo_policy.py  (untrained: random partition and weights, seed 0)",
+        "seed": 0,
+    }
+)
 save_policy(policy, out)
 print(f"wrote {out}")

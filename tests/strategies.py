@@ -7,8 +7,18 @@ from hypothesis import strategies as st
 from compiler.ir import Activation, Structure
 from compiler.synth import random_policy
 
-SHAPES = [(1, 1), (3, 2), (8, 2), (11, 3), (17, 6), (11, 41, 3), (17, 41, 6), (5, 7, 7, 4),
-          (17, 41, 41, 6), (111, 41, 41, 8)]
+SHAPES = [
+    (1, 1),
+    (3, 2),
+    (8, 2),
+    (11, 3),
+    (17, 6),
+    (11, 41, 3),
+    (17, 41, 6),
+    (5, 7, 7, 4),
+    (17, 41, 41, 6),
+    (111, 41, 41, 8),
+]
 
 
 @st.composite

@@ -17,15 +17,18 @@ def masked_policy(sizes, kept):
     return p
 
 
-@pytest.mark.parametrize("name, policy, bits, params, compress", [
-    ("HalfCheetah chromatic 17", random_policy((17, 41, 6), 17), 6571, 17, 0.94),
-    ("Hopper toeplitz", random_policy((11, 41, 3), structure=Structure.TOEPLITZ), 4320, 94, 0.78),
-    ("Hopper masked 17 kept", masked_policy((11, 41, 3), 17), 4726, 17, 0.91),
-    ("Hopper chromatic 11", random_policy((11, 41, 3), 11), 3960, 11, 0.92),
-    ("Hopper circulant", random_policy((11, 41, 3), structure=Structure.CIRCULANT), 3936, 82, 0.80),
-    ("HalfCheetah unstructured", random_policy((17, 41, 6), structure=Structure.DENSE), 31488, 943, 0.0),
-    ("Walker2d masked 19 kept", masked_policy((17, 41, 6), 19), 6635, 19, 0.94),
-])
+@pytest.mark.parametrize(
+    "name, policy, bits, params, compress",
+    [
+        ("HalfCheetah chromatic 17", random_policy((17, 41, 6), 17), 6571, 17, 0.94),
+        ("Hopper toeplitz", random_policy((11, 41, 3), structure=Structure.TOEPLITZ), 4320, 94, 0.78),
+        ("Hopper masked 17 kept", masked_policy((11, 41, 3), 17), 4726, 17, 0.91),
+        ("Hopper chromatic 11", random_policy((11, 41, 3), 11), 3960, 11, 0.92),
+        ("Hopper circulant", random_policy((11, 41, 3), structure=Structure.CIRCULANT), 3936, 82, 0.80),
+        ("HalfCheetah unstructured", random_policy((17, 41, 6), structure=Structure.DENSE), 31488, 943, 0.0),
+        ("Walker2d masked 19 kept", masked_policy((17, 41, 6), 19), 6635, 19, 0.94),
+    ],
+)
 def test_table2_rows(name, policy, bits, params, compress):
     assert paper_bits(policy) == bits
     assert weight_params(policy) == params

@@ -30,8 +30,12 @@ def dense_forward(policy, obs):
     return x
 
 
-@given(policy=policies(), dtype=st.sampled_from(["f32", "f16"]), pack=st.sampled_from(["bits", "bytes"]),
-       seed=st.integers(0, 1000))
+@given(
+    policy=policies(),
+    dtype=st.sampled_from(["f32", "f16"]),
+    pack=st.sampled_from(["bits", "bytes"]),
+    seed=st.integers(0, 1000),
+)
 def test_policy_blob_reference_matches_dense_expansion(policy, dtype, pack, seed):
     blob = decode(compile_policy(policy, dtype, pack))
     obs = np.random.default_rng(seed).normal(size=policy.layer_sizes[0])
@@ -114,8 +118,19 @@ def test_every_single_bit_flip_is_rejected():
 
 
 def _reheader(data: bytes, **fields) -> bytes:
-    names = ["magic", "version", "flags", "structure", "dtype", "hidden", "output", "layers", "bits",
-             "colors", "total"]
+    names = [
+        "magic",
+        "version",
+        "flags",
+        "structure",
+        "dtype",
+        "hidden",
+        "output",
+        "layers",
+        "bits",
+        "colors",
+        "total",
+    ]
     values = dict(zip(names, FIXED_HEADER.unpack_from(data), strict=True))
     values.update(fields)
     out = bytearray(data)
@@ -124,14 +139,17 @@ def _reheader(data: bytes, **fields) -> bytes:
     return bytes(out)
 
 
-@pytest.mark.parametrize("fields, match", [
-    ({"colors": 2**32 - 1}, "index width|corrupt"),
-    ({"layers": 200}, "layers"),
-    ({"total": 2**32 - 1}, "length mismatch"),
-    ({"version": 9}, "version"),
-    ({"structure": 77}, "structure"),
-    ({"magic": b"ELF\0"}, "not a chromatic blob"),
-])
+@pytest.mark.parametrize(
+    "fields, match",
+    [
+        ({"colors": 2**32 - 1}, "index width|corrupt"),
+        ({"layers": 200}, "layers"),
+        ({"total": 2**32 - 1}, "length mismatch"),
+        ({"version": 9}, "version"),
+        ({"structure": 77}, "structure"),
+        ({"magic": b"ELF\0"}, "not a chromatic blob"),
+    ],
+)
 def test_absurd_header_values_are_rejected_before_allocation(fields, match):
     with pytest.raises(BlobError, match=match):
         decode(_reheader(SMALL, **fields))

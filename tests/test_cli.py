@@ -13,8 +13,13 @@ from runtime.reference import forward
 
 
 def chromatic(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "compiler.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "compiler.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -61,21 +66,24 @@ def test_infer_matches_reference(compiled):
     np.testing.assert_allclose(act, forward(policy, obs.astype(np.float64)), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("args", [
-    ["compile", "missing.npz", "-o", "out.cblob"],
-    ["compile", "p.npz", "-o", "out.cblob", "--dtype", "f8"],
-    ["compile", "p.npz", "-o", "out.cblob", "--pack", "nibbles"],
-    ["compile", "garbage.npz", "-o", "out.cblob"],
-    ["measure", "missing.cblob"],
-    ["measure", "truncated.cblob"],
-    ["measure", "flipped.cblob"],
-    ["measure", "p.npz"],
-    ["infer", "p.cblob", "--input", "wrongdim.npy", "--output", "out.npy"],
-    ["infer", "p.cblob", "--input", "missing.npy", "--output", "out.npy"],
-    ["infer", "p.cblob", "--input", "garbage.npz", "--output", "out.npy"],
-    ["infer", "p.cblob", "--input", "obs.npy", "--output", "out.npy", "--runtime", "fortran"],
-    ["frobnicate"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compile", "missing.npz", "-o", "out.cblob"],
+        ["compile", "p.npz", "-o", "out.cblob", "--dtype", "f8"],
+        ["compile", "p.npz", "-o", "out.cblob", "--pack", "nibbles"],
+        ["compile", "garbage.npz", "-o", "out.cblob"],
+        ["measure", "missing.cblob"],
+        ["measure", "truncated.cblob"],
+        ["measure", "flipped.cblob"],
+        ["measure", "p.npz"],
+        ["infer", "p.cblob", "--input", "wrongdim.npy", "--output", "out.npy"],
+        ["infer", "p.cblob", "--input", "missing.npy", "--output", "out.npy"],
+        ["infer", "p.cblob", "--input", "garbage.npz", "--output", "out.npy"],
+        ["infer", "p.cblob", "--input", "obs.npy", "--output", "out.npy", "--runtime", "fortran"],
+        ["frobnicate"],
+    ],
+)
 def test_bad_input_one_line_error_and_no_output(compiled, args):
     d, _ = compiled
     blob = (d / "p.cblob").read_bytes()

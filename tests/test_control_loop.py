@@ -20,13 +20,21 @@ def cheetah_blob():
 
 
 def test_run_reports_returns_and_latency(cheetah_blob):
-    r = run_episodes(load(cheetah_blob), "HalfCheetah-v5", episodes=2, seed=3, max_steps=50,
-                     record_observations=True, progress=False)
+    r = run_episodes(
+        load(cheetah_blob),
+        "HalfCheetah-v5",
+        episodes=2,
+        seed=3,
+        max_steps=50,
+        record_observations=True,
+        progress=False,
+    )
     assert r.steps == 100 and len(r.returns) == 2
     assert r.latency_ns_median > 0 and r.latency_ns_p99 >= r.latency_ns_median
     # Deterministic under a seed.
-    again = run_episodes(load(cheetah_blob), "HalfCheetah-v5", episodes=2, seed=3, max_steps=50,
-                         progress=False)
+    again = run_episodes(
+        load(cheetah_blob), "HalfCheetah-v5", episodes=2, seed=3, max_steps=50, progress=False
+    )
     assert again.returns == r.returns
 
 
@@ -44,8 +52,9 @@ def test_fixed_rate_counts_deadline_misses(cheetah_blob):
 
 @pytest.mark.parametrize("backend", sorted(set(BACKENDS) - {"numpy"}))
 def test_same_observation_same_action_in_every_runtime(cheetah_blob, backend):
-    ref = run_episodes(load(cheetah_blob), "HalfCheetah-v5", max_steps=100, seed=1,
-                       record_observations=True, progress=False)
+    ref = run_episodes(
+        load(cheetah_blob), "HalfCheetah-v5", max_steps=100, seed=1, record_observations=True, progress=False
+    )
     obs = np.asarray(ref.observations, dtype=np.float32)
     expected = load(cheetah_blob).batch(obs)
     runner = load(cheetah_blob, backend)
@@ -58,9 +67,25 @@ def test_same_observation_same_action_in_every_runtime(cheetah_blob, backend):
 
 def test_cli_run_json(tmp_path, cheetah_blob):
     (tmp_path / "p.cblob").write_bytes(cheetah_blob)
-    r = subprocess.run([sys.executable, "-m", "compiler.cli", "run", str(tmp_path / "p.cblob"),
-                        "--env", "HalfCheetah-v5", "--runtime", "numpy", "--max-steps", "20", "--json"],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compiler.cli",
+            "run",
+            str(tmp_path / "p.cblob"),
+            "--env",
+            "HalfCheetah-v5",
+            "--runtime",
+            "numpy",
+            "--max-steps",
+            "20",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     for key in ("mean_return", "std_return", "latency_ns_median", "latency_ns_p99"):

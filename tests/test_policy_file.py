@@ -28,22 +28,28 @@ def arrays():
     return policy_to_arrays(random_policy((5, 7, 3), 9))
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda a: a.pop("weights"), "weights: missing key"),
-    (lambda a: a.update(partition_0=np.zeros((7, 4), int)), r"partition_0: expected shape \(7, 5\), found \(7, 4\)"),
-    (lambda a: a.update(partition_1=np.full((3, 7), 9)), r"partition_1: expected colors in \[0, 8\]"),
-    (lambda a: a.update(bias_1=np.zeros(4)), r"bias_1: expected shape \(3,\), found \(4,\)"),
-    (lambda a: a.update(obs_std=np.ones(4)), r"obs_std: expected shape \(5,\)"),
-    (lambda a: a.update(obs_std=-np.ones(5)), "obs_std: expected values >= 0"),
-    (lambda a: a.update(weights=np.array([np.nan] * 9)), "weights: expected finite"),
-    (lambda a: a.update(structure=np.array("fancy")), "structure: expected one of"),
-    (lambda a: a.update(output_activation=np.array("relu")), "output_activation: expected one of"),
-    (lambda a: a.update(structure=np.array("toeplitz")), "toeplitz"),
-    (lambda a: a.update(structure=np.array("masked")), r"weights\[0\] == 0"),
-    (lambda a: a.update(layer_sizes=np.array([5.0, 7, 3])), "layer_sizes: expected an integer array"),
-    (lambda a: a.update(partition_2=np.zeros((1, 1), int)), "partition_2: unexpected key"),
-    (lambda a: a.update(env_id=np.array(["a", "b"])), "env_id: metadata must be"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda a: a.pop("weights"), "weights: missing key"),
+        (
+            lambda a: a.update(partition_0=np.zeros((7, 4), int)),
+            r"partition_0: expected shape \(7, 5\), found \(7, 4\)",
+        ),
+        (lambda a: a.update(partition_1=np.full((3, 7), 9)), r"partition_1: expected colors in \[0, 8\]"),
+        (lambda a: a.update(bias_1=np.zeros(4)), r"bias_1: expected shape \(3,\), found \(4,\)"),
+        (lambda a: a.update(obs_std=np.ones(4)), r"obs_std: expected shape \(5,\)"),
+        (lambda a: a.update(obs_std=-np.ones(5)), "obs_std: expected values >= 0"),
+        (lambda a: a.update(weights=np.array([np.nan] * 9)), "weights: expected finite"),
+        (lambda a: a.update(structure=np.array("fancy")), "structure: expected one of"),
+        (lambda a: a.update(output_activation=np.array("relu")), "output_activation: expected one of"),
+        (lambda a: a.update(structure=np.array("toeplitz")), "toeplitz"),
+        (lambda a: a.update(structure=np.array("masked")), r"weights\[0\] == 0"),
+        (lambda a: a.update(layer_sizes=np.array([5.0, 7, 3])), "layer_sizes: expected an integer array"),
+        (lambda a: a.update(partition_2=np.zeros((1, 1), int)), "partition_2: unexpected key"),
+        (lambda a: a.update(env_id=np.array(["a", "b"])), "env_id: metadata must be"),
+    ],
+)
 def test_errors_name_the_key(tmp_path, mutate, message):
     a = arrays()
     mutate(a)

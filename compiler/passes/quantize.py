@@ -32,8 +32,7 @@ def quantize(policy: Policy, dtype: str) -> Policy:
     if (std == 0).any():
         raise ChromaticError(f"obs_std: a value underflows to 0 in {dt.name}; use --dtype f32")
     layers = tuple(
-        Layer(layer.partition, round_to(f"bias_{l}", layer.bias, dt))
-        for l, layer in enumerate(policy.layers)
+        Layer(layer.partition, round_to(f"bias_{l}", layer.bias, dt)) for l, layer in enumerate(policy.layers)
     )
     return policy.replace(
         layers=layers,
