@@ -1,0 +1,153 @@
+"""The training driver and `chromatic train` (training/run.py, training/commands.py)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from compiler.cli import main
+from compiler.errors import ChromaticError
+from compiler.policy_file import load_policy, policy_to_arrays
+from training import run as run_mod
+from training.run import EngineOptions, TrainConfig, resume, start
+
+INLINE = EngineOptions("inline")
+
+
+def tiny(**kw) -> TrainConfig:
+    base = dict(env_id="Pendulum-v1", hidden=(4,), colors=5, iterations=4, perturbations=6,
+                seed=3, horizon=40, eval_episodes=2)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def same_policy(a, b) -> None:
+    pa, pb = policy_to_arrays(load_policy(a)), policy_to_arrays(load_policy(b))
+    assert pa.keys() == pb.keys()
+    # the commands differ only in --out (the run directory)
+    ca, cb = str(pa.pop("train_command")), str(pb.pop("train_command"))
+    assert ca.replace(str(a.parent), "RUN") == cb.replace(str(b.parent), "RUN")
+    for k in pa:
+        assert np.array_equal(pa[k], pb[k]), k
+
+
+def test_resumed_run_equals_uninterrupted_run_on_any_backend(tmp_path):
+    full = start(tiny(), tmp_path / "full", EngineOptions("local", 2), progress=False)
+    start(tiny(iterations=2), tmp_path / "part", INLINE, progress=False)
+    resumed = resume(tmp_path / "part", 4, EngineOptions("local", 1), progress=False)
+    same_policy(full, resumed)
+    a = run_mod.load_checkpoint(tmp_path / "full" / "checkpoint.npz")
+    b = run_mod.load_checkpoint(tmp_path / "part" / "checkpoint.npz")
+    assert np.array_equal(a.es.params, b.es.params) and np.array_equal(a.stats.sumsq, b.stats.sumsq)
+    assert a.rng.bit_generator.state == b.rng.bit_generator.state and a.timesteps == b.timesteps
+    log = [json.loads(line) for line in (tmp_path / "part" / "log.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in log] == [1, 2, 3, 4]
+    meta = load_policy(full).metadata
+    assert meta["env_id"] == "Pendulum-v1" and meta["seed"] == 3
+    assert meta["timesteps"] == 4 * 7 * 40 and np.isfinite(meta["eval_return"])
+    assert (tmp_path / "full" / "curve.png").stat().st_size > 1000
+
+
+def test_training_improves_with_adam_and_antithetic(tmp_path):
+    # Not a benchmark: only checks the estimator drives returns up on a real task.
+    cfg = tiny(hidden=(), iterations=25, perturbations=8, antithetic=True, optimizer="adam",
+               lr=0.05, horizon=60)
+    start(cfg, tmp_path / "r", INLINE, progress=False)
+    log = [json.loads(line) for line in (tmp_path / "r" / "log.jsonl").read_text().splitlines()]
+    first = np.mean([r["mean_return"] for r in log[:5]])
+    last = np.mean([r["mean_return"] for r in log[-5:]])
+    assert last > first
+
+
+def test_interrupt_loses_at_most_the_iteration_in_progress(tmp_path, monkeypatch):
+    full = start(tiny(), tmp_path / "full", INLINE, progress=False)
+    calls = {"n": 0}
+    real_iterate = run_mod.iterate
+
+    def interrupted(cfg, st, engine, controller):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_iterate(cfg, st, engine, controller)
+
+    monkeypatch.setattr(run_mod, "iterate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        start(tiny(), tmp_path / "cut", INLINE, progress=False)
+    monkeypatch.setattr(run_mod, "iterate", real_iterate)
+    assert run_mod.load_checkpoint(tmp_path / "cut" / "checkpoint.npz").iteration == 2
+    # a kill after the log line but before the checkpoint leaves an extra log line
+    with open(tmp_path / "cut" / "log.jsonl", "a") as f:
+        f.write(json.dumps({"iteration": 3, "timesteps": 0, "mean_return": 0, "max_return": 0}) + "\n")
+    same_policy(full, resume(tmp_path / "cut", None, INLINE, progress=False))
+    assert len((tmp_path / "cut" / "log.jsonl").read_text().splitlines()) == 4
+
+
+def test_smoke_mujoco_policy_compiles_and_runs(tmp_path):
+    from compiler.compile import compile_policy
+    from runtime.control_loop import run_episodes
+    from runtime.numpy_runner import NumpyRunner
+
+    out = tmp_path / "swim"
+    code = main(["train", "--env", "Swimmer-v5", "--hidden", "4", "--colors", "6", "--iterations", "2",
+                 "--perturbations", "4", "--horizon", "30", "--workers", "2", "--eval-episodes", "2",
+                 "--out", str(out), "--quiet"])
+    assert code == 0
+    policy = load_policy(out / "policy.npz")
+    assert policy.layer_sizes == (8, 4, 2) and policy.num_colors == 6
+    assert policy.metadata["train_command"].startswith("chromatic train --env Swimmer-v5 --hidden 4")
+    # Swimmer trains without normalization (B.2)
+    assert np.all(policy.normalization.mean == 0) and np.all(policy.normalization.std == 1)
+    assert main(["compile", str(out / "policy.npz"), "-o", str(tmp_path / "p.cblob")]) == 0
+    report = run_episodes(NumpyRunner(compile_policy(policy)), "Swimmer-v5", episodes=1,
+                          max_steps=20, progress=False)
+    assert report.steps == 20
+    assert main(["plot", str(out), "-o", str(tmp_path / "c.png")]) == 0
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("structure", ["dense", "toeplitz", "circulant"])
+def test_structured_baselines_train_and_validate(tmp_path, structure):
+    path = start(tiny(structure=structure, iterations=1), tmp_path / structure, INLINE, progress=False)
+    policy = load_policy(path)
+    assert policy.structure.name.lower() == structure
+
+
+def test_init_partition_reuses_a_policy_partition(tmp_path):
+    first = start(tiny(iterations=1), tmp_path / "a", INLINE, progress=False)
+    second = start(tiny(iterations=1, seed=9, init_partition=str(first)), tmp_path / "b", INLINE,
+                   progress=False)
+    a, b = load_policy(first), load_policy(second)
+    for la, lb in zip(a.layers, b.layers, strict=True):
+        assert np.array_equal(la.partition, lb.partition)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--env", "NoSuchEnv-v9"], "unknown environment"),
+    (["--env", "Pendulum-v1", "--perturbations", "0"], "perturbations must be at least 1"),
+    (["--env", "Pendulum-v1", "--antithetic", "--perturbations", "3"], "even number"),
+    (["--env", "Pendulum-v1", "--workers", "0"], "--workers must be at least 1"),
+])
+def test_bad_settings_give_one_line(tmp_path, capsys, argv, message):
+    assert main(["train", *argv, "--out", str(tmp_path / "r"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_missing_or_corrupt_checkpoint_gives_one_line(tmp_path, capsys):
+    assert main(["train", "--resume", str(tmp_path / "nothing"), "--iterations", "3"]) == 1
+    assert "no such run directory" in capsys.readouterr().err
+    start(tiny(iterations=1), tmp_path / "r", INLINE, progress=False)
+    (tmp_path / "r" / "checkpoint.npz").write_bytes(b"PK\x03\x04 garbage")
+    assert main(["train", "--resume", str(tmp_path / "r"), "--iterations", "3"]) == 1
+    err = capsys.readouterr().err
+    assert "corrupt checkpoint" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "r" / "checkpoint.npz").unlink()
+    assert main(["train", "--resume", str(tmp_path / "r"), "--iterations", "3"]) == 1
+    assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_existing_run_directory_is_not_overwritten(tmp_path):
+    start(tiny(iterations=1), tmp_path / "r", INLINE, progress=False)
+    with pytest.raises(ChromaticError, match="--resume"):
+        start(tiny(iterations=1), tmp_path / "r", INLINE, progress=False)

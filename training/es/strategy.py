@@ -1,0 +1,187 @@
+"""ES over the shared weights: Gaussian smoothing with forward finite differences (§3.1, eq. (3)).
+
+Fitness is **maximized** everywhere in this module (a return, not a loss). With perturbations
+``eps_k = sign_k * g_k``, ``g_k ~ N(0, I)`` drawn from the perturbation's own seed, the gradient
+of the smoothed return ``E_g[F(theta + sigma g)]`` is estimated as
+
+    grad = 1 / (N sigma) * sum_k (s(F(theta + sigma eps_k)) - s(F_pivot)) * eps_k,
+
+eq. (3) with the factor ``g_k`` that the paper's formula leaves out. The pivot is the mean
+unperturbed return (over the iteration's partitions, once a controller samples several); ``s``
+is the fitness shaping (z-scoring by default, B.2's reward normalization). With antithetic
+pairs (``sign = +1, -1`` on the same seed) the pivot cancels and no unperturbed rollout is
+needed. Defaults: sigma = 0.1, eta = 0.01 (B.3), plain SGD; Adam as an option.
+
+A strategy is ``init / ask / tell`` over an immutable :class:`ESState`; workers rebuild each
+candidate from ``(seed, sign)`` with :func:`perturb`, so only seeds travel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from compiler.errors import ChromaticError
+
+Shaping = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def noise(seed: int, dim: int) -> np.ndarray:
+    """The direction ``g ~ N(0, I_dim)`` of one perturbation, a pure function of its seed."""
+    return np.random.default_rng(int(seed)).standard_normal(dim)
+
+
+def perturb(theta: np.ndarray, sigma: float, seed: int, sign: int) -> np.ndarray:
+    """The candidate ``theta + sigma * sign * g(seed)`` (sign 0: the unperturbed pivot)."""
+    if sign == 0:
+        return np.array(theta, dtype=np.float64)
+    return theta + (sigma * sign) * noise(seed, theta.shape[0])
+
+
+# -- fitness shaping ----------------------------------------------------------------------------
+def z_score(returns: np.ndarray, pivot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Standardize returns by the iteration's perturbed returns (pivot shaped alike)."""
+    mu, sd = float(returns.mean()), float(returns.std())
+    scale = 1.0 / sd if sd > 1e-12 else 0.0
+    return (returns - mu) * scale, (pivot - mu) * scale
+
+
+def identity(returns: np.ndarray, pivot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """No shaping: the estimator is then an unbiased gradient of the smoothed return."""
+    return returns, pivot
+
+
+SHAPINGS: dict[str, Shaping] = {"z-score": z_score, "none": identity}
+
+
+# -- optimizers (ascent) --------------------------------------------------------------------------
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, dtype=np.float64, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class OptState:
+    """Adam's moments and step count (unused by SGD, kept so every state has one shape)."""
+
+    m: np.ndarray
+    v: np.ndarray
+    t: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "m", _readonly(self.m))
+        object.__setattr__(self, "v", _readonly(self.v))
+
+
+def sgd_step(theta: np.ndarray, grad: np.ndarray, opt: OptState, lr: float) -> tuple[np.ndarray, OptState]:
+    return theta + lr * grad, replace(opt, t=opt.t + 1)
+
+
+def adam_step(theta: np.ndarray, grad: np.ndarray, opt: OptState, lr: float,
+              b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> tuple[np.ndarray, OptState]:
+    t = opt.t + 1
+    m = b1 * opt.m + (1 - b1) * grad
+    v = b2 * opt.v + (1 - b2) * np.square(grad)
+    step = lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+    return theta + step, OptState(m, v, t)
+
+
+OPTIMIZERS = {"sgd": sgd_step, "adam": adam_step}
+
+
+# -- the strategy ---------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class ESState:
+    """Everything a strategy carries between iterations (immutable)."""
+
+    params: np.ndarray
+    opt: OptState
+    generation: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", _readonly(self.params))
+
+
+@dataclass(frozen=True, eq=False)
+class Ask:
+    """One iteration's requests: perturbed rollouts ``(seed, sign)`` and unperturbed pivots."""
+
+    seeds: np.ndarray  # (N,) int64, one noise seed per perturbed rollout
+    signs: np.ndarray  # (N,) int8, +1 or -1
+    num_pivot: int  # unperturbed rollouts whose mean return is the pivot (0 if antithetic)
+
+
+@dataclass(frozen=True, eq=False)
+class ForwardES:
+    """Forward finite-difference ES (eq. (3)); fitness is maximized."""
+
+    num_perturbations: int
+    sigma: float = 0.1
+    lr: float = 0.01
+    antithetic: bool = False
+    optimizer: str = "sgd"
+    num_pivot: int = 1
+    shaping: Shaping = field(default=z_score)
+
+    def __post_init__(self) -> None:
+        if self.num_perturbations < 1:
+            raise ChromaticError(f"perturbations must be at least 1, got {self.num_perturbations}")
+        if self.antithetic and self.num_perturbations % 2:
+            raise ChromaticError(
+                f"antithetic pairs need an even number of perturbations, got {self.num_perturbations}"
+            )
+        if not self.sigma > 0 or not self.lr > 0:
+            raise ChromaticError(f"sigma and learning rate must be positive, got {self.sigma}, {self.lr}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ChromaticError(f"unknown optimizer {self.optimizer!r}; expected one of {list(OPTIMIZERS)}")
+        if not self.antithetic and self.num_pivot < 1:
+            raise ChromaticError("forward differences need at least one unperturbed (pivot) rollout")
+
+    def init(self, params: np.ndarray) -> ESState:
+        p = np.asarray(params, dtype=np.float64)
+        return ESState(p, OptState(np.zeros_like(p), np.zeros_like(p), 0), 0)
+
+    def ask(self, state: ESState, rng: np.random.Generator) -> Ask:
+        n = self.num_perturbations
+        if self.antithetic:
+            half = rng.integers(0, 2**62, size=n // 2)
+            seeds = np.repeat(half, 2)
+            signs = np.tile(np.array([1, -1], dtype=np.int8), n // 2)
+            return Ask(seeds, signs, 0)
+        return Ask(rng.integers(0, 2**62, size=n), np.ones(n, dtype=np.int8), self.num_pivot)
+
+    def candidates(self, state: ESState, ask: Ask) -> np.ndarray:
+        """All perturbed parameter vectors (N, D); workers build them one at a time instead."""
+        return np.stack([perturb(state.params, self.sigma, s, g)
+                         for s, g in zip(ask.seeds, ask.signs, strict=True)])
+
+    def gradient(self, state: ESState, ask: Ask, returns: np.ndarray,
+                 pivot_returns: np.ndarray) -> np.ndarray:
+        """The estimator of eq. (3) (as an ascent direction) from shaped returns."""
+        returns = np.asarray(returns, dtype=np.float64)
+        pivot = np.asarray([np.mean(pivot_returns)] if len(pivot_returns) else [0.0])
+        shaped, shaped_pivot = self.shaping(returns, pivot)
+        if self.antithetic:
+            shaped_pivot = np.zeros(1)  # cancels within each pair
+        dim = state.params.shape[0]
+        grad = np.zeros(dim)
+        for s, sign, f in zip(ask.seeds, ask.signs, shaped, strict=True):
+            grad += (f - shaped_pivot[0]) * sign * noise(s, dim)
+        return grad / (len(returns) * self.sigma)
+
+    def tell(self, state: ESState, ask: Ask, returns: np.ndarray,
+             pivot_returns: np.ndarray) -> ESState:
+        """A new state one optimizer step up the estimated gradient."""
+        grad = self.gradient(state, ask, returns, pivot_returns)
+        params, opt = OPTIMIZERS[self.optimizer](state.params, grad, state.opt, self.lr)
+        return ESState(params, opt, state.generation + 1)
+
+
+#: Every strategy the trainer can use; one parametrized test runs them all.
+STRATEGIES: dict[str, Callable[..., ForwardES]] = {
+    "forward": lambda **kw: ForwardES(antithetic=False, **kw),
+    "antithetic": lambda **kw: ForwardES(antithetic=True, **kw),
+}

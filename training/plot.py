@@ -1,0 +1,43 @@
+"""`chromatic plot RUN_DIR`: the training curve (mean and max return against timesteps) as a PNG."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from compiler.atomic import atomic_write_bytes
+from compiler.errors import ChromaticError
+
+
+def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write the curve of ``run_dir/log.jsonl`` to ``out`` (default RUN_DIR/curve.png)."""
+    from training.run import read_log
+
+    run_dir = Path(run_dir)
+    rows = read_log(run_dir)
+    if not rows:
+        raise ChromaticError(f"{run_dir}: no training log to plot (no iterations in log.jsonl)")
+    out = Path(out) if out else run_dir / "curve.png"
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = [r["timesteps"] for r in rows]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    ax.plot(t, [r["mean_return"] for r in rows], label="mean return (perturbed)")
+    ax.plot(t, [r["max_return"] for r in rows], label="max return", alpha=0.7)
+    pivot = [(x, r["pivot_return"]) for x, r in zip(t, rows, strict=True)
+             if r.get("pivot_return") is not None]
+    if pivot:
+        ax.plot(*zip(*pivot, strict=True), label="unperturbed return", alpha=0.7)
+    ax.set_xlabel("timesteps")
+    ax.set_ylabel("return")
+    ax.set_title(run_dir.name)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(out, buf.getvalue())
+    return out

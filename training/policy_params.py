@@ -1,0 +1,175 @@
+"""Policies as partitions: what ES trains is the palette plus the biases (paper §3, §3.1).
+
+A :class:`PolicySpec` fixes everything ES does not change — layer sizes, structure and the
+partition of each layer's edges into colors — so the ES parameter vector is just
+``theta = [palette (M), bias_0, bias_1, ...]``. Chromatic policies get a fixed partition (random
+from the seed, or taken from another policy, Appendix D); dense, toeplitz and circulant use
+the compiler's canonical partitions, so the same code trains the paper's baselines (Table 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from compiler.errors import ChromaticError
+from compiler.ir import (
+    Activation,
+    Layer,
+    Normalization,
+    Policy,
+    Structure,
+    canonical_partitions,
+    implicit_num_colors,
+)
+from compiler.policy_file import load_policy
+from compiler.synth import random_partitions
+
+STRUCTURES = ("chromatic", "dense", "toeplitz", "circulant")
+
+
+def _readonly(a: np.ndarray, dtype: type) -> np.ndarray:
+    a = np.array(a, dtype=dtype, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class PolicySpec:
+    """The untrained part of a policy: sizes, structure, and one partition per layer."""
+
+    layer_sizes: tuple[int, ...]
+    structure: Structure
+    num_colors: int
+    partitions: tuple[np.ndarray, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layer_sizes", tuple(int(s) for s in self.layer_sizes))
+        object.__setattr__(self, "structure", Structure(self.structure))
+        object.__setattr__(self, "partitions", tuple(_readonly(p, np.int64) for p in self.partitions))
+
+    @property
+    def num_biases(self) -> int:
+        return sum(self.layer_sizes[1:])
+
+    @property
+    def num_params(self) -> int:
+        """Length of the ES parameter vector: palette plus biases."""
+        return self.num_colors + self.num_biases
+
+    @property
+    def num_edges(self) -> int:
+        return sum(a * b for a, b in zip(self.layer_sizes[:-1], self.layer_sizes[1:], strict=True))
+
+    def flat_partition(self) -> np.ndarray:
+        """All layers' colors as one (E,) vector, the controller's view of a partition."""
+        return np.concatenate([p.ravel() for p in self.partitions])
+
+    def unflatten(self, flat: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Inverse of :meth:`flat_partition`: per-layer (out, in) color matrices."""
+        flat = np.asarray(flat, dtype=np.int64)
+        if flat.shape != (self.num_edges,):
+            raise ValueError(f"partition: expected shape ({self.num_edges},), found {flat.shape}")
+        out, offset = [], 0
+        for inp, o in zip(self.layer_sizes[:-1], self.layer_sizes[1:], strict=True):
+            out.append(flat[offset:offset + o * inp].reshape(o, inp))
+            offset += o * inp
+        return tuple(out)
+
+
+def make_spec(
+    structure: str,
+    layer_sizes: Sequence[int],
+    colors: int,
+    rng: np.random.Generator,
+    init_partition: Policy | None = None,
+) -> PolicySpec:
+    """A spec for one of :data:`STRUCTURES`; chromatic partitions are random unless given."""
+    sizes = tuple(int(s) for s in layer_sizes)
+    if structure not in STRUCTURES:
+        raise ChromaticError(f"unknown structure {structure!r}; expected one of {list(STRUCTURES)}")
+    if structure != "chromatic":
+        if init_partition is not None:
+            raise ChromaticError("--init-partition only applies to --structure chromatic")
+        s = Structure[structure.upper()]
+        return PolicySpec(sizes, s, implicit_num_colors(s, sizes), tuple(canonical_partitions(s, sizes)))
+    if init_partition is not None:
+        if tuple(init_partition.layer_sizes) != sizes:
+            raise ChromaticError(
+                f"--init-partition has layer sizes {list(init_partition.layer_sizes)}, "
+                f"this run needs {list(sizes)}"
+            )
+        parts = tuple(layer.partition for layer in init_partition.layers)
+        return PolicySpec(sizes, Structure.CHROMATIC, init_partition.num_colors, parts)
+    if colors < 1:
+        raise ChromaticError(f"--colors must be at least 1, got {colors}")
+    return PolicySpec(sizes, Structure.CHROMATIC, colors, tuple(random_partitions(sizes, colors, rng)))
+
+
+def load_init_partition(path: str) -> Policy:
+    """The policy whose partition a chromatic run reuses (Appendix D's transfer experiment)."""
+    return load_policy(path)
+
+
+def initial_params(spec: PolicySpec, rng: np.random.Generator) -> np.ndarray:
+    """Zero for linear policies (as in ARS); small random palette for hidden layers.
+
+    With hidden layers an all-zero start is a saddle (every first-order effect vanishes), so
+    the palette starts at N(0, 1/d0); biases start at zero.
+    """
+    theta = np.zeros(spec.num_params)
+    if len(spec.layer_sizes) > 2:
+        theta[: spec.num_colors] = rng.normal(0.0, 1.0 / np.sqrt(spec.layer_sizes[0]), spec.num_colors)
+    return theta
+
+
+def split_params(spec: PolicySpec, theta: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``theta`` -> (palette, per-layer biases)."""
+    palette = theta[: spec.num_colors]
+    biases, offset = [], spec.num_colors
+    for out in spec.layer_sizes[1:]:
+        biases.append(theta[offset:offset + out])
+        offset += out
+    return palette, biases
+
+
+class DenseNet:
+    """The fast forward pass used in rollouts: colors expanded once per parameter vector."""
+
+    __slots__ = ("weights", "biases")
+
+    def __init__(self, spec: PolicySpec, theta: np.ndarray,
+                 partitions: Sequence[np.ndarray] | None = None) -> None:
+        palette, biases = split_params(spec, np.asarray(theta, dtype=np.float64))
+        parts = spec.partitions if partitions is None else partitions
+        self.weights = [np.ascontiguousarray(palette[p]) for p in parts]
+        self.biases = [np.array(b) for b in biases]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """tanh MLP on a normalized observation (tanh on every layer, output included)."""
+        for w, b in zip(self.weights, self.biases, strict=True):
+            x = np.tanh(w @ x + b)
+        return x
+
+
+def to_policy(
+    spec: PolicySpec,
+    theta: np.ndarray,
+    normalization: Normalization,
+    metadata: dict[str, str | int | float] | None = None,
+    partitions: Sequence[np.ndarray] | None = None,
+) -> Policy:
+    """The compiler IR policy for trained parameters (validated)."""
+    palette, biases = split_params(spec, np.asarray(theta, dtype=np.float64))
+    parts = spec.partitions if partitions is None else partitions
+    return Policy(
+        layers=tuple(Layer(p, b) for p, b in zip(parts, biases, strict=True)),
+        palette=palette,
+        normalization=normalization,
+        structure=spec.structure,
+        hidden_activation=Activation.TANH,
+        output_activation=Activation.TANH,
+        metadata=dict(metadata or {}),
+    ).validate()
