@@ -1,0 +1,57 @@
+"""Firmware benchmark: measure --target on the 17->41->6, 17-color policy (issue 6).
+
+Writes benchmarks/results/firmware.json and firmware.png: instructions per inference,
+flash and RAM per target and kernel, beside the dense float32 build with the same flags.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from pathlib import Path
+
+from compiler.compile import compile_policy
+from compiler.synth import random_policy
+from targets.measure import target_report
+
+OUT = Path(__file__).parent / "results"
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    policy = random_policy((17, 41, 6), 17, seed=1)
+    gcc = subprocess.run(["arm-none-eabi-gcc", "--version"], capture_output=True, text=True)
+    results = {"machine": platform.platform(), "compiler": gcc.stdout.splitlines()[0], "runs": []}
+    for dtype in ("f16", "f32"):
+        data = compile_policy(policy, dtype=dtype)
+        for target in ("cortex-m4f", "cortex-m3"):
+            rep, lines = target_report(data, target)
+            print(f"-- {target}, {dtype} blob ({len(data)} B)\n" + "\n".join(lines))
+            results["runs"].append({"dtype": dtype, "blob_bytes": len(data), **rep})
+    (OUT / "firmware.json").write_text(json.dumps(results, indent=2))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels, values = [], []
+    for r in results["runs"]:
+        if r["dtype"] != "f16":
+            continue
+        for k, e in r["kernels"].items():
+            labels.append(f"{r['target']}\n{k}")
+            values.append(e["instructions_per_inference"])
+        labels.append(f"{r['target']}\ndense")
+        values.append(r["dense_instructions_per_inference"])
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.bar(labels, values)
+    ax.set_yscale("log")
+    ax.set_ylabel("instructions per inference (unicorn)")
+    ax.set_title("17-41-6, M=17 policy, f16 blob")
+    fig.tight_layout()
+    fig.savefig(OUT / "firmware.png", dpi=120)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Static firmware sources: startup, semihosting, linker script, fixed-point kernel."""

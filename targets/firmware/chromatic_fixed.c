@@ -1,0 +1,304 @@
+/*
+ * chromatic_fixed.c -- the fixed-point kernel (see chromatic_fixed.h, docs/targets.md).
+ *
+ * targets/fixed_point.py is its bit-exact numpy model: every rounding here is mirrored
+ * there, so the self-test compares the firmware with it exactly and the float reference
+ * only measures the quantization error. Assumes a little-endian target (all Cortex-M
+ * and x86 parts) and an arithmetic right shift of negative integers (gcc, clang).
+ */
+#include "chromatic_fixed.h"
+
+#include <string.h>
+
+#define FX_ONE (1 << CHROMATIC_FX_ACT_FRAC)
+#define FX_W_HALF (1 << (CHROMATIC_FX_W_FRAC - 1))
+
+/* Instructions one 32x32->64 multiply-accumulate costs: SMLAL on v7-M, a libgcc call on v6-M. */
+#ifndef CHROMATIC_FX_MUL64_COST
+#if defined(__ARM_ARCH_6M__)
+#define CHROMATIC_FX_MUL64_COST 24u
+#else
+#define CHROMATIC_FX_MUL64_COST 1u
+#endif
+#endif
+
+#if CHROMATIC_FX_BITS
+#define FX_B ((uint32_t)CHROMATIC_FX_BITS)
+#else
+#define FX_B b
+#endif
+/* Indices one unaligned 32-bit window holds whatever the start bit (0..7) is. */
+#define FX_G (25u / FX_B)
+
+static uint32_t fx_rd32(const uint8_t *p)
+{
+    uint32_t w;
+    memcpy(&w, p, sizeof w); /* one LDR on v7-M; byte loads where unaligned access faults */
+    return w;
+}
+
+static uint32_t fx_float_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* IEEE binary16 -> binary32 bit pattern, exact, integer only. */
+static uint32_t fx_half_bits(uint32_t h)
+{
+    uint32_t s = (h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+    if (e == 0u) {
+        if (m == 0u) return s;
+        e = 113u;
+        while (!(m & 0x400u)) {
+            m <<= 1;
+            e--;
+        }
+        return s | (e << 23) | ((m & 0x3ffu) << 13);
+    }
+    if (e == 31u) return s | 0x7f800000u | (m << 13);
+    return s | ((e + 112u) << 23) | (m << 13);
+}
+
+/* binary32 bits -> Q(frac) int32, rounded half away from zero, saturated; *sat set on
+   saturation. Subnormals round to 0. */
+static int32_t fx_from_bits(uint32_t u, int frac, int *sat)
+{
+    uint32_t e = (u >> 23) & 0xffu, mant = (u & 0x7fffffu) | 0x800000u, mag;
+    int sh = (int)e - 150 + frac;
+    if (e == 0u) return 0;
+    if (sh >= 8) {
+        mag = 0x7fffffffu;
+        *sat = 1;
+    } else if (sh >= 0) {
+        mag = mant << sh;
+    } else if (sh >= -24) {
+        mag = (mant + (1u << (-sh - 1))) >> -sh;
+    } else {
+        mag = 0u;
+    }
+    return (u >> 31) ? -(int32_t)mag : (int32_t)mag;
+}
+
+/* Q16 -> float, round to nearest even (as numpy's float32 cast), integer only. */
+static float fx_to_float(int32_t v)
+{
+    uint32_t a = v < 0 ? 0u - (uint32_t)v : (uint32_t)v, m, u;
+    int n = 0;
+    float f;
+    if (a == 0u) return 0.0f;
+    while ((a >> n) > 1u) n++; /* msb position, loop-free on v7-M via clz is not worth a dependency */
+    if (n > 23) {
+        uint32_t sh = (uint32_t)n - 23u, rem = a & ((1u << sh) - 1u), half = 1u << (sh - 1u);
+        m = a >> sh;
+        if (rem > half || (rem == half && (m & 1u))) m++;
+        if (m == 0x1000000u) {
+            m >>= 1;
+            n++;
+        }
+    } else {
+        m = a << (23 - n);
+    }
+    u = (v < 0 ? 0x80000000u : 0u) | ((uint32_t)(n + 111) << 23) | (m & 0x7fffffu);
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static int32_t fx_sat32(int64_t v)
+{
+    if (v > INT32_MAX) return INT32_MAX;
+    if (v < -INT32_MAX) return -INT32_MAX;
+    return (int32_t)v;
+}
+
+/* 2^-f on [0, 1), degree-5 least-squares fit on Chebyshev nodes, Q30 (error 5.5e-8). */
+static const int32_t fx_exp2_poly[6] = {1073741765, -744256848, 257890773, -59377517, 9890111, -1017429};
+
+int32_t chromatic_fx_tanh(int32_t x)
+{
+    uint32_t t = x < 0 ? 0u - (uint32_t)x : (uint32_t)x, r;
+    if (t >= (9u << 16)) {
+        r = (uint32_t)FX_ONE; /* tanh(9) rounds to 1 in Q16 */
+    } else {
+        /* e = exp(-2|x|) = 2^-(n + f), z = 2|x| log2(e) in Q16 */
+        uint32_t z = (uint32_t)(((uint64_t)t * 189099u + 32768u) >> 16);
+        uint32_t n = z >> 16, f = z & 0xffffu, e22, num, den, q1, r1, q2;
+        int32_t p = fx_exp2_poly[5];
+        int k;
+        for (k = 4; k >= 0; k--) p = fx_exp2_poly[k] + (int32_t)(((int64_t)p * (int32_t)f) >> 16);
+        e22 = n + 8u >= 32u ? 0u : ((uint32_t)p + (1u << (n + 7u))) >> (n + 8u);
+        /* tanh|x| = (1 - e) / (1 + e) in Q22, divided in two 32-bit steps (UDIV on v7-M) */
+        num = (1u << 22) - e22;
+        den = (1u << 22) + e22;
+        q1 = (num << 8) / den;
+        r1 = (num << 8) - q1 * den;
+        q2 = (r1 << 9) / den;
+        r = (((q1 << 9) | q2) + 1u) >> 1;
+    }
+    return x < 0 ? -(int32_t)r : (int32_t)r;
+}
+
+/* ---- init ----------------------------------------------------------------------------- */
+
+static int32_t fx_value(const chromatic_model *m, const uint8_t *base, uint32_t i, int frac, int *sat)
+{
+    uint32_t u;
+    if (m->dtype == CHROMATIC_DTYPE_F16) {
+        u = fx_half_bits((uint32_t)base[2u * i] | ((uint32_t)base[2u * i + 1u] << 8));
+    } else {
+        memcpy(&u, base + 4u * i, sizeof u);
+    }
+    if (frac < 0) { /* 1/std: a correctly rounded float division, mirrored in numpy */
+        float s, inv;
+        memcpy(&s, &u, sizeof s);
+        inv = 1.0f / s;
+        u = fx_float_bits(inv);
+        frac = CHROMATIC_FX_W_FRAC;
+    }
+    return fx_from_bits(u, frac, sat);
+}
+
+static unsigned fx_choose_mailman(uint32_t num_colors, uint32_t in)
+{
+    uint64_t direct = (uint64_t)in * (CHROMATIC_FX_MUL64_COST + 1u);
+    uint64_t mailman = 3u * (uint64_t)in + (uint64_t)num_colors * (CHROMATIC_FX_MUL64_COST + 3u);
+    return in <= 32767u && mailman < direct;
+}
+
+int chromatic_fx_init(chromatic_fx_model *fx, const chromatic_model *m, int32_t *params,
+                      size_t param_words)
+{
+    uint32_t i, l, nb = 0, d0, k = 0;
+    int sat = 0;
+    if (fx == NULL || m == NULL || params == NULL) return CHROMATIC_ERR_NULL;
+    memset(fx, 0, sizeof *fx);
+    if (m->num_layers == 0u) return CHROMATIC_ERR_ARGUMENT;
+    if (m->structure >= CHROMATIC_STRUCT_TOEPLITZ) return CHROMATIC_FX_ERR_UNSUPPORTED;
+#if CHROMATIC_FX_BITS
+    if (m->index_bits != CHROMATIC_FX_BITS) return CHROMATIC_FX_ERR_BITS;
+#endif
+    d0 = m->layers[0].in;
+    for (l = 0; l < m->num_layers; l++) nb += m->layers[l].out;
+    if (param_words < CHROMATIC_FX_PARAM_WORDS((size_t)m->num_colors, (size_t)nb, (size_t)d0))
+        return CHROMATIC_FX_ERR_PARAMS;
+    fx->m = m;
+    fx->palette = params;
+    for (i = 0; i < m->num_colors; i++) params[k++] = fx_value(m, m->palette, i, CHROMATIC_FX_W_FRAC, &sat);
+    fx->bias = params + k;
+    for (l = 0; l < m->num_layers; l++)
+        for (i = 0; i < m->layers[l].out; i++)
+            params[k++] = fx_value(m, m->layers[l].bias, i, CHROMATIC_FX_ACT_FRAC, &sat);
+    fx->mean = params + k;
+    for (i = 0; i < d0; i++) params[k++] = fx_value(m, m->mean, i, CHROMATIC_FX_ACT_FRAC, &sat);
+    fx->inv_std = params + k;
+    for (i = 0; i < d0; i++) params[k++] = fx_value(m, m->std, i, -1, &sat);
+    if (sat) {
+        memset(fx, 0, sizeof *fx);
+        return CHROMATIC_FX_ERR_RANGE;
+    }
+    fx->input_clamp = (int32_t)(INT32_MAX / (int32_t)d0);
+    for (l = 0; l < m->num_layers; l++)
+        fx->mailman[l] = (uint8_t)fx_choose_mailman(m->num_colors, m->layers[l].in);
+    return CHROMATIC_OK;
+}
+
+/* ---- inference ------------------------------------------------------------------------ */
+
+/* sum_j w[Phi(i, j)] x_j for one row whose indices start at stream bit pos: exact int64. */
+static int64_t fx_row_direct(const uint8_t *d, uint32_t pos, uint32_t b, const int32_t *w,
+                             const int32_t *x, uint32_t n)
+{
+    const uint32_t mask = (1u << FX_B) - 1u;
+    int64_t s = 0;
+    uint32_t j = 0, k;
+    (void)b;
+    for (; j + FX_G <= n; j += FX_G) {
+        uint32_t win = fx_rd32(d + (pos >> 3)) >> (pos & 7u);
+        pos += FX_G * FX_B;
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 8
+#endif
+        for (k = 0; k < FX_G; k++) {
+            s += (int64_t)w[win & mask] * x[j + k];
+            win >>= FX_B;
+        }
+    }
+    for (; j < n; j++, pos += FX_B)
+        s += (int64_t)w[(fx_rd32(d + (pos >> 3)) >> (pos & 7u)) & mask] * x[j];
+    return s;
+}
+
+/* The mailman form: per-color integer sums, then one multiply per color. */
+static int64_t fx_row_mailman(const uint8_t *d, uint32_t pos, uint32_t b, const int32_t *w,
+                              const int32_t *x, uint32_t n, int32_t *acc, uint32_t num_colors)
+{
+    const uint32_t mask = (1u << FX_B) - 1u;
+    int64_t s = 0;
+    uint32_t j = 0, k, c;
+    (void)b;
+    for (c = 0; c < num_colors; c++) acc[c] = 0;
+    for (; j + FX_G <= n; j += FX_G) {
+        uint32_t win = fx_rd32(d + (pos >> 3)) >> (pos & 7u);
+        pos += FX_G * FX_B;
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 8
+#endif
+        for (k = 0; k < FX_G; k++) {
+            acc[win & mask] += x[j + k];
+            win >>= FX_B;
+        }
+    }
+    for (; j < n; j++, pos += FX_B) acc[(fx_rd32(d + (pos >> 3)) >> (pos & 7u)) & mask] += x[j];
+    for (c = 0; c < num_colors; c++) s += (int64_t)w[c] * acc[c];
+    return s;
+}
+
+int chromatic_fx_infer(const chromatic_fx_model *fx, const float *obs, float *act,
+                       int32_t *scratch)
+{
+    const chromatic_model *m;
+    int32_t *a, *y, *acc;
+    const int32_t *x, *bias;
+    uint32_t i, l, d0, b;
+    int sat = 0;
+    if (fx == NULL || obs == NULL || act == NULL || scratch == NULL) return CHROMATIC_ERR_NULL;
+    m = fx->m;
+    if (m == NULL) return CHROMATIC_ERR_ARGUMENT;
+    b = m->index_bits;
+    d0 = m->layers[0].in;
+    a = scratch;
+    acc = scratch + 2u * m->max_width;
+    for (i = 0; i < d0; i++) {
+        int64_t dx = (int64_t)fx_from_bits(fx_float_bits(obs[i]), CHROMATIC_FX_ACT_FRAC, &sat) - fx->mean[i];
+        int64_t t = ((int64_t)fx_sat32(dx) * fx->inv_std[i] + FX_W_HALF) >> CHROMATIC_FX_W_FRAC;
+        a[i] = t > fx->input_clamp ? fx->input_clamp : t < -fx->input_clamp ? -fx->input_clamp : (int32_t)t;
+    }
+    x = a;
+    bias = fx->bias;
+    for (l = 0; l < m->num_layers; l++) {
+        const chromatic_layer *L = &m->layers[l];
+        y = (x == scratch) ? scratch + m->max_width : scratch;
+        for (i = 0; i < L->out; i++) {
+            int64_t s;
+            if (b == 0u) {
+                uint32_t j;
+                int64_t sx = 0;
+                for (j = 0; j < L->in; j++) sx += x[j];
+                s = sx * fx->palette[0];
+            } else if (fx->mailman[l]) {
+                s = fx_row_mailman(m->dictionary, (L->edge_offset + i * L->in) * b, b, fx->palette, x,
+                                   L->in, acc, m->num_colors);
+            } else {
+                s = fx_row_direct(m->dictionary, (L->edge_offset + i * L->in) * b, b, fx->palette, x,
+                                  L->in);
+            }
+            y[i] = fx_sat32(((s + FX_W_HALF) >> CHROMATIC_FX_W_FRAC) + bias[i]);
+            if (L->activation == CHROMATIC_ACT_TANH) y[i] = chromatic_fx_tanh(y[i]);
+        }
+        bias += L->out;
+        x = y;
+    }
+    for (i = 0; i < m->layers[m->num_layers - 1u].out; i++) act[i] = fx_to_float(x[i]);
+    return CHROMATIC_OK;
+}

@@ -1,0 +1,143 @@
+"""Bit-exact numpy model of the fixed-point kernel (targets/firmware/chromatic_fixed.c).
+
+Every rounding of the C kernel is mirrored here, so the firmware is checked against this
+model exactly, and this model against the float reference (runtime/reference.py) for the
+quantization error alone. Formats: activations, biases and mean in Q16.16, palette and
+1/std in Q24, row sums exact in int64 and rounded once (docs/targets.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.blob import Blob
+from compiler.errors import ChromaticError
+from compiler.ir import Activation
+
+ACT_FRAC = 16
+W_FRAC = 24
+ONE = 1 << ACT_FRAC
+INT32_MAX = (1 << 31) - 1
+EXP2_POLY = (1073741765, -744256848, 257890773, -59377517, 9890111, -1017429)  # Q30, as in C
+TWO_LOG2E_Q16 = 189099  # 2 log2(e) in Q16
+TANH_MAX_ABS_ERROR = 1.6e-5  # documented bound of fx_tanh vs tanh, checked by tests
+
+
+def from_float32(values: np.ndarray, frac: int) -> tuple[np.ndarray, bool]:
+    """float32 -> Q(frac) int64, round half away from zero, saturated; and whether it saturated."""
+    u = np.asarray(values, np.float32).reshape(-1).view(np.uint32).astype(np.int64)
+    e = (u >> 23) & 0xFF
+    mant = (u & 0x7FFFFF) | 0x800000
+    sh = e - 150 + frac
+    sat = (e != 0) & (sh >= 8)
+    left = mant << np.clip(sh, 0, 7)
+    rs = np.clip(-sh, 1, 62)
+    right = (mant + (np.int64(1) << (rs - 1))) >> rs
+    mag = np.where(sh >= 0, left, np.where(sh >= -24, right, 0))
+    mag = np.where(sat, INT32_MAX, mag)
+    mag = np.where(e == 0, 0, mag)
+    q = np.where(u >> 31 == 1, -mag, mag)
+    return q.reshape(np.shape(values)), bool(sat.any())
+
+
+def sat32(v: np.ndarray) -> np.ndarray:
+    return np.clip(v, -INT32_MAX, INT32_MAX)
+
+
+def tanh_q16(x: np.ndarray) -> np.ndarray:
+    """The kernel's integer tanh: Q16.16 in, Q16 out (chromatic_fx_tanh)."""
+    x = np.asarray(x, np.int64)
+    t = np.abs(x)
+    big = t >= (9 << 16)
+    tt = np.where(big, 0, t)
+    z = (tt * TWO_LOG2E_Q16 + 32768) >> 16
+    n, f = z >> 16, z & 0xFFFF
+    p = np.full_like(z, EXP2_POLY[5])
+    for c in EXP2_POLY[4::-1]:
+        p = c + ((p * f) >> 16)
+    sh = np.clip(n + 8, 0, 31)
+    e22 = np.where(n + 8 >= 32, 0, (p + (np.int64(1) << (sh - 1))) >> sh)
+    num = (1 << 22) - e22
+    den = (1 << 22) + e22
+    q1 = (num << 8) // den
+    r1 = (num << 8) - q1 * den
+    q2 = (r1 << 9) // den
+    r = (((q1 << 9) | q2) + 1) >> 1
+    r = np.where(big, ONE, r)
+    return np.where(x < 0, -r, r)
+
+
+class FixedModel:
+    """The kernel's parameters after chromatic_fx_init, and its forward pass."""
+
+    def __init__(self, blob: Blob):
+        p = blob.policy
+        if p.structure.implicit:
+            raise ChromaticError(f"the fixed-point kernel reads stored partitions; "
+                                 f"structure {p.structure.name.lower()!r} is not supported")
+        f32 = np.float32
+        self.policy = p
+        self.palette, s1 = from_float32(p.palette.astype(f32), W_FRAC)
+        self.biases = []
+        sat = s1
+        for layer in p.layers:
+            b, s = from_float32(layer.bias.astype(f32), ACT_FRAC)
+            self.biases.append(b)
+            sat |= s
+        self.mean, s2 = from_float32(p.normalization.mean.astype(f32), ACT_FRAC)
+        inv = (f32(1.0) / p.normalization.std.astype(f32)).astype(f32)
+        self.inv_std, s3 = from_float32(inv, W_FRAC)
+        if sat or s2 or s3:
+            raise ChromaticError("a palette, bias, mean or 1/std value is outside the fixed-point "
+                                 "range (|w| < 128, |bias|, |mean| < 32768); use a float target")
+        self.input_clamp = INT32_MAX // p.layer_sizes[0]
+
+    def forward_q(self, obs: np.ndarray) -> np.ndarray:
+        """Q16 actions (int64) for float observations of shape (N, d0)."""
+        obs = np.atleast_2d(np.asarray(obs, np.float32))
+        x, _ = from_float32(obs, ACT_FRAC)
+        d = sat32(x - self.mean)
+        x = np.clip((d * self.inv_std + (1 << (W_FRAC - 1))) >> W_FRAC,
+                    -self.input_clamp, self.input_clamp)
+        for l, layer in enumerate(self.policy.layers):
+            w = self.palette[layer.partition]  # (out, in) Q24
+            s = np.einsum("oi,ni->no", w, x)  # exact: |terms| < 2^62 / in
+            y = sat32(((s + (1 << (W_FRAC - 1))) >> W_FRAC) + self.biases[l])
+            if self.policy.activation(l) == Activation.TANH:
+                y = tanh_q16(y)
+            x = y
+        return x
+
+    def forward(self, obs: np.ndarray) -> np.ndarray:
+        """float32 actions, converted exactly as the kernel does (round to nearest even)."""
+        return (self.forward_q(obs).astype(np.float64) / ONE).astype(np.float32)
+
+
+def tanh_error(samples: int = 200_001, limit: float = 12.0) -> float:
+    """Max |tanh_q16(x) - tanh(x)| over a grid of Q16 inputs in [-limit, limit]."""
+    q = np.unique(np.round(np.linspace(-limit, limit, samples) * ONE).astype(np.int64))
+    return float(np.abs(tanh_q16(q) / ONE - np.tanh(q / ONE)).max())
+
+
+def error_bound(policy, obs: np.ndarray) -> float:
+    """A first-order bound on |fixed-point kernel - float reference| for these observations.
+
+    Rounding sources, each at most half a step: observation and mean to Q16 (2^-17 each),
+    1/std to float32 and Q24, palette to Q24 (2^-25 per weight), one rounding per row sum
+    (2^-17) and per bias (2^-17), and the integer tanh (TANH_MAX_ABS_ERROR). An input error
+    e grows to max_i sum_j |W_ij| e through a layer; tanh is 1-Lipschitz.
+    """
+    from runtime.reference import forward  # noqa: F401  (same maths as the reference)
+
+    obs = np.atleast_2d(np.asarray(obs, np.float64))
+    mean, std = policy.normalization.mean, policy.normalization.std
+    inv = 1.0 / std
+    d = np.abs(obs - mean).max(axis=0)
+    e = float((2.0**-16 * inv + d * (2.0**-25 + inv * 2.0**-24) + 2.0**-17).max())
+    x_abs_sum = float(np.abs((obs - mean) * inv).sum(axis=1).max())
+    for l, w in enumerate(policy.weight_matrices()):
+        e = float(np.abs(w).sum(axis=1).max()) * e + x_abs_sum * 2.0**-25 + 2.0**-17 + 2.0**-17
+        if policy.activation(l) == Activation.TANH:
+            e += TANH_MAX_ABS_ERROR
+        x_abs_sum = float(w.shape[0]) if policy.activation(l) == Activation.TANH else np.inf
+    return e * 1.01 + 2.0**-24

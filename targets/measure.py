@@ -1,0 +1,135 @@
+"""`chromatic measure --target`: flash, RAM and instructions per inference on a target.
+
+Builds the policy in a temporary directory, then reads the self-test ELF with pyelftools:
+flash is split into the kernel (the infer path), validation (init, CRC32), the blob and the
+library code it pulls in (libgcc soft-float and division, libc); RAM is the model's .data
+and .bss plus the stack of the infer path from -fstack-usage. Instructions per inference
+come from one call in unicorn (targets/emulate.py); a dense float32 build of the same
+policy with the same flags is measured beside it.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from compiler.blob import decode
+from compiler.errors import ChromaticError
+from targets.build import BuildResult, build, have_toolchain, selftest_vectors
+from targets.emulate import count_infer, symbols
+from targets.registry import get_target
+
+VALIDATE_NAMES = re.compile(r"(^|_)(init|crc32|check_values|value_ok|bit_length|choose_block_rows|"
+                            r"block_cost|buckets|strerror|set_block_rows|scratch_floats|"
+                            r"choose_mailman|half_bits|fx_value|init_impl|from_bits)")
+
+
+def object_symbols(obj: Path) -> set[str]:
+    from elftools.elf.elffile import ELFFile
+
+    with open(obj, "rb") as f:
+        elf = ELFFile(f)
+        return {s.name for s in elf.get_section_by_name(".symtab").iter_symbols()
+                if s.name and s["st_shndx"] != "SHN_UNDEF"
+                and s["st_info"]["type"] in ("STT_FUNC", "STT_OBJECT")}
+
+
+def stack_usage(files: tuple[Path, ...]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for f in files:
+        for line in f.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 2:
+                out[parts[0].rsplit(":", 1)[-1]] = int(parts[1])
+    return out
+
+
+def footprint(r: BuildResult) -> dict[str, int]:
+    """Flash split and RAM of a build, from its self-test ELF."""
+    syms = symbols(r.selftest)
+    ours: set[str] = set()
+    for o in r.kernel_objects:
+        ours |= object_symbols(o)
+    glue = object_symbols(r.glue_object)
+    harness = object_symbols(r.out_dir / "selftest.o")
+    if r.target.firmware:
+        harness |= object_symbols(r.out_dir / "startup.o")
+    blob_name = f"{r.prefix}_blob"
+    split = {"kernel": 0, "validate": 0, "blob": 0, "library": 0}
+    ram = 0
+    for s in syms.values():
+        if s.name in harness or s.size == 0:
+            continue
+        in_flash = s.section.startswith((".text", ".rodata"))
+        if s.name == blob_name:
+            split["blob"] += s.size
+        elif not in_flash:
+            if s.section.startswith((".bss", ".data")):
+                ram += s.size
+        elif s.name in ours or s.name in glue:
+            split["validate" if VALIDATE_NAMES.search(s.name) else "kernel"] += s.size
+        elif s.kind == "STT_FUNC":
+            split["library"] += s.size
+    su = stack_usage(r.stack_files)
+    infer_stack = sum(v for k, v in su.items() if (k in ours or k in glue)
+                      and not VALIDATE_NAMES.search(k) and "selftest" not in k and k != "main")
+    return {"flash_kernel_bytes": split["kernel"], "flash_validate_bytes": split["validate"],
+            "flash_blob_bytes": split["blob"], "flash_library_bytes": split["library"],
+            "flash_bytes": sum(split.values()),
+            "flash_kernel_plus_blob_bytes": split["kernel"] + split["blob"],
+            "ram_static_bytes": ram, "ram_stack_bytes": infer_stack, "ram_bytes": ram + infer_stack}
+
+
+def instructions(r: BuildResult, elf: Path, prefix: str, obs: np.ndarray, dl: int):
+    cpu = r.target.cpu or "cortex-m4"
+    return count_infer(elf, cpu, prefix, [float(v) for v in obs], dl)
+
+
+def target_report(data: bytes, target_name: str, kernel: str | None = None):
+    """(json fields, table lines) for ``chromatic measure BLOB --target T``."""
+    target = get_target(target_name)
+    if not target.firmware:
+        raise ChromaticError("measure --target counts instructions in an emulated Cortex-M; "
+                             "choose a firmware target (cortex-m4f, cortex-m3, cortex-m0plus)")
+    if not have_toolchain(target):
+        raise ChromaticError(f"toolchain for {target.name} not found; "
+                             "run scripts/install_firmware_toolchain.sh")
+    blob = decode(data)
+    kernels = [kernel] if kernel else (["loadable", "inline"] if target.kernel == "float"
+                                       else ["loadable"])
+    obs, expected, *_ = selftest_vectors(blob, target, n=1)
+    dl = blob.policy.layer_sizes[-1]
+    report: dict[str, object] = {"target": target.name}
+    lines = [f"target         {target.name}  ({target.description})"]
+    with tempfile.TemporaryDirectory(prefix="chromatic-measure-") as tmp:
+        for i, k in enumerate(kernels):
+            r = build(data, target, Path(tmp) / k, kernel=k, dense=(i == 0))
+            fp = footprint(r)
+            n, out = instructions(r, r.selftest, r.prefix, obs[0], dl)
+            err = float(np.abs(np.asarray(out) - expected[0]).max())
+            entry = {**fp, "instructions_per_inference": n, "max_abs_error_vs_expected": err}
+            if i == 0:
+                dn, _ = instructions(r, r.out_dir / "dense.elf", f"{r.prefix}_dense", obs[0], dl)
+                report.update(entry)
+                report["kernel"] = k
+                report["dense_instructions_per_inference"] = dn
+                dense_syms = symbols(r.out_dir / "dense.elf")
+                report["dense_flash_bytes"] = sum(s.size for s in dense_syms.values()
+                                                  if s.section.startswith((".text", ".rodata")))
+            report.setdefault("kernels", {})[k] = entry  # type: ignore[index]
+            lines.append(
+                f"{k + ' kernel':<15}{n:>8,} instr/inference   flash {fp['flash_bytes']:,} B = "
+                f"kernel {fp['flash_kernel_bytes']:,} + validate {fp['flash_validate_bytes']:,} + "
+                f"blob {fp['flash_blob_bytes']:,} + library {fp['flash_library_bytes']:,}   "
+                f"RAM {fp['ram_bytes']:,} B = static {fp['ram_static_bytes']:,} + stack "
+                f"{fp['ram_stack_bytes']:,}")
+    dn = report["dense_instructions_per_inference"]
+    lines.append(f"{'dense float32':<15}{dn:>8,} instr/inference   flash "
+                 f"{report['dense_flash_bytes']:,} B (same flags, expanded weights)")
+    ratio = dn / report["instructions_per_inference"]  # type: ignore[operator]
+    report["dense_over_kernel"] = round(ratio, 2)
+    lines.append(f"{'dense/kernel':<15}{ratio:>8.2f}   instruction ratio (>1: the kernel runs fewer)")
+    return report, lines

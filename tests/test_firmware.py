@@ -1,0 +1,157 @@
+"""Firmware targets: self-tests under QEMU, emulated outputs vs the numpy reference, limits."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from compiler.blob import decode
+from compiler.compile import compile_policy
+from compiler.errors import ChromaticError
+from compiler.synth import random_policy
+from runtime.reference import forward
+from targets import fixed_point as fx
+from targets.registry import TARGETS, get_target
+
+
+def _toolchain() -> bool:
+    return all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm"))
+
+
+def _require_toolchain() -> None:
+    if _toolchain():
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI=true but the firmware toolchain is missing "
+                    "(scripts/install_firmware_toolchain.sh)")
+    pytest.skip("arm-none-eabi-gcc / qemu-system-arm not installed")
+
+
+@pytest.fixture(scope="module")
+def blob_f16() -> bytes:
+    return compile_policy(random_policy((17, 41, 6), 17, seed=1), dtype="f16")
+
+
+# -- pure Python: fixed-point model and registry ------------------------------------------
+def test_fixed_tanh_within_documented_bound():
+    err = fx.tanh_error()
+    assert err <= fx.TANH_MAX_ABS_ERROR
+    assert err > 0  # it is an approximation: a zero would mean the grid is wrong
+
+
+def test_fixed_conversion_rounds_and_saturates():
+    q, sat = fx.from_float32(np.array([1.0, -0.5, 1.5 / 65536, 40000.0], np.float32), 16)
+    assert q.tolist()[:3] == [65536, -32768, 2]  # 1.5 LSB rounds half away from zero
+    assert q[3] == fx.INT32_MAX and sat
+
+
+def test_fixed_model_error_within_bound():
+    p = random_policy((17, 41, 6), 17, seed=3)
+    blob = decode(compile_policy(p))
+    obs = np.random.default_rng(0).normal(size=(64, 17)).astype(np.float32)
+    obs = obs * p.normalization.std + p.normalization.mean
+    err = np.abs(fx.FixedModel(blob).forward(obs) - forward(blob.policy, obs.astype(np.float64)))
+    assert err.max() <= fx.error_bound(blob.policy, obs)
+    assert err.max() > 0
+
+
+def test_fixed_model_rejects_implicit_structure():
+    from compiler.ir import Structure
+
+    blob = decode(compile_policy(random_policy((4, 3), structure=Structure.TOEPLITZ)))
+    with pytest.raises(ChromaticError, match="toeplitz"):
+        fx.FixedModel(blob)
+
+
+def test_registry_kinds():
+    assert TARGETS["cortex-m4f"].kernel == "float" and "-mfloat-abi=hard" in TARGETS["cortex-m4f"].cflags
+    assert TARGETS["cortex-m3"].kernel == "fixed" and TARGETS["cortex-m0plus"].kernel == "fixed"
+    with pytest.raises(ChromaticError, match="unknown target"):
+        get_target("avr")
+
+
+# -- toolchain-bound ----------------------------------------------------------------------
+@pytest.mark.firmware
+@pytest.mark.parametrize("target,kernel", [("cortex-m4f", "loadable"), ("cortex-m4f", "inline"),
+                                           ("cortex-m3", "loadable")])
+def test_selftest_passes_under_qemu(tmp_path, blob_f16, target, kernel):
+    _require_toolchain()
+    from targets.build import build, run_selftest
+
+    r = build(blob_f16, get_target(target), tmp_path, kernel=kernel)
+    rc, out = run_selftest(r)
+    assert rc == 0, out
+    assert out.startswith("PASS")
+    text = (tmp_path / "chromatic_policy.c").read_text()
+    assert "generated from policy" in text and "do not edit" in text
+    assert "const uint8_t chromatic_policy_blob" in text
+    assert "malloc" not in text
+    assert r.library.exists()
+
+
+@pytest.mark.firmware
+def test_selftest_detects_a_wrong_expectation(tmp_path, blob_f16, monkeypatch):
+    """The firmware really compares: corrupt the embedded expectations and it fails."""
+    _require_toolchain()
+    import targets.build as tb
+
+    real = tb.selftest_vectors
+
+    def wrong(*a, **k):
+        obs, expected, reference, rtol, atol, bound = real(*a, **k)
+        return obs, expected + 0.01, reference, rtol, atol, bound
+
+    monkeypatch.setattr(tb, "selftest_vectors", wrong)
+    r = tb.build(blob_f16, get_target("cortex-m3"), tmp_path)
+    rc, out = tb.run_selftest(r)
+    assert rc != 0 and out.startswith("FAIL")
+
+
+@pytest.mark.firmware
+@pytest.mark.parametrize("target", ["cortex-m4f", "cortex-m3"])
+def test_emulated_outputs_match_reference(tmp_path, target):
+    _require_toolchain()
+    from targets.build import build, selftest_vectors
+    from targets.emulate import count_infer
+
+    blob = compile_policy(random_policy((17, 41, 6), 17, seed=2), dtype="f32")
+    t = get_target(target)
+    r = build(blob, t, tmp_path)
+    obs, expected, reference, *_ = selftest_vectors(decode(blob), t, n=3, seed=5)
+    for o, e in zip(obs, expected, strict=True):
+        n, out = count_infer(r.selftest, t.cpu, r.prefix, list(map(float, o)), 6)
+        if t.kernel == "fixed":
+            np.testing.assert_array_equal(np.float32(out), e)  # bit-exact vs the model
+        else:
+            np.testing.assert_allclose(out, e, rtol=1e-5, atol=1e-6)
+        assert 1000 < n < 200_000
+
+
+@pytest.mark.firmware
+def test_too_big_blob_is_a_build_error(tmp_path, blob_f16):
+    _require_toolchain()
+    from targets.build import build
+
+    with pytest.raises(ChromaticError, match="flash"):
+        build(blob_f16, get_target("cortex-m0plus"), tmp_path, flash_bytes=512)
+    with pytest.raises(ChromaticError, match="RAM"):
+        build(blob_f16, get_target("cortex-m3"), tmp_path, ram_bytes=256)
+    assert not (tmp_path / "selftest.elf").exists()
+
+
+@pytest.mark.firmware
+@pytest.mark.slow
+def test_measure_report_keys(blob_f16):
+    _require_toolchain()
+    from targets.measure import target_report
+
+    rep, lines = target_report(blob_f16, "cortex-m3")
+    for k in ("flash_bytes", "ram_bytes", "instructions_per_inference",
+              "dense_instructions_per_inference", "flash_kernel_bytes", "flash_blob_bytes",
+              "flash_library_bytes"):
+        assert k in rep
+    assert rep["flash_blob_bytes"] == len(blob_f16)
+    assert rep["dense_instructions_per_inference"] > rep["instructions_per_inference"]
