@@ -112,7 +112,7 @@ def build(data: bytes, target: Target, out_dir: str | Path, kernel: str = "loada
         raise ChromaticError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
     if kernel == "inline" and target.kernel == "fixed":
         raise ChromaticError(f"target {target.name} has no FPU: the inline kernel is float-only; "
-                             "use --kernel loadable (the fixed-point kernel)")
+                             "use --kernel loadable or unrolled (fixed point)")
     if not prefix.isidentifier():
         raise ChromaticError(f"prefix {prefix!r} is not a C identifier")
     blob = decode(data)

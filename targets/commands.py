@@ -32,8 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("blob")
     p.add_argument("--target", required=True, choices=tuple(TARGETS))
     p.add_argument("-o", "--output", required=True, help="directory to write")
-    p.add_argument("--kernel", choices=("loadable", "inline"), default="loadable",
-                   help="decode any blob at run time, or code specialized to this policy (float only)")
+    p.add_argument("--kernel", choices=("loadable", "inline", "unrolled"), default="loadable",
+                   help="decode any blob at run time (loadable), decode this policy's bits with "
+                        "specialized code (inline, float only), or bake the indices into "
+                        "straight-line code (unrolled: fastest, largest)")
     p.add_argument("--prefix", default="chromatic_policy", help="prefix of the generated C symbols")
     p.add_argument("--flash-kib", type=int, help="override the target's flash size (KiB)")
     p.add_argument("--ram-kib", type=int, help="override the target's RAM size (KiB)")

@@ -16,6 +16,8 @@ from pathlib import Path
 from elftools.elf.elffile import ELFFile
 
 RETURN_ADDR = 0x0FFF_FFF0  # LR for the called function: a mapped page we stop at
+STACK_PAINT = 16 * 1024  # bytes painted below the stack pointer to find the high-water mark
+PAINT = b"\xa5"
 
 
 @dataclass(frozen=True)
@@ -113,9 +115,14 @@ class Emulator:
         return self.sp
 
     def call(self, name: str, *args: int, count: bool = False, limit: int = 50_000_000) -> int:
-        """Call a function by symbol with integer args (r0..r3); returns r0 and counts if asked."""
+        """Call a function by symbol with integer args (r0..r3); returns r0 and counts if asked.
+
+        The STACK_PAINT bytes below the entry SP are painted first, so ``stack_bytes`` is the
+        call's stack high-water mark (the deepest byte written), not a static bound."""
         A = self.A
         sym = self.syms[name]
+        top = (self.sp - 256) & ~7
+        self.uc.mem_write(top - STACK_PAINT, PAINT * STACK_PAINT)
         for reg, v in zip((A.UC_ARM_REG_R0, A.UC_ARM_REG_R1, A.UC_ARM_REG_R2, A.UC_ARM_REG_R3),
                           args, strict=False):
             self.uc.reg_write(reg, v)
@@ -124,6 +131,9 @@ class Emulator:
         self.count, self.counting = 0, count
         self.uc.emu_start(sym.addr | 1, RETURN_ADDR, count=limit)
         self.counting = False
+        painted = bytes(self.uc.mem_read(top - STACK_PAINT, STACK_PAINT))
+        low = next((i for i, b in enumerate(painted) if b != PAINT[0]), STACK_PAINT)
+        self.stack_bytes = STACK_PAINT - low
         return self.uc.reg_read(A.UC_ARM_REG_R0)
 
     def read_floats(self, addr: int, n: int) -> tuple[float, ...]:
@@ -132,6 +142,12 @@ class Emulator:
 
 def count_infer(elf_path: Path, cpu: str, prefix: str, obs: list[float], dl: int):
     """(instructions of one <prefix>_infer call, its outputs) after <prefix>_init."""
+    n, out, _ = run_infer(elf_path, cpu, prefix, obs, dl)
+    return n, out
+
+
+def run_infer(elf_path: Path, cpu: str, prefix: str, obs: list[float], dl: int):
+    """(instructions, outputs, stack high-water bytes) of one <prefix>_infer call after init."""
     emu = Emulator(elf_path, cpu)
     rc = emu.call(f"{prefix}_init") if f"{prefix}_init" in emu.syms else 0
     if rc != 0:
@@ -139,4 +155,4 @@ def count_infer(elf_path: Path, cpu: str, prefix: str, obs: list[float], dl: int
     o = emu.alloc(struct.pack(f"<{len(obs)}f", *obs))
     a = emu.alloc(b"\0" * 4 * dl)
     emu.call(f"{prefix}_infer", o, a, count=True)
-    return emu.count, emu.read_floats(a, dl)
+    return emu.count, emu.read_floats(a, dl), emu.stack_bytes

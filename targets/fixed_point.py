@@ -18,7 +18,8 @@ ACT_FRAC = 16
 W_FRAC = 24
 ONE = 1 << ACT_FRAC
 INT32_MAX = (1 << 31) - 1
-EXP2_POLY = (1073741765, -744256848, 257890773, -59377517, 9890111, -1017429)  # Q30, as in C
+EXP2_TABLE = tuple(round(2**30 * 2 ** (-k / 64)) for k in range(64))  # 2^-(k/64), Q30, as in C
+LN2_Q21 = 1453635  # ln 2 in Q21
 TWO_LOG2E_Q16 = 189099  # 2 log2(e) in Q16
 TANH_MAX_ABS_ERROR = 1.6e-5  # documented bound of fx_tanh vs tanh, checked by tests
 
@@ -44,6 +45,15 @@ def sat32(v: np.ndarray) -> np.ndarray:
     return np.clip(v, -INT32_MAX, INT32_MAX)
 
 
+def exp2_neg_q30(f: np.ndarray) -> np.ndarray:
+    """2^-f in Q30 for f in Q16, 0 <= f < 1: a 64-entry table times 1 - t + t^2/2, t = r ln 2."""
+    k, r = f >> 10, f & 1023
+    t = LN2_Q21 * r  # Q37, < 2^31
+    t21 = t >> 16
+    q = (1 << 30) - (t >> 7) + ((t21 * t21) >> 13)
+    return (np.asarray(EXP2_TABLE, np.int64)[k] * q) >> 30
+
+
 def tanh_q16(x: np.ndarray) -> np.ndarray:
     """The kernel's integer tanh: Q16.16 in, Q16 out (chromatic_fx_tanh)."""
     x = np.asarray(x, np.int64)
@@ -52,9 +62,7 @@ def tanh_q16(x: np.ndarray) -> np.ndarray:
     tt = np.where(big, 0, t)
     z = (tt * TWO_LOG2E_Q16 + 32768) >> 16
     n, f = z >> 16, z & 0xFFFF
-    p = np.full_like(z, EXP2_POLY[5])
-    for c in EXP2_POLY[4::-1]:
-        p = c + ((p * f) >> 16)
+    p = exp2_neg_q30(f)
     sh = np.clip(n + 8, 0, 31)
     e22 = np.where(n + 8 >= 32, 0, (p + (np.int64(1) << (sh - 1))) >> sh)
     num = (1 << 22) - e22

@@ -1,64 +1,102 @@
 """The inline float kernel: C specialized to one policy's shapes, reading the blob's bits.
 
-Layer sizes, the index width and the section offsets become compile-time constants, so the
-packed indices are decoded with constant shifts (one bit-field extract per edge on v7-M)
-from one unaligned 32-bit window per group of indices, and every loop bound is known. The
-indices and values still come from the blob in flash (the honest bits); only the code is
-specialized. Validation reuses chromatic_init (magic, sizes, CRC32).
+Layer sizes, the index width, the value dtype and every section offset become compile-time
+constants, so the packed indices are decoded with constant shifts (one bit-field extract
+per edge on v7-M) from one unaligned 32-bit window per group of indices, every loop bound
+is known, and no model struct is read at inference. The indices and values still come
+from the blob in flash (the honest bits: the smallest image); only the code is
+specialized. `--kernel unrolled` (targets/unrolled.py) bakes the indices into the code
+instead: faster, larger. Validation reuses chromatic_init (magic, sizes, CRC32).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from compiler.blob import Blob, DType
+from compiler.errors import ChromaticError
+from compiler.ir import Activation
 
-if TYPE_CHECKING:
-    from targets.render import Sizes
 
-
-def inline_kernel(prefix: str, sizes: Sizes) -> str:
+def inline_kernel(prefix: str, blob: Blob) -> str:
     """init/infer for the glue file of model_source (the blob array is defined before)."""
+    p = blob.policy
+    if p.structure.implicit:
+        raise ChromaticError(f"the inline kernel needs stored partitions; structure "
+                             f"{p.structure.name.lower()!r} is not supported (use --kernel loadable)")
+    if blob.index_bits == 0:
+        raise ChromaticError("the inline kernel needs a dictionary (M = 1 policies have none); "
+                             "use --kernel loadable")
+    f16 = blob.dtype == DType.F16
+    v = 2 if f16 else 4
+    lay = blob.layout
+    sizes = p.layer_sizes
+    d0, m = sizes[0], p.num_colors
+    dict_off = lay.header
+    pal_off = dict_off + lay.dictionary + lay.dictionary_padding
+    bias_off = pal_off + lay.palette
+    mean_off = bias_off + lay.biases
+    std_off = mean_off + v * d0
+    # Ping-pong buffers sized exactly: layer l reads buffer l % 2; the last writes act.
+    last = len(p.layers) - 1
+    even = max(sizes[k] for k in range(0, last + 1, 2))
+    odd = max([sizes[k] for k in range(1, last + 1, 2)] or [1])
+    calls, pos, boff = [], 0, bias_off
+    for l in range(len(p.layers)):
+        n, out = sizes[l], sizes[l + 1]
+        x = f"{prefix}_a" if l % 2 == 0 else f"{prefix}_b"
+        y = "act" if l == last else (f"{prefix}_b" if l % 2 == 0 else f"{prefix}_a")
+        tanh = int(p.activation(l) == Activation.TANH)
+        calls.append(f"    {prefix}_layer({pos}u, w, {x}, {y}, {prefix}_blob + {boff}u, "
+                     f"{n}u, {out}u, {tanh}u);")
+        pos += n * out * blob.index_bits
+        boff += v * out
+    if f16:
+        value = f"""static float {prefix}_value(const uint8_t *p, uint32_t i)
+{{
+#if defined(__ARM_FP16_FORMAT_IEEE)
+    __fp16 h;
+    memcpy(&h, p + 2u * i, sizeof h);
+    return (float)h; /* one VCVTB on FPv4 */
+#else
+    uint32_t h = (uint32_t)p[2u * i] | ((uint32_t)p[2u * i + 1u] << 8), u;
+    uint32_t s = (h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+    float f;
+    if (e == 0u) return (s ? -1.0f : 1.0f) * (float)m * 5.9604644775390625e-8f;
+    u = s | ((e + 112u) << 23) | (m << 13);
+    memcpy(&f, &u, sizeof f);
+    return f;
+#endif
+}}"""
+        palette = (f"    float w[{m}u];\n    for (j = 0; j < {m}u; j++) "
+                   f"w[j] = {prefix}_value({prefix}_blob + {pal_off}u, j);")
+    else:
+        value = f"""static float {prefix}_value(const uint8_t *p, uint32_t i)
+{{
+    float f;
+    memcpy(&f, p + 4u * i, sizeof f);
+    return f;
+}}"""
+        palette = f"    const float *w = (const float *)(const void *)({prefix}_blob + {pal_off}u);"
     return f"""#include <string.h>
 
 #include "chromatic_tanh.h"
 
-#define B {max(sizes.index_bits, 1)}u          /* index bits (constant: constant shifts) */
+#define B {blob.index_bits}u          /* index bits (constant: constant shifts) */
 #define G (25u / B)     /* indices one unaligned 32-bit window holds */
-#define MAXW {sizes.max_width}u
 
-static float {prefix}_buf[2u * MAXW];
-#if {int(sizes.index_bits == 0)}
-#error "inline kernel: M = 1 policies have no dictionary; use --kernel loadable"
-#endif
+/* Activations: layer l reads buffer l % 2 (a: even layers, b: odd), the last writes act. */
+static float {prefix}_a[{even}u], {prefix}_b[{odd}u];
+static uint8_t {prefix}_ready; /* 1 once init has validated the blob */
 
 int {prefix}_init(void)
 {{
-    int rc = chromatic_init(&{prefix}_model, {prefix}_blob, sizeof {prefix}_blob);
-    if (rc == CHROMATIC_OK && {prefix}_model.structure >= CHROMATIC_STRUCT_TOEPLITZ)
-        rc = CHROMATIC_ERR_ARGUMENT; /* implicit structures: use --kernel loadable */
-    if (rc == CHROMATIC_OK && {prefix}_model.index_bits != B) rc = CHROMATIC_ERR_HEADER;
+    chromatic_model m; /* validation only: offsets and sizes are constants below */
+    int rc = chromatic_init(&m, {prefix}_blob, sizeof {prefix}_blob);
+    if (rc == CHROMATIC_OK && m.index_bits != B) rc = CHROMATIC_ERR_HEADER;
+    {prefix}_ready = rc == CHROMATIC_OK;
     return rc;
 }}
 
-static float {prefix}_value(const uint8_t *p, uint32_t i, unsigned f16)
-{{
-    float f;
-    if (f16) {{
-#if defined(__ARM_FP16_FORMAT_IEEE)
-        __fp16 h;
-        memcpy(&h, p + 2u * i, sizeof h);
-        return (float)h; /* one VCVTB on FPv4 */
-#else
-        uint32_t h = (uint32_t)p[2u * i] | ((uint32_t)p[2u * i + 1u] << 8), u;
-        uint32_t s = (h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
-        if (e == 0u) return (s ? -1.0f : 1.0f) * (float)m * 5.9604644775390625e-8f;
-        u = s | ((e + 112u) << 23) | (m << 13);
-        memcpy(&f, &u, sizeof f);
-        return f;
-#endif
-    }}
-    memcpy(&f, p + 4u * i, sizeof f);
-    return f;
-}}
+{value}
 
 static uint32_t {prefix}_rd32(const uint8_t *p)
 {{
@@ -67,12 +105,11 @@ static uint32_t {prefix}_rd32(const uint8_t *p)
     return w;
 }}
 
-/* y_i = act(sum_j w[Phi(i, j)] x_j + b_i) for one layer; n, out, pos0 are constants at the
-   call sites. */
-static void {prefix}_layer(const uint8_t *d, uint32_t pos, const float *w, const float *x,
-                           float *y, const uint8_t *bias, uint32_t n, uint32_t out,
-                           unsigned f16, unsigned tanh_act)
+/* y_i = act(sum_j w[Phi(i, j)] x_j + b_i) for one layer whose indices start at bit pos. */
+static void {prefix}_layer(uint32_t pos, const float *w, const float *x, float *y,
+                           const uint8_t *bias, uint32_t n, uint32_t out, unsigned tanh_act)
 {{
+    const uint8_t *d = {prefix}_blob + {dict_off}u;
     const uint32_t mask = (1u << B) - 1u;
     uint32_t i, j, k;
     for (i = 0; i < out; i++) {{
@@ -89,40 +126,20 @@ static void {prefix}_layer(const uint8_t *d, uint32_t pos, const float *w, const
             }}
         }}
         for (; j < n; j++, pos += B) s += w[({prefix}_rd32(d + (pos >> 3)) >> (pos & 7u)) & mask] * x[j];
-        s += {prefix}_value(bias, i, f16);
+        s += {prefix}_value(bias, i);
         y[i] = tanh_act ? chromatic_tanh(s) : s;
     }}
 }}
 
 int {prefix}_infer(const float *obs, float *act)
 {{
-    const chromatic_model *m = &{prefix}_model;
-    const unsigned f16 = m->dtype == CHROMATIC_DTYPE_F16;
-    float *a = {prefix}_buf, *b = {prefix}_buf + MAXW;
-    const float *x = a, *w;
-    uint32_t j, l;
-#if {int(sizes.num_colors <= 64)}
-    float pal[{sizes.num_colors}u];
-    if (f16) {{
-        for (j = 0; j < {sizes.num_colors}u; j++) pal[j] = {prefix}_value(m->palette, j, 1u);
-        w = pal;
-    }} else {{
-        w = (const float *)(const void *)m->palette; /* 4-byte aligned in the blob */
-    }}
-#else
-    if (f16) return CHROMATIC_ERR_ARGUMENT;
-    w = (const float *)(const void *)m->palette;
-#endif
-    if (m->num_layers != {sizes.num_layers}u) return CHROMATIC_ERR_ARGUMENT; /* not initialized */
-    for (j = 0; j < {sizes.d0}u; j++)
-        a[j] = (obs[j] - {prefix}_value(m->mean, j, f16)) / {prefix}_value(m->std, j, f16);
-    for (l = 0; l < {sizes.num_layers}u; l++) {{
-        const chromatic_layer *L = &m->layers[l];
-        float *y = l + 1u == {sizes.num_layers}u ? act : (x == a ? b : a);
-        {prefix}_layer(m->dictionary, L->edge_offset * B, w, x, y, L->bias, L->in, L->out, f16,
-                       L->activation == CHROMATIC_ACT_TANH);
-        x = y;
-    }}
+    uint32_t j;
+{palette}
+    if (!{prefix}_ready) return CHROMATIC_ERR_ARGUMENT; /* not initialized */
+    for (j = 0; j < {d0}u; j++)
+        {prefix}_a[j] = (obs[j] - {prefix}_value({prefix}_blob + {mean_off}u, j)) /
+                        {prefix}_value({prefix}_blob + {std_off}u, j);
+{chr(10).join(calls)}
     return CHROMATIC_OK;
 }}
 """

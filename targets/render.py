@@ -15,7 +15,7 @@ import numpy as np
 from compiler.blob import Blob
 from targets.registry import Target
 
-KERNELS = ("loadable", "inline")
+KERNELS = ("loadable", "inline", "unrolled")
 
 
 def policy_hash(data: bytes) -> str:
@@ -100,6 +100,19 @@ def model_source(data: bytes, prefix: str, sizes: Sizes, target: Target, kernel:
         out.append('#include "chromatic_fixed.h"\n')
     out.append(f"const uint8_t {prefix}_blob[{len(data)}u] __attribute__((aligned(4))) = {{\n"
                f"{c_array(data, 'uint8_t')}\n}};\n")
+    from compiler.blob import decode
+
+    if kernel == "unrolled":
+        from targets.unrolled import fixed_kernel, float_kernel
+
+        gen = fixed_kernel if target.kernel == "fixed" else float_kernel
+        out.append(gen(prefix, decode(data)))
+        return "\n".join(out)
+    if kernel == "inline":
+        from targets.inline import inline_kernel
+
+        out.append(inline_kernel(prefix, decode(data)))
+        return "\n".join(out)
     out.append(f"static chromatic_model {prefix}_model;\n")
     if target.kernel == "fixed":
         words = sizes.num_colors + sizes.num_biases + 2 * sizes.d0
@@ -137,10 +150,6 @@ int {prefix}_infer(const float *obs, float *act)
     return chromatic_infer(&{prefix}_model, obs, act, {prefix}_scratch);
 }}
 """)
-    else:
-        from targets.inline import inline_kernel
-
-        out.append(inline_kernel(prefix, sizes))
     return "\n".join(out)
 
 

@@ -76,7 +76,8 @@ def test_registry_kinds():
 # -- toolchain-bound ----------------------------------------------------------------------
 @pytest.mark.firmware
 @pytest.mark.parametrize("target,kernel", [("cortex-m4f", "loadable"), ("cortex-m4f", "inline"),
-                                           ("cortex-m3", "loadable")])
+                                           ("cortex-m4f", "unrolled"), ("cortex-m3", "loadable"),
+                                           ("cortex-m3", "unrolled")])
 def test_selftest_passes_under_qemu(tmp_path, blob_f16, target, kernel):
     _require_toolchain()
     from targets.build import build, run_selftest
@@ -111,23 +112,53 @@ def test_selftest_detects_a_wrong_expectation(tmp_path, blob_f16, monkeypatch):
 
 
 @pytest.mark.firmware
-@pytest.mark.parametrize("target", ["cortex-m4f", "cortex-m3"])
-def test_emulated_outputs_match_reference(tmp_path, target):
+@pytest.mark.parametrize("target,kernel", [("cortex-m4f", "loadable"), ("cortex-m4f", "unrolled"),
+                                           ("cortex-m3", "loadable"), ("cortex-m3", "unrolled")])
+def test_emulated_outputs_match_reference(tmp_path, target, kernel):
     _require_toolchain()
     from targets.build import build, selftest_vectors
-    from targets.emulate import count_infer
+    from targets.emulate import run_infer
 
     blob = compile_policy(random_policy((17, 41, 6), 17, seed=2), dtype="f32")
     t = get_target(target)
-    r = build(blob, t, tmp_path)
+    r = build(blob, t, tmp_path, kernel=kernel)
     obs, expected, reference, *_ = selftest_vectors(decode(blob), t, n=3, seed=5)
     for o, e in zip(obs, expected, strict=True):
-        n, out = count_infer(r.selftest, t.cpu, r.prefix, list(map(float, o)), 6)
+        n, out, stack = run_infer(r.selftest, t.cpu, r.prefix, list(map(float, o)), 6)
         if t.kernel == "fixed":
             np.testing.assert_array_equal(np.float32(out), e)  # bit-exact vs the model
         else:
             np.testing.assert_allclose(out, e, rtol=1e-5, atol=1e-6)
         assert 1000 < n < 200_000
+        assert 0 < stack < 4096  # the painted high-water mark saw the call's frame
+
+
+@pytest.mark.firmware
+def test_unrolled_runs_fewer_instructions_than_inline(tmp_path, blob_f16):
+    """The point of baking indices into code: fewer instructions, more flash."""
+    _require_toolchain()
+    from targets.build import build, selftest_vectors
+    from targets.emulate import count_infer, symbols
+
+    t = get_target("cortex-m4f")
+    obs = selftest_vectors(decode(blob_f16), t, n=1)[0][0]
+    n, size = {}, {}
+    for k in ("inline", "unrolled"):
+        r = build(blob_f16, t, tmp_path / k, kernel=k)
+        n[k], _ = count_infer(r.selftest, t.cpu, r.prefix, list(map(float, obs)), 6)
+        size[k] = symbols(r.selftest)["chromatic_policy_infer"].size
+    assert n["unrolled"] < n["inline"] and size["unrolled"] > size["inline"]
+
+
+def test_specialized_kernels_reject_implicit_structure():
+    from compiler.ir import Structure
+    from targets.inline import inline_kernel
+    from targets.unrolled import float_kernel
+
+    blob = decode(compile_policy(random_policy((4, 3), structure=Structure.TOEPLITZ)))
+    for gen in (inline_kernel, float_kernel):
+        with pytest.raises(ChromaticError, match="toeplitz"):
+            gen("p", blob)
 
 
 @pytest.mark.firmware

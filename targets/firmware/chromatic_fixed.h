@@ -70,4 +70,17 @@ int chromatic_fx_infer(const chromatic_fx_model *fx, const float *obs, float *ac
 /* tanh in Q16: x Q16.16 -> tanh(x) Q16, integer only (exported for tests). */
 int32_t chromatic_fx_tanh(int32_t x);
 
+/* The pieces of chromatic_fx_infer the unrolled kernel (targets/unrolled.py) calls:
+   one observation normalized to Q16 exactly as chromatic_fx_infer does, and Q16 -> float. */
+int32_t chromatic_fx_input(float obs, int32_t mean_q16, int32_t inv_std_q24, int32_t clamp);
+float chromatic_fx_output(int32_t v);
+
+/* Saturate to [-INT32_MAX, INT32_MAX] (the kernel's symmetric range). */
+static inline int32_t chromatic_fx_sat32(int64_t v)
+{
+    if (v > INT32_MAX) return INT32_MAX;
+    if (v < -INT32_MAX) return -INT32_MAX;
+    return (int32_t)v;
+}
+
 #endif /* CHROMATIC_FIXED_H */

@@ -1,0 +1,124 @@
+"""The unrolled kernel: straight-line C for one policy, its color indices baked into the code.
+
+Each row is written in the mailman form of paper section 3 (y_i = act(sum_c w_c sum_{j: Phi(i,j)=c}
+x_j + b_i)): per color present in the row, one chain of adds over the inputs of that color,
+then one multiply-accumulate per color. No index is decoded at run time, so an edge costs
+about one add; gcc allocates the registers (inputs of a narrow layer stay in FPU registers
+on Cortex-M4F). The price is flash: the indices become code, about 4 bytes per edge instead
+of index_bits / 8, so `--kernel inline` (decodes the blob's bits) stays the small option.
+
+Float targets compute in float32 (same tolerance as the other float kernels). Fixed-point
+targets (no FPU) use the formats of targets/fixed_point.py and are bit-exact with it:
+per-color sums are exact integers (int32 where the bound ``in * max|x| < 2^31`` holds, from
+the layer sizes and the input clamp, else int64), then one 32x32->64 multiply per color.
+The blob stays in the image only so that init can validate it (magic, sizes, CRC32).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.blob import Blob
+from compiler.errors import ChromaticError
+from compiler.ir import Activation
+
+INT32_MAX = (1 << 31) - 1
+
+
+def _f(v: float) -> str:
+    """An exact float32 C literal."""
+    return f"{float(np.float32(v)).hex()}f"
+
+
+def _groups(row: np.ndarray, palette: np.ndarray) -> list[tuple[int, list[int]]]:
+    """(color, input indices) for the colors of one row with a nonzero weight, in color order."""
+    out = []
+    for c in np.unique(row):
+        if palette[c] != 0:
+            out.append((int(c), [int(j) for j in np.flatnonzero(row == c)]))
+    return out
+
+
+def _check(blob: Blob) -> None:
+    if blob.policy.structure.implicit:
+        raise ChromaticError(f"the unrolled kernel needs stored partitions; structure "
+                             f"{blob.policy.structure.name.lower()!r} is not supported "
+                             "(use --kernel loadable)")
+
+
+def float_kernel(prefix: str, blob: Blob) -> str:
+    """init/infer for a float target (the blob array and model are defined before)."""
+    _check(blob)
+    p = blob.policy
+    pal = np.asarray(p.palette, np.float32)
+    mean = np.asarray(p.normalization.mean, np.float32)
+    std = np.asarray(p.normalization.std, np.float32)
+    body = [f"    const float x0_{j} = (obs[{j}] - {_f(mean[j])}) / {_f(std[j])};"
+            for j in range(p.layer_sizes[0])]
+    last = len(p.layers) - 1
+    for l, layer in enumerate(p.layers):
+        tanh = p.activation(l) == Activation.TANH
+        bias = np.asarray(layer.bias, np.float32)
+        for i, row in enumerate(np.asarray(layer.partition)):
+            terms = [f"{_f(pal[c])} * ({' + '.join(f'x{l}_{j}' for j in js)})"
+                     for c, js in _groups(row, pal)]
+            s = " + ".join([_f(bias[i]), *terms])
+            val = f"chromatic_tanh({s})" if tanh else s
+            dst = f"act[{i}]" if l == last else f"const float x{l + 1}_{i}"
+            body.append(f"    {dst} = {val};")
+    return _glue(prefix, '#include "chromatic_tanh.h"\n', "\n".join(body))
+
+
+def fixed_kernel(prefix: str, blob: Blob) -> str:
+    """init/infer for an FPU-less target, bit-exact with targets/fixed_point.FixedModel."""
+    from targets.fixed_point import ONE, W_FRAC, FixedModel
+
+    _check(blob)
+    fx = FixedModel(blob)
+    p = blob.policy
+    d0 = p.layer_sizes[0]
+    body = [f"    const int32_t x0_{j} = chromatic_fx_input(obs[{j}], {int(fx.mean[j])}, "
+            f"{int(fx.inv_std[j])}, {fx.input_clamp});" for j in range(d0)]
+    x_max = fx.input_clamp  # |x| of the layer's inputs
+    last = len(p.layers) - 1
+    for l, layer in enumerate(p.layers):
+        tanh = p.activation(l) == Activation.TANH
+        n_in = layer.partition.shape[1]
+        wide = n_in * x_max > INT32_MAX  # per-color sums need int64
+        cast = "(int64_t)" if wide else ""
+        for i, row in enumerate(np.asarray(layer.partition)):
+            terms = [f"(int64_t){int(fx.palette[c])} * ({' + '.join(cast + f'x{l}_{j}' for j in js)})"
+                     for c, js in _groups(row, fx.palette)]
+            s = " + ".join(terms) if terms else "0"
+            v = (f"chromatic_fx_sat32((({s} + {1 << (W_FRAC - 1)}) >> {W_FRAC}) "
+                 f"+ {int(fx.biases[l][i])})")
+            if tanh:
+                v = f"chromatic_fx_tanh({v})"
+            if l == last:
+                body.append(f"    act[{i}] = chromatic_fx_output({v});")
+            else:
+                body.append(f"    const int32_t x{l + 1}_{i} = {v};")
+        x_max = ONE if tanh else INT32_MAX
+    return _glue(prefix, "", "\n".join(body))
+
+
+def _glue(prefix: str, includes: str, body: str) -> str:
+    return f"""{includes}
+/* 1 once {prefix}_init has validated the blob: the only state, one byte. */
+static uint8_t {prefix}_ready;
+
+int {prefix}_init(void)
+{{
+    chromatic_model m; /* validation only: the unrolled code never reads the blob */
+    int rc = chromatic_init(&m, {prefix}_blob, sizeof {prefix}_blob);
+    {prefix}_ready = rc == CHROMATIC_OK;
+    return rc;
+}}
+
+int {prefix}_infer(const float *obs, float *act)
+{{
+    if (!{prefix}_ready) return CHROMATIC_ERR_ARGUMENT;
+{body}
+    return CHROMATIC_OK;
+}}
+"""
