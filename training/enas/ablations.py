@@ -1,0 +1,176 @@
+"""Ablation controllers with the ENAS controller's API (paper §4.3, Fig. 4).
+
+- :class:`FactorizedController`: an independent softmax per edge (no LSTM, no attention), trained
+  with the same REINFORCE + entropy + EMA-critic recipe: does the pointer network's coupling
+  between decisions matter?
+- :class:`RandomController`: uniform colors and a no-op update, the paper's "random NAS
+  controller" baseline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from compiler.errors import ChromaticError
+from training.enas.optim import Adam, EmaCritic, dloss_dlogits, entropy, grad_norm, softmax
+
+
+def _check(num_edges: int, num_colors: int) -> None:
+    if num_edges < 1 or num_colors < 2:
+        raise ChromaticError(
+            f"controller: expected num_edges >= 1 and num_colors >= 2, found {num_edges}, {num_colors}"
+        )
+
+
+def _check_parts(parts: np.ndarray, num_edges: int, num_colors: int) -> np.ndarray:
+    parts = np.asarray(parts)
+    if parts.ndim != 2 or parts.shape[1] != num_edges:
+        raise ChromaticError(f"partitions: expected shape (B, {num_edges}), found {parts.shape}")
+    if parts.size and (parts.min() < 0 or parts.max() >= num_colors):
+        raise ChromaticError(
+            f"partitions: colors must lie in [0, {num_colors}), found [{parts.min()}, {parts.max()}]"
+        )
+    return parts.astype(np.int64)
+
+
+def _check_rewards(rewards: np.ndarray, batch: int) -> np.ndarray:
+    rewards = np.asarray(rewards, np.float64).reshape(-1)
+    if rewards.shape[0] != batch or not np.all(np.isfinite(rewards)):
+        raise ChromaticError(f"rewards: expected {batch} finite values, found {rewards.shape[0]}")
+    return rewards
+
+
+def _check_checkpoint(state: Mapping[str, np.ndarray], num_edges: int, num_colors: int) -> None:
+    shape = tuple(np.asarray(state.get("config/shape", ())).tolist())
+    if shape != (num_edges, num_colors):
+        raise ChromaticError(
+            f"controller checkpoint: expected (edges, colors) = {(num_edges, num_colors)}, found {shape}"
+        )
+
+
+class FactorizedController:
+    """``pi(Phi) = prod_e softmax(z_e / temperature)[Phi(e)]`` with free logits ``z`` (E, M)."""
+
+    name = "factorized"
+
+    def __init__(
+        self,
+        num_edges: int,
+        num_colors: int,
+        seed: int = 0,
+        learning_rate: float = 1e-3,
+        entropy_weight: float = 0.3,
+        critic_decay: float = 0.99,
+        temperature: float = 1.0,
+        init_scale: float = 0.1,
+    ) -> None:
+        _check(num_edges, num_colors)
+        self.num_edges, self.num_colors = int(num_edges), int(num_colors)
+        self.entropy_weight, self.temperature = float(entropy_weight), float(temperature)
+        rng = np.random.default_rng(seed)
+        self.params = {"logits": rng.uniform(-init_scale, init_scale, (self.num_edges, self.num_colors))}
+        self.optimizer = Adam(self.params, lr=learning_rate)
+        self.critic = EmaCritic(critic_decay)
+
+    def sample(
+        self, batch: int, rng: np.random.Generator, greedy: bool = False
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        p, lp = softmax(self.params["logits"], self.temperature)
+        if greedy:
+            parts = np.broadcast_to(p.argmax(axis=1), (int(batch), self.num_edges)).copy()
+        else:
+            u = rng.random((int(batch), self.num_edges, 1))
+            parts = np.minimum((p.cumsum(axis=1)[None] < u).sum(axis=2), self.num_colors - 1)
+        logp = lp[np.arange(self.num_edges), parts].sum(axis=1)
+        ent = np.full(int(batch), entropy(p, lp).sum())
+        return parts.astype(np.int64), {"log_prob": logp, "entropy": ent}
+
+    def loss_and_grads(
+        self, parts: np.ndarray, advantages: np.ndarray, params: Mapping[str, np.ndarray] | None = None
+    ) -> tuple[float, dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Same surrogate loss as :meth:`EnasController.loss_and_grads`."""
+        z = (self.params if params is None else params)["logits"]
+        parts = _check_parts(parts, self.num_edges, self.num_colors)
+        adv = np.asarray(advantages, np.float64)
+        B = parts.shape[0]
+        p, lp = softmax(z, self.temperature)
+        logp = lp[np.arange(self.num_edges), parts].sum(axis=1)
+        ent = entropy(p, lp).sum()
+        loss = float(-(adv * logp).mean() - self.entropy_weight * ent)
+        pb = np.broadcast_to(p, (B,) + p.shape)
+        lpb = np.broadcast_to(lp, (B,) + lp.shape)
+        g = dloss_dlogits(pb, lpb, parts, adv[:, None] / B, self.entropy_weight / B, self.temperature).sum(
+            axis=0
+        )
+        return loss, {"logits": g}, {"log_prob": logp, "entropy": np.full(B, ent)}
+
+    def update(self, parts: np.ndarray, rewards: np.ndarray) -> dict[str, float]:
+        parts = _check_parts(parts, self.num_edges, self.num_colors)
+        rewards = _check_rewards(rewards, parts.shape[0])
+        baseline = self.critic.value if self.critic.initialized else float(rewards.mean())
+        loss, grads, st = self.loss_and_grads(parts, self.critic.advantages(rewards))
+        self.optimizer.step(self.params, grads)
+        return {
+            "mean_reward": float(rewards.mean()),
+            "baseline": baseline,
+            "entropy": float(st["entropy"].mean() / self.num_edges),
+            "log_prob": float(st["log_prob"].mean()),
+            "loss": loss,
+            "grad_norm": grad_norm(grads),
+        }
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        out = {
+            "params/logits": self.params["logits"].copy(),
+            "config/shape": np.array(self.params["logits"].shape),
+        }
+        out.update(self.optimizer.state_dict())
+        out.update(self.critic.state_dict())
+        return out
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        _check_checkpoint(state, self.num_edges, self.num_colors)
+        self.params["logits"] = np.array(state["params/logits"], np.float64)
+        self.optimizer.load_state_dict(state)
+        self.critic.load_state_dict(state)
+
+
+class RandomController:
+    """Uniformly random partitions; ``update`` learns nothing (the paper's random controller)."""
+
+    name = "random"
+
+    def __init__(self, num_edges: int, num_colors: int, seed: int = 0, **_: object) -> None:
+        _check(num_edges, num_colors)
+        self.num_edges, self.num_colors = int(num_edges), int(num_colors)
+
+    def sample(
+        self, batch: int, rng: np.random.Generator, greedy: bool = False
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        parts = rng.integers(0, self.num_colors, size=(int(batch), self.num_edges))
+        logm = float(np.log(self.num_colors))
+        return parts, {
+            "log_prob": np.full(int(batch), -self.num_edges * logm),
+            "entropy": np.full(int(batch), self.num_edges * logm),
+        }
+
+    def update(self, parts: np.ndarray, rewards: np.ndarray) -> dict[str, float]:
+        parts = _check_parts(parts, self.num_edges, self.num_colors)
+        rewards = _check_rewards(rewards, parts.shape[0])
+        logm = float(np.log(self.num_colors))
+        return {
+            "mean_reward": float(rewards.mean()),
+            "baseline": float(rewards.mean()),
+            "entropy": logm,
+            "log_prob": -self.num_edges * logm,
+            "loss": 0.0,
+            "grad_norm": 0.0,
+        }
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"config/shape": np.array([self.num_edges, self.num_colors])}
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        _check_checkpoint(state, self.num_edges, self.num_colors)

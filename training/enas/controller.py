@@ -1,0 +1,350 @@
+"""The ENAS controller: a pointer network that colors the edges one by one (paper §2-3, App. B.1).
+
+Parameters ``theta`` (all trained by REINFORCE, see :mod:`training.enas.optim`):
+
+- embedding tables ``V_edge: E -> R^d`` and ``V_partition: {0..M-1} -> R^d`` (§3);
+- an *encoder* LSTM run over ``V_partition[0], ..., V_partition[M-1]``; its outputs ``enc_c``
+  are the M things the decoder points at, its final state is the decoder's initial state;
+- a *decoder* LSTM stepping over the edges ``t = 0..E-1`` with input
+  ``x_t = [V_edge[t] ; V_partition[a_{t-1}]]`` (the previous decision fed back, autoregressive;
+  the "empty" embedding 0 at ``t = 0``);
+- pointer attention (Vinyals et al. 2015): ``u_tc = v^T tanh(W1 enc_c + W2 dec_t)`` and
+  ``pi(a_t = c) = softmax_c(u_t / temperature)``.
+
+Sampling is batched over B partitions with numpy; the gradient of the REINFORCE + entropy loss is
+back-propagated through time by hand (decoder, attention, encoder, embeddings) and checked
+against finite differences in ``tests/test_enas_controller.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from compiler.errors import ChromaticError
+from training.enas.optim import Adam, EmaCritic, dloss_dlogits, entropy, grad_norm, softmax
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _lstm_gates(pre: np.ndarray, hidden: int) -> tuple[np.ndarray, ...]:
+    """Gate activations (i, f, o, g) from the pre-activations, gate order i|f|o|g."""
+    sig = _sigmoid(pre[..., : 3 * hidden])
+    return (
+        sig[..., :hidden],
+        sig[..., hidden : 2 * hidden],
+        sig[..., 2 * hidden :],
+        np.tanh(pre[..., 3 * hidden :]),
+    )
+
+
+def _lstm_backward(
+    dh: np.ndarray, dc: np.ndarray, gates: tuple[np.ndarray, ...], c_prev: np.ndarray, c: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient w.r.t. the gate pre-activations and ``c_prev`` of ``c = f c_prev + i g; h = o tanh c``."""
+    i, f, o, g = gates
+    tc = np.tanh(c)
+    dc = dc + dh * o * (1.0 - tc * tc)
+    dpre = np.concatenate(
+        [
+            dc * g * i * (1.0 - i),
+            dc * c_prev * f * (1.0 - f),
+            dh * tc * o * (1.0 - o),
+            dc * i * (1.0 - g * g),
+        ],
+        axis=-1,
+    )
+    return dpre, dc * f
+
+
+class EnasController:
+    """Pointer-network LSTM controller over partitions ``Phi: E -> {0..M-1}``.
+
+    ``sample(batch, rng)`` proposes partitions, ``update(parts, rewards)`` does one REINFORCE step
+    (rewards are *maximised*). State round-trips through ``state_dict``/``load_state_dict``.
+    """
+
+    name = "enas"
+
+    def __init__(
+        self,
+        num_edges: int,
+        num_colors: int,
+        seed: int = 0,
+        hidden: int = 64,
+        embedding_dim: int = 64,
+        attention_dim: int = 64,
+        learning_rate: float = 1e-3,
+        entropy_weight: float = 0.3,
+        critic_decay: float = 0.99,
+        temperature: float = 1.0,
+        init_scale: float = 0.1,
+        dtype: type = np.float32,
+    ) -> None:
+        if num_edges < 1 or num_colors < 2:
+            raise ChromaticError(
+                f"controller: expected num_edges >= 1 and num_colors >= 2, found {num_edges}, {num_colors}"
+            )
+        self.num_edges, self.num_colors = int(num_edges), int(num_colors)
+        self.hidden, self.embedding_dim, self.attention_dim = (
+            int(hidden),
+            int(embedding_dim),
+            int(attention_dim),
+        )
+        self.entropy_weight, self.temperature = float(entropy_weight), float(temperature)
+        self.dtype = np.dtype(dtype)
+        E, M, H, d, A = self.num_edges, self.num_colors, self.hidden, self.embedding_dim, self.attention_dim
+        shapes = {
+            "V_edge": (E, d),
+            "V_partition": (M, d),
+            "enc_Wx": (d, 4 * H),
+            "enc_Wh": (H, 4 * H),
+            "enc_b": (4 * H,),
+            "dec_Wx": (2 * d, 4 * H),
+            "dec_Wh": (H, 4 * H),
+            "dec_b": (4 * H,),
+            "att_W1": (H, A),
+            "att_W2": (H, A),
+            "att_v": (A,),
+        }
+        rng = np.random.default_rng(seed)
+        # ENAS initialises everything uniformly in [-0.1, 0.1]; biases start at 0.
+        self.params: dict[str, np.ndarray] = {
+            k: (np.zeros(s) if k.endswith("_b") else rng.uniform(-init_scale, init_scale, s)).astype(
+                self.dtype
+            )
+            for k, s in shapes.items()
+        }
+        self.optimizer = Adam(self.params, lr=learning_rate)
+        self.critic = EmaCritic(critic_decay)
+
+    # -- forward ---------------------------------------------------------------------------
+    def _encode(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Run the encoder over the partition embeddings (the same for every sample)."""
+        H, M = self.hidden, self.num_colors
+        h = np.zeros(H, self.dtype)
+        c = np.zeros(H, self.dtype)
+        hs, cs, pres = [h], [c], []
+        xg = p["V_partition"] @ p["enc_Wx"] + p["enc_b"]
+        for k in range(M):
+            pre = xg[k] + h @ p["enc_Wh"]
+            i, f, o, g = _lstm_gates(pre, H)
+            c = f * c + i * g
+            h = o * np.tanh(c)
+            hs.append(h)
+            cs.append(c)
+            pres.append(pre)
+        enc = np.stack(hs[1:])
+        return {
+            "h": np.stack(hs),
+            "c": np.stack(cs),
+            "pre": np.stack(pres),
+            "enc": enc,
+            "encW": enc @ p["att_W1"],
+        }
+
+    def _decode(
+        self,
+        p: Mapping[str, np.ndarray],
+        enc: Mapping[str, np.ndarray],
+        batch: int,
+        actions: np.ndarray | None,
+        uniforms: np.ndarray | None,
+        greedy: bool = False,
+        keep: bool = False,
+    ) -> dict[str, np.ndarray]:
+        """Step the decoder over all edges; sample (``actions is None``) or teacher-force ``actions``."""
+        E, M, H, d = self.num_edges, self.num_colors, self.hidden, self.embedding_dim
+        edge_g = p["V_edge"] @ p["dec_Wx"][:d] + p["dec_b"]  # (E, 4H): the edge half of x_t @ Wx
+        part_g = p["V_partition"] @ p["dec_Wx"][d:]  # (M, 4H): the previous-decision half
+        Wh, W2, v, encW = p["dec_Wh"], p["att_W2"], p["att_v"], enc["encW"]
+        h = np.broadcast_to(enc["h"][-1], (batch, H)).copy()
+        c = np.broadcast_to(enc["c"][-1], (batch, H)).copy()
+        out_a = np.empty((E, batch), np.int64) if actions is None else actions.T
+        logp_sum = np.zeros(batch)
+        ent_sum = np.zeros(batch)
+        att = np.empty((batch, M, self.attention_dim), self.dtype)
+        if keep:
+            hs = np.empty((E + 1, batch, H), self.dtype)
+            cs = np.empty((E + 1, batch, H), self.dtype)
+            probs = np.empty((E, batch, M), self.dtype)
+            logps = np.empty((E, batch, M), self.dtype)
+            hs[0], cs[0] = h, c
+        for t in range(E):
+            pre = edge_g[t] + h @ Wh
+            if t > 0:
+                pre = pre + part_g[out_a[t - 1]]
+            i, f, o, g = _lstm_gates(pre, H)
+            c = f * c + i * g
+            h = o * np.tanh(c)
+            np.add(encW[None], (h @ W2)[:, None, :], out=att)
+            u = np.tanh(att, out=att) @ v  # (B, M) pointer scores
+            pr, lp = softmax(u, self.temperature)
+            if actions is None:
+                if greedy:
+                    a = pr.argmax(axis=1)
+                else:
+                    assert uniforms is not None
+                    a = np.minimum((pr.cumsum(axis=1) < uniforms[t][:, None]).sum(axis=1), M - 1)
+                out_a[t] = a
+            a = out_a[t]
+            logp_sum += lp[np.arange(batch), a]
+            ent_sum += entropy(pr, lp)
+            if keep:
+                hs[t + 1], cs[t + 1], probs[t], logps[t] = h, c, pr, lp
+        res = {"actions": np.ascontiguousarray(out_a.T), "log_prob": logp_sum, "entropy": ent_sum}
+        if keep:
+            res.update(hs=hs, cs=cs, probs=probs, logps=logps)
+        return res
+
+    def sample(
+        self, batch: int, rng: np.random.Generator, greedy: bool = False
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """``batch`` partitions as int64 (B, E), and their log-probabilities and summed entropies."""
+        p = self.params
+        uniforms = None if greedy else rng.random((self.num_edges, int(batch)))
+        res = self._decode(p, self._encode(p), int(batch), None, uniforms, greedy=greedy)
+        return res["actions"], {"log_prob": res["log_prob"], "entropy": res["entropy"]}
+
+    # -- loss and its gradient -------------------------------------------------------------------
+    def _check_parts(self, parts: np.ndarray) -> np.ndarray:
+        parts = np.asarray(parts)
+        if parts.ndim != 2 or parts.shape[1] != self.num_edges:
+            raise ChromaticError(f"partitions: expected shape (B, {self.num_edges}), found {parts.shape}")
+        if parts.size and (parts.min() < 0 or parts.max() >= self.num_colors):
+            raise ChromaticError(
+                f"partitions: colors must lie in [0, {self.num_colors}), found [{parts.min()}, {parts.max()}]"
+            )
+        return parts.astype(np.int64)
+
+    def loss_and_grads(
+        self, parts: np.ndarray, advantages: np.ndarray, params: Mapping[str, np.ndarray] | None = None
+    ) -> tuple[float, dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Surrogate loss ``-1/B sum_b [adv_b log pi(parts_b) + beta H(b)]``, its gradient, and stats."""
+        p = self.params if params is None else params
+        parts = self._check_parts(parts)
+        adv = np.asarray(advantages, np.float64)
+        B = parts.shape[0]
+        E, M, H, d = self.num_edges, self.num_colors, self.hidden, self.embedding_dim
+        beta, T = self.entropy_weight, self.temperature
+        enc = self._encode(p)
+        fw = self._decode(p, enc, B, parts, None, keep=True)
+        loss = float(-(adv * fw["log_prob"] + beta * fw["entropy"]).mean())
+        probs, hs, cs = fw["probs"], fw["hs"], fw["cs"]
+        acts = parts.T  # (E, B)
+        dlogits = dloss_dlogits(probs, fw["logps"], acts, adv[None, :] / B, beta / B, T).astype(self.dtype)
+
+        grads = {k: np.zeros_like(v) for k, v in p.items()}
+        Wh, W2, v, encW = p["dec_Wh"], p["att_W2"], p["att_v"], enc["encW"]
+        edge_g = p["V_edge"] @ p["dec_Wx"][:d] + p["dec_b"]
+        part_g = p["V_partition"] @ p["dec_Wx"][d:]
+        d_edge_g = np.zeros((E, 4 * H), self.dtype)
+        d_part_g = np.zeros((M, 4 * H), self.dtype)
+        enc_dl = np.zeros(M, self.dtype)  # sum_{t,b} dl_tbm
+        enc_dl_th2 = np.zeros_like(encW)  # sum_{t,b} dl_tbm th_tbma^2
+        dWh, dW2, dv = grads["dec_Wh"], grads["att_W2"], grads["att_v"]
+        dh_next = np.zeros((B, H), self.dtype)
+        dc_next = np.zeros((B, H), self.dtype)
+        eye = np.eye(M, dtype=self.dtype)
+        A = self.attention_dim
+        th = np.empty((B, M, A), self.dtype)
+        for t in range(E - 1, -1, -1):
+            h = hs[t + 1]
+            # attention: u = tanh(encW + h W2) v
+            np.add(encW[None], (h @ W2)[:, None, :], out=th)
+            np.tanh(th, out=th)  # (B, M, A)
+            dl = dlogits[t]
+            dv += dl.reshape(-1) @ th.reshape(-1, A)
+            th *= th
+            # d u_bm / d pre_bma = v_a (1 - th^2): contract dl against th^2 over m (-> dq) and over
+            # b (-> encW, accumulated over t and finished after the loop) as batched matmuls
+            dq = v * (dl.sum(axis=1)[:, None] - np.matmul(dl[:, None, :], th)[:, 0, :])  # (B, A)
+            enc_dl += dl.sum(axis=0)
+            enc_dl_th2 += np.matmul(dl.T[:, None, :], th.transpose(1, 0, 2))[:, 0, :]
+            dW2 += h.T @ dq
+            dh = dh_next + dq @ W2.T
+            # LSTM step t (recompute the gates from h_{t-1})
+            pre = edge_g[t] + hs[t] @ Wh
+            if t > 0:
+                pre = pre + part_g[acts[t - 1]]
+            gates = _lstm_gates(pre, H)
+            dpre, dc_next = _lstm_backward(dh, dc_next, gates, cs[t], cs[t + 1])
+            dWh += hs[t].T @ dpre
+            d_edge_g[t] = dpre.sum(axis=0)
+            if t > 0:
+                d_part_g += eye[acts[t - 1]].T @ dpre
+            dh_next = dpre @ Wh.T
+        grads["dec_b"] += d_edge_g.sum(axis=0)
+        grads["dec_Wx"][:d] += p["V_edge"].T @ d_edge_g
+        grads["V_edge"] += d_edge_g @ p["dec_Wx"][:d].T
+        grads["dec_Wx"][d:] += p["V_partition"].T @ d_part_g
+        grads["V_partition"] += d_part_g @ p["dec_Wx"][d:].T
+        d_encW = v * (enc_dl[:, None] - enc_dl_th2)
+        grads["att_W1"] += enc["enc"].T @ d_encW
+        d_enc = d_encW @ p["att_W1"].T  # (M, H)
+        # encoder: its final state seeded every decoder row
+        dh = dh_next.sum(axis=0)
+        dc = dc_next.sum(axis=0)
+        d_enc_pre = np.zeros((M, 4 * H), self.dtype)
+        for k in range(M - 1, -1, -1):
+            dh = dh + d_enc[k]
+            gates = _lstm_gates(enc["pre"][k], H)
+            dpre, dc = _lstm_backward(dh, dc, gates, enc["c"][k], enc["c"][k + 1])
+            d_enc_pre[k] = dpre
+            grads["enc_Wh"] += np.outer(enc["h"][k], dpre)
+            dh = dpre @ p["enc_Wh"].T
+        grads["enc_b"] += d_enc_pre.sum(axis=0)
+        grads["enc_Wx"] += p["V_partition"].T @ d_enc_pre
+        grads["V_partition"] += d_enc_pre @ p["enc_Wx"].T
+        stats = {"log_prob": fw["log_prob"], "entropy": fw["entropy"]}
+        return loss, grads, stats
+
+    def update(self, parts: np.ndarray, rewards: np.ndarray) -> dict[str, float]:
+        """One REINFORCE step on sampled ``parts`` (B, E) with their ``rewards`` (B,), maximised."""
+        parts = self._check_parts(parts)
+        rewards = np.asarray(rewards, np.float64).reshape(-1)
+        if rewards.shape[0] != parts.shape[0] or not np.all(np.isfinite(rewards)):
+            raise ChromaticError(
+                f"rewards: expected {parts.shape[0]} finite values, found {rewards.shape[0]}"
+            )
+        baseline = self.critic.value if self.critic.initialized else float(rewards.mean())
+        adv = self.critic.advantages(rewards)
+        loss, grads, st = self.loss_and_grads(parts, adv)
+        self.optimizer.step(self.params, grads)
+        return {
+            "mean_reward": float(rewards.mean()),
+            "baseline": baseline,
+            "entropy": float(st["entropy"].mean() / self.num_edges),
+            "log_prob": float(st["log_prob"].mean()),
+            "loss": loss,
+            "grad_norm": grad_norm(grads),
+        }
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Everything needed for an exact resume, as a flat dict of numpy arrays (npz-friendly)."""
+        out = {"params/" + k: v.copy() for k, v in self.params.items()}
+        out.update(self.optimizer.state_dict())
+        out.update(self.critic.state_dict())
+        out["config/shape"] = np.array(
+            [self.num_edges, self.num_colors, self.hidden, self.embedding_dim, self.attention_dim]
+        )
+        return out
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        shape = np.asarray(state.get("config/shape", ()))
+        mine = np.array(
+            [self.num_edges, self.num_colors, self.hidden, self.embedding_dim, self.attention_dim]
+        )
+        if shape.shape != mine.shape or np.any(shape != mine):
+            raise ChromaticError(
+                f"controller checkpoint: expected (edges, colors, hidden, embedding, attention) = "
+                f"{tuple(mine.tolist())}, found {tuple(shape.tolist())}"
+            )
+        for k in self.params:
+            self.params[k] = np.array(state["params/" + k], dtype=self.dtype)
+        self.optimizer.load_state_dict(state)
+        self.critic.load_state_dict(state)
