@@ -1,0 +1,1 @@
+"""The portable C kernel (chromatic.h/.c), the dense baseline and host bench loops."""

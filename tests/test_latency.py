@@ -1,0 +1,33 @@
+"""Latency report of `chromatic measure` (runtime/latency.py), in its fast --quick mode."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compiler.cli import main
+from compiler.compile import compile_policy
+from compiler.synth import random_policy
+from runtime.latency import NAMES, latency_report
+
+pytestmark = pytest.mark.c
+
+
+def test_quick_report_has_every_runtime(tmp_path: Path, capsys):
+    data = compile_policy(random_policy((17, 41, 6), 17), "f32", "bits")
+    report, lines = latency_report(data, quick=True)
+    lat = report["latency_ns"]
+    assert set(lat) == set(NAMES)
+    assert all(lat[name] is not None and lat[name] > 0 for name in NAMES), report["latency_errors"]
+    for name, (lo, hi) in report["latency_spread_ns"].items():
+        assert lo <= lat[name] <= hi
+    assert report["call_overhead_ns"]["c_noop"] > 0
+    assert report["block_rows"]["c"] == report["block_rows"]["numba"]
+    assert any(line.strip().startswith("dense_c") for line in lines)
+
+    (tmp_path / "p.cblob").write_bytes(data)
+    assert main(["measure", str(tmp_path / "p.cblob"), "--quick", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["latency_ns"]) == set(NAMES)
