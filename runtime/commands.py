@@ -28,4 +28,7 @@ def _register_export(sub: argparse._SubParsersAction) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the CLI."""
+    from runtime.control_loop import register_run
+
+    register_run(sub)
     _register_export(sub)
