@@ -1,4 +1,4 @@
-"""`chromatic train | plot`: the training stage's subcommands (see compiler/cli.py)."""
+"""`chromatic train | plot | analyze`: the training stage's subcommands (see compiler/cli.py)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             antithetic=args.antithetic, optimizer=args.optimizer,
             pivot_episodes=args.pivot_episodes, eval_episodes=args.eval_episodes,
             horizon=args.horizon, normalize=args.normalize, init_partition=args.init_partition,
-            controller=args.controller,
+            controller=args.controller, nas_every=args.nas_every, replay_size=args.replay_size,
+            replay_fraction=args.replay_fraction,
         )
         path = start(cfg, args.out, opts, progress=not args.quiet)
     from compiler.policy_file import load_policy
@@ -42,6 +43,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from training.run_analysis import analyze_run
+
+    out = analyze_run(args.run_dir, args.output)
+    print(f"wrote {out / 'analysis.json'} and its plots")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the CLI."""
     p = sub.add_parser("train", help="train a chromatic (or dense/toeplitz/circulant) policy with ES")
@@ -54,7 +63,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--colors", type=int, default=17, help="palette size M (chromatic)")
     p.add_argument("--init-partition", metavar="POLICY.npz", help="reuse this policy's partition")
     p.add_argument("--controller", choices=sorted(CONTROLLERS), default="fixed",
-                   help="where each perturbation's partition comes from")
+                   help="where each perturbation's partition comes from: fixed (one partition), "
+                        "population (a fixed random population), random, factorized or enas "
+                        "(learned, alternating with ES; docs/enas.md)")
+    p.add_argument("--nas-every", type=int, default=5, metavar="K",
+                   help="ES iterations per weight phase; the controller updates after each")
+    p.add_argument("--replay-size", type=int, default=16, help="best partitions the replay buffer keeps")
+    p.add_argument("--replay-fraction", type=float, default=0.25,
+                   help="share of each population resampled from the replay buffer")
     p.add_argument("--iterations", type=int, help="ES iterations in total (default 100)")
     p.add_argument("--perturbations", type=int, default=32, help="perturbed rollouts per iteration")
     p.add_argument("--antithetic", action="store_true", help="antithetic pairs (+g, -g)")
@@ -81,3 +97,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir")
     p.add_argument("-o", "--output", help="PNG to write (default RUN_DIR/curve.png)")
     p.set_defaults(handler=cmd_plot)
+
+    p = sub.add_parser("analyze", help="partition metrics and plots of a run's NAS steps (App. C)")
+    p.add_argument("run_dir")
+    p.add_argument("-o", "--output", help="directory for analysis.json and PNGs (default RUN_DIR/analysis)")
+    p.set_defaults(handler=cmd_analyze)

@@ -4,7 +4,10 @@ A controller has ``sample(batch, rng) -> (B, E) int`` partitions (all layers' co
 flattened as :meth:`PolicySpec.flat_partition`) and ``update(partitions, rewards)``. The driver
 asks it for one partition per perturbation every iteration, so each perturbation can be judged
 under its own partition; ``fixed`` (the default) always returns the run's one partition.
-Other controllers register themselves in :data:`CONTROLLERS` (``training/enas``).
+The learning controllers live in ``training/enas`` (``enas``: the pointer-network LSTM,
+``factorized``: an independent softmax per edge, ``random``: uniform colors) and ``population``
+is the Fig. 4 baseline of a fixed random population of partitions; all but ``fixed`` run the
+alternating optimization of :mod:`training.alternating`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from compiler.errors import ChromaticError
+from compiler.ir import Structure
 from training.policy_params import PolicySpec
 
 
@@ -39,15 +43,53 @@ class FixedController:
         """A fixed partition learns nothing."""
 
 
+class PopulationController:
+    """A fixed random population of partitions (Fig. 4's baseline): the same ones every phase.
+
+    Perturbation k always gets population member k; nothing is learned, but the replay buffer
+    and the final selection still pick the best member.
+    """
+
+    def __init__(self, spec: PolicySpec, seed: int) -> None:
+        self.num_edges, self.num_colors, self.seed = spec.num_edges, spec.num_colors, seed
+
+    def sample(self, batch: int, rng: np.random.Generator) -> np.ndarray:
+        own = np.random.default_rng([self.seed, 5])  # independent of the iteration stream
+        return own.integers(0, self.num_colors, size=(batch, self.num_edges), dtype=np.int64)
+
+    def update(self, partitions: np.ndarray, rewards: np.ndarray) -> dict[str, float]:
+        return {"mean_reward": float(np.mean(rewards)), "entropy": float(np.log(self.num_colors))}
+
+
+def _seed(seed: int) -> int:
+    """The controller's own initialization seed, derived from the run's seed."""
+    return int(np.random.SeedSequence([seed, 4]).generate_state(1)[0])
+
+
+def _enas(name: str) -> Callable[[PolicySpec, int], Controller]:
+    def factory(spec: PolicySpec, seed: int) -> Controller:
+        from training.enas import make_controller as make_enas
+
+        return make_enas(name, spec.num_edges, spec.num_colors, seed=_seed(seed))
+
+    return factory
+
+
 #: name -> factory(spec, seed). ``sample`` may also return ``(partitions, info)`` as the ENAS
 #: controllers do; controllers with state to checkpoint define ``state_dict() -> dict[str,
 #: np.ndarray]`` and ``load_state_dict(dict)``, saved in every checkpoint.
 CONTROLLERS: dict[str, Callable[[PolicySpec, int], Controller]] = {
     "fixed": lambda spec, seed: FixedController(spec),
+    "population": PopulationController,
+    "enas": _enas("enas"),
+    "factorized": _enas("factorized"),
+    "random": _enas("random"),
 }
 
 
 def make_controller(name: str, spec: PolicySpec, seed: int) -> Controller:
     if name not in CONTROLLERS:
         raise ChromaticError(f"unknown controller {name!r}; available: {', '.join(CONTROLLERS)}")
+    if name != "fixed" and spec.structure != Structure.CHROMATIC:
+        raise ChromaticError(f"--controller {name} learns partitions: it needs --structure chromatic")
     return CONTROLLERS[name](spec, seed)

@@ -31,6 +31,9 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
              if r.get("pivot_return") is not None]
     if pivot:
         ax.plot(*zip(*pivot, strict=True), label="unperturbed return", alpha=0.7)
+    nas = [x for x, r in zip(t, rows, strict=True) if r.get("nas_update")]
+    for k, x in enumerate(nas):  # NAS updates as vertical lines, as in the paper's Fig. 5
+        ax.axvline(x, color="grey", lw=0.6, alpha=0.5, ls="--", label="NAS update" if k == 0 else None)
     ax.set_xlabel("timesteps")
     ax.set_ylabel("return")
     ax.set_title(run_dir.name)

@@ -3,7 +3,10 @@
 A run lives in a directory: ``config.json`` (settings and the command), ``log.jsonl`` (one
 line per iteration), ``checkpoint.npz`` (written atomically after every iteration: params,
 optimizer state, normalization statistics, RNG state, counters) and, at the end,
-``policy.npz`` (the policy file ``chromatic compile`` takes) and ``curve.png``. Every random
+``policy.npz`` (the policy file ``chromatic compile`` takes) and ``curve.png``; runs with a
+learning controller (``--controller enas``, eqs. (1)-(3), :mod:`training.alternating`) also keep
+``partitions/nas_NNNNN.npz``, the population and rewards of every NAS step (``chromatic analyze``).
+Every random
 draw comes from RNG streams derived from the seed and saved in the checkpoint, and rollout
 results are gathered by index, so a resumed run, any backend and any number of workers end
 with exactly the same policy.
@@ -30,7 +33,17 @@ from compiler.atomic import atomic_write_bytes, atomic_write_with
 from compiler.errors import ChromaticError
 from compiler.ir import Normalization
 from compiler.policy_file import save_policy
-from training.controllers import make_controller
+from training.alternating import (
+    NasSettings,
+    NasState,
+    end_phase,
+    finalists,
+    observe,
+    pivot_partitions,
+    split_state,
+    start_phase,
+)
+from training.controllers import CONTROLLERS, make_controller
 from training.envs import describe_env
 from training.es.strategy import ESState, ForwardES, OptState
 from training.normalization import RunningStats, normalize_by_default
@@ -42,10 +55,13 @@ from training.policy_params import (
     to_policy,
 )
 from training.rollout.engine import Engine, make_engine
-from training.rollout.worker import Job, RolloutResult
+from training.rollout.worker import Job
 
 CONFIG, LOG, CHECKPOINT, POLICY = "config.json", "log.jsonl", "checkpoint.npz", "policy.npz"
+PARTITIONS = "partitions"
 CHECKPOINT_VERSION = 1
+#: Candidate partitions re-evaluated with the trained palette to pick a NAS run's final policy.
+FINALISTS, FINALIST_EPISODES = 5, 2
 
 
 @dataclass
@@ -86,6 +102,12 @@ class TrainConfig:
     """policy file whose partition a chromatic run reuses (Appendix D)."""
     controller: str = "fixed"
     """where each perturbation's partition comes from (training/controllers.py)."""
+    nas_every: int = 5
+    """K: ES iterations per weight phase; a learning controller updates after each (eq. (3))."""
+    replay_size: int = 16
+    """best partitions the NAS replay buffer keeps."""
+    replay_fraction: float = 0.25
+    """share of each NAS population resampled from the replay buffer."""
 
     def validate(self) -> TrainConfig:
         if self.iterations < 0:
@@ -99,7 +121,21 @@ class TrainConfig:
         if self.horizon is not None and self.horizon < 1:
             raise ChromaticError(f"--horizon must be at least 1, got {self.horizon}")
         self.strategy()  # checks sigma, lr, optimizer, antithetic parity
+        self.nas()
+        if self.controller not in CONTROLLERS:
+            raise ChromaticError(
+                f"unknown controller {self.controller!r}; available: {', '.join(CONTROLLERS)}")
+        if self.learns_partitions and self.structure != "chromatic":
+            raise ChromaticError(
+                f"--controller {self.controller} learns partitions: it needs --structure chromatic")
         return self
+
+    def nas(self) -> NasSettings:
+        return NasSettings(self.nas_every, self.replay_size, self.replay_fraction).validate()
+
+    @property
+    def learns_partitions(self) -> bool:
+        return self.controller != "fixed"
 
     def strategy(self) -> ForwardES:
         return ForwardES(self.perturbations, self.sigma, self.lr, self.antithetic,
@@ -115,7 +151,8 @@ class TrainConfig:
             argv += ["--colors", str(self.colors)]
         defaults = TrainConfig(self.env_id)
         for name in ("iterations", "perturbations", "seed", "sigma", "lr", "optimizer",
-                     "pivot_episodes", "eval_episodes", "horizon", "init_partition", "controller"):
+                     "pivot_episodes", "eval_episodes", "horizon", "init_partition", "controller",
+                     "nas_every", "replay_size", "replay_fraction"):
             value = getattr(self, name)
             if name in ("iterations", "perturbations", "seed") or value != getattr(defaults, name):
                 argv += [f"--{name.replace('_', '-')}", str(value)]
@@ -143,6 +180,7 @@ class RunState:
     episodes: int = 0
     elapsed: float = 0.0
     controller_state: dict[str, np.ndarray] = field(default_factory=dict)
+    nas: NasState | None = None  # the alternating optimization's state (a learning controller)
 
 
 # -- run directory ----------------------------------------------------------------------------
@@ -258,27 +296,35 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
     ep = rng.integers(0, 2**31, size=n // 2 if cfg.antithetic else n)
     ep_seeds = np.repeat(ep, 2) if cfg.antithetic else ep
     pivot_seeds = rng.integers(0, 2**31, size=ask.num_pivot)
-    if getattr(controller, "fixed", False):
+    nas = st.nas
+    if nas is None:
         partitions, pids, job_parts = None, np.zeros(n, dtype=np.int64), ()
+        pivot_pids = np.zeros(ask.num_pivot, dtype=np.int64)
     else:
-        sampled = controller.sample(n, rng)  # the ENAS controllers also return log-probs
-        partitions = np.asarray(sampled[0] if isinstance(sampled, tuple) else sampled)
+        if st.iteration % cfg.nas_every == 0:  # a NAS step opens the weight phase (eq. (1))
+            nas = start_phase(nas, controller, n, cfg.nas(), rng)
+        partitions = nas.population
         uniq, pids = np.unique(partitions, axis=0, return_inverse=True)
+        pids = pids.reshape(-1)
         job_parts = tuple(st.spec.unflatten(row) for row in uniq)
+        pivot_pids = pids[pivot_partitions(ask.num_pivot, n, st.iteration)]
     norm = normalization(cfg, st)
     job = Job(cfg.env_id, st.spec, st.es.params, cfg.sigma, norm.mean, norm.std, cfg.horizon,
               cfg.normalized, job_parts)
     tasks = [(k, int(ask.seeds[k]), int(ask.signs[k]), int(pids[k]), int(ep_seeds[k])) for k in range(n)]
-    npart = max(len(job_parts), 1)
-    tasks += [(n + j, 0, 0, j % npart, int(pivot_seeds[j])) for j in range(ask.num_pivot)]
+    tasks += [(n + j, 0, 0, int(pivot_pids[j]), int(pivot_seeds[j])) for j in range(ask.num_pivot)]
     t0 = time.perf_counter()
     results = engine.run(job, tasks)
     seconds = time.perf_counter() - t0
     returns = np.array([r.ret for r in results[:n]])
     pivot = np.array([r.ret for r in results[n:]])
     es = strategy.tell(st.es, ask, returns, pivot)
-    if partitions is not None:
-        controller.update(partitions, returns)
+    nas_update = False
+    if nas is not None:
+        nas = observe(nas, returns)
+        if (st.iteration + 1) % cfg.nas_every == 0:  # the phase ends: rewards are its maxima (eq. (2))
+            nas = end_phase(nas, controller, cfg.nas())
+            nas_update = True
     stats = st.stats
     if cfg.normalized:
         for r in results:
@@ -290,9 +336,11 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
     st.timesteps += steps
     st.episodes += len(results)
     st.elapsed += seconds
-    if hasattr(controller, "state_dict"):
-        st.controller_state = dict(controller.state_dict())
-    return {
+    if nas is not None:
+        st.nas = nas
+        own = controller.state_dict() if hasattr(controller, "state_dict") else {}
+        st.controller_state = {**own, **nas.to_arrays()}
+    row = {
         "iteration": st.iteration, "timesteps": st.timesteps, "episodes": st.episodes,
         "mean_return": float(returns.mean()), "max_return": float(returns.max()),
         "min_return": float(returns.min()),
@@ -300,16 +348,52 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
         "steps": steps, "steps_per_s": steps / max(seconds, 1e-9), "seconds": seconds,
         "elapsed": st.elapsed,
     }
+    if nas is not None:
+        row.update(controller=cfg.controller, nas_update=nas_update, nas_updates=nas.updates,
+                   controller_mean_reward=_finite(nas.last_mean_reward),
+                   controller_entropy=_finite(nas.last_entropy))
+    return row
 
 
-def evaluate(cfg: TrainConfig, st: RunState, engine: Engine, episodes: int) -> np.ndarray:
-    """Returns of the unperturbed policy; statistics frozen and not updated (ARS)."""
-    _, _, rng = _streams(cfg.seed)
-    seeds = rng.integers(0, 2**31, size=episodes)
-    norm = normalization(cfg, st)
-    job = Job(cfg.env_id, st.spec, st.es.params, cfg.sigma, norm.mean, norm.std, cfg.horizon, False)
-    results: list[RolloutResult] = engine.run(job, [(k, 0, 0, 0, int(s)) for k, s in enumerate(seeds)])
-    return np.array([r.ret for r in results])
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def log_partitions(run_dir: Path, st: RunState) -> Path:
+    """Save the NAS step that just ended: its population, rewards and the palette (for analyze)."""
+    assert st.nas is not None
+    path = run_dir / PARTITIONS / f"nas_{st.nas.updates:05d}.npz"
+    path.parent.mkdir(exist_ok=True)
+    arrays = {"partitions": st.nas.population, "rewards": st.nas.best, "sampled": st.nas.sampled,
+              "palette": st.es.params[: st.spec.num_colors], "iteration": np.array(st.iteration),
+              "timesteps": np.array(st.timesteps), "layer_sizes": np.array(st.spec.layer_sizes)}
+
+    def write(f: IO) -> None:
+        np.savez(f, **arrays)
+
+    atomic_write_with(path, write)
+    return path
+
+
+def evaluate_policy(policy, env_id: str, episodes: int, seed: int, horizon: int | None) -> np.ndarray:
+    """Returns of a policy compiled to a blob and run on the numpy reference runtime.
+
+    Episode k resets with ``seed + k`` and actions are clipped, exactly as ``chromatic run`` and
+    :func:`runtime.control_loop.run_episodes` do, so the recorded ``eval_return`` is re-earned by
+    the compiled policy on any runtime (up to float32 rounding).
+    """
+    from compiler.compile import compile_policy
+    from runtime import load
+    from runtime.control_loop import run_episodes
+
+    runner = load(compile_policy(policy), "numpy")
+    report = run_episodes(runner, env_id, episodes, seed, max_steps=horizon, progress=False)
+    return np.asarray(report.returns, dtype=np.float64)
+
+
+def eval_seed(cfg: TrainConfig) -> int:
+    """First episode seed of the final evaluation (episode k uses ``eval_seed + k``)."""
+    return int(cfg.seed)
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -377,9 +461,16 @@ def _engine(opts: EngineOptions) -> Iterator[Engine]:
 
 
 def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, progress: bool) -> Path:
+    if cfg.learns_partitions:  # the controller's small matmuls run 5-7x slower multi-threaded
+        from training.rollout.worker import pin_blas_threads
+
+        pin_blas_threads()
     controller = make_controller(cfg.controller, st.spec, cfg.seed)
-    if st.controller_state and hasattr(controller, "load_state_dict"):
-        controller.load_state_dict(st.controller_state)
+    own, nas_arrays = split_state(st.controller_state)
+    if own and hasattr(controller, "load_state_dict"):
+        controller.load_state_dict(own)
+    if cfg.learns_partitions:
+        st.nas = NasState.from_arrays(nas_arrays, st.spec.num_edges)
     bar = None
     try:
         with _engine(opts) as engine:
@@ -389,20 +480,29 @@ def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, p
                 row = iterate(cfg, st, engine, controller)
                 with open(run_dir / LOG, "a") as f:
                     f.write(json.dumps(row) + "\n")
+                if row.get("nas_update"):
+                    log_partitions(run_dir, st)
                 save_checkpoint(run_dir / CHECKPOINT, st)
                 bar.update(1)
+                ctrl = ""
+                if row.get("controller_mean_reward") is not None:
+                    ent = row["controller_entropy"]
+                    ctrl = (f" | ctrl reward {row['controller_mean_reward']:.1f}"
+                            + (f" entropy {ent:.3f}" if ent is not None else ""))
                 bar.set_postfix_str(
                     f"mean {row['mean_return']:.1f} max {row['max_return']:.1f} "
-                    f"steps {st.timesteps} {row['steps_per_s']:.0f} steps/s")
+                    f"steps {st.timesteps} {row['steps_per_s']:.0f} steps/s{ctrl}")
             bar.close()
-            returns = evaluate(cfg, st, engine, cfg.eval_episodes)
+            spec, params = final_choice(cfg, st, engine, controller)
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
         print(f"chromatic: stopped after iteration {st.iteration}; continue with "
               f"chromatic train --resume {run_dir} --iterations {cfg.iterations}", file=sys.stderr)
         raise
-    policy = final_policy(cfg, st, float(returns.mean()), run_dir)
+    policy = final_policy(cfg, st, spec, params, None, run_dir)
+    returns = evaluate_policy(policy, cfg.env_id, cfg.eval_episodes, eval_seed(cfg), cfg.horizon)
+    policy = final_policy(cfg, st, spec, params, float(returns.mean()), run_dir)
     save_policy(policy, run_dir / POLICY)
     from training.plot import plot_run
 
@@ -410,7 +510,35 @@ def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, p
     return run_dir / POLICY
 
 
-def final_policy(cfg: TrainConfig, st: RunState, eval_return: float, run_dir: Path):
+def final_choice(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> tuple[PolicySpec, np.ndarray]:
+    """The spec (partition) and parameters of the final policy.
+
+    With a learning controller: the best of the replay buffer and the last population, each
+    re-evaluated with the trained palette (unperturbed, :data:`FINALIST_EPISODES` episodes from
+    the evaluation stream); ties keep the better-rewarded candidate.
+    """
+    if st.nas is None:
+        return st.spec, st.es.params
+    cands = finalists(st.nas, FINALISTS)
+    if not len(cands):  # no NAS step yet (zero iterations): the run's initial partition
+        return st.spec, st.es.params
+    _, _, rng = _streams(cfg.seed)
+    seeds = rng.integers(2**31, 2**32, size=FINALIST_EPISODES)  # disjoint from training's seeds
+    norm = normalization(cfg, st)
+    parts = tuple(st.spec.unflatten(c) for c in cands)
+    job = Job(cfg.env_id, st.spec, st.es.params, cfg.sigma, norm.mean, norm.std, cfg.horizon, False, parts)
+    tasks = [(k * len(seeds) + e, 0, 0, k, int(s)) for k in range(len(cands)) for e, s in enumerate(seeds)]
+    results = engine.run(job, tasks)
+    scores = np.array([r.ret for r in results]).reshape(len(cands), len(seeds)).mean(axis=1)
+    best = int(np.argmax(scores))
+    spec = PolicySpec(st.spec.layer_sizes, st.spec.structure, st.spec.num_colors, parts[best])
+    return spec, st.es.params
+
+
+def final_policy(cfg: TrainConfig, st: RunState, spec: PolicySpec, params: np.ndarray,
+                 eval_return: float | None, run_dir: Path):
     meta = {"env_id": cfg.env_id, "train_command": cfg.command(str(run_dir)), "seed": int(cfg.seed),
-            "timesteps": int(st.timesteps), "eval_return": float(eval_return)}
-    return to_policy(st.spec, st.es.params, normalization(cfg, st), meta)
+            "timesteps": int(st.timesteps), "eval_seed": eval_seed(cfg),
+            "eval_episodes": int(cfg.eval_episodes),
+            "eval_return": float("nan") if eval_return is None else float(eval_return)}
+    return to_policy(spec, params, normalization(cfg, st), meta)

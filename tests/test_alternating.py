@@ -1,0 +1,138 @@
+"""Alternating optimization of partitions and weights (training/alternating.py, eqs. (1)-(3))."""
+
+import json
+
+import numpy as np
+import pytest
+
+from compiler.cli import main
+from compiler.policy_file import load_policy
+from training import run as run_mod
+from training.alternating import NasSettings, NasState, end_phase, finalists, observe, start_phase
+from training.run import EngineOptions, TrainConfig, resume, start
+from training.run_analysis import analyze_run
+
+INLINE = EngineOptions("inline")
+
+
+def tiny(**kw) -> TrainConfig:
+    base = dict(env_id="Pendulum-v1", hidden=(4,), colors=5, iterations=5, perturbations=6, seed=3,
+                horizon=30, eval_episodes=2, controller="enas", nas_every=2, pivot_episodes=2,
+                replay_size=4, replay_fraction=0.34)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+class Recorder:
+    """A stub controller: fixed samples, remembers what update() was given."""
+
+    def __init__(self, parts: np.ndarray) -> None:
+        self.parts, self.calls = parts, []
+
+    def sample(self, batch, rng):
+        return self.parts[:batch].copy(), {}
+
+    def update(self, parts, rewards):
+        self.calls.append((parts.copy(), rewards.copy()))
+        return {"mean_reward": float(rewards.mean()), "entropy": 0.5}
+
+
+def test_controller_reward_is_the_max_over_the_weight_phase_and_buffer_keeps_the_best():
+    parts = np.arange(12).reshape(4, 3) % 5
+    ctrl = Recorder(parts)
+    settings = NasSettings(every=3, replay_size=2, replay_fraction=0.0)
+    st = start_phase(NasState.empty(3), ctrl, 4, settings, np.random.default_rng(0))
+    for r in ([1.0, 5.0, -2.0, 0.0], [3.0, 4.0, -1.0, 0.5], [2.0, 0.0, -3.0, 9.0]):
+        st = observe(st, np.array(r))
+    st = end_phase(st, ctrl, settings)
+    (got_parts, rewards), = ctrl.calls
+    assert np.array_equal(got_parts, parts) and np.array_equal(rewards, [3.0, 5.0, -1.0, 9.0])
+    assert np.array_equal(st.buffer, parts[[3, 1]]) and np.array_equal(st.buffer_scores, [9.0, 5.0])
+    assert st.updates == 1 and st.last_mean_reward == pytest.approx(4.0) and st.last_entropy == 0.5
+    # the next population replays buffer members; only fresh samples reach the controller
+    settings = NasSettings(every=3, replay_size=2, replay_fraction=0.5)
+    st2 = start_phase(st, ctrl, 4, settings, np.random.default_rng(1))
+    assert np.array_equal(st2.sampled, [True, True, False, False])
+    assert {tuple(p) for p in st2.population[2:]} == {tuple(p) for p in st.buffer}
+    st2 = end_phase(observe(st2, np.array([0.0, 1.0, 20.0, -5.0])), ctrl, settings)
+    assert np.array_equal(ctrl.calls[-1][1], [0.0, 1.0])
+    # a replayed partition's score is its newest judgement
+    assert np.array_equal(st2.buffer_scores, [20.0, 1.0])
+    assert np.array_equal(finalists(st2, 1)[0], st2.buffer[0])
+
+
+def test_state_round_trips_through_arrays():
+    ctrl = Recorder(np.arange(8).reshape(2, 4) % 3)
+    st = start_phase(NasState.empty(4), ctrl, 2, NasSettings(), np.random.default_rng(0))
+    st = end_phase(observe(st, np.array([1.0, 2.0])), ctrl, NasSettings())
+    back = NasState.from_arrays(st.to_arrays(), 4)
+    for name in ("population", "best", "sampled", "buffer", "buffer_scores"):
+        assert np.array_equal(getattr(back, name), getattr(st, name))
+    assert back.updates == st.updates and back.last_entropy == st.last_entropy
+
+
+@pytest.mark.parametrize("controller", ["enas", "factorized", "random", "population"])
+def test_resumed_nas_run_equals_uninterrupted_on_any_backend(tmp_path, controller):
+    full = start(tiny(controller=controller), tmp_path / "full", EngineOptions("local", 2), progress=False)
+    start(tiny(controller=controller, iterations=3), tmp_path / "part", INLINE, progress=False)  # mid-phase
+    resumed = resume(tmp_path / "part", 5, EngineOptions("local", 1), progress=False)
+    a, b = load_policy(full), load_policy(resumed)
+    assert np.array_equal(a.palette, b.palette) and a.metadata["eval_return"] == b.metadata["eval_return"]
+    for la, lb in zip(a.layers, b.layers, strict=True):
+        assert np.array_equal(la.partition, lb.partition) and np.array_equal(la.bias, lb.bias)
+    ca = run_mod.load_checkpoint(tmp_path / "full" / "checkpoint.npz").controller_state
+    cb = run_mod.load_checkpoint(tmp_path / "part" / "checkpoint.npz").controller_state
+    assert ca.keys() == cb.keys() and all(np.array_equal(ca[k], cb[k]) for k in ca)
+    for f in sorted((tmp_path / "full" / "partitions").glob("*.npz")):
+        with np.load(f) as x, np.load(tmp_path / "part" / "partitions" / f.name) as y:
+            assert np.array_equal(x["partitions"], y["partitions"])
+            assert np.array_equal(x["rewards"], y["rewards"])
+
+
+def test_enas_run_logs_controller_and_final_policy_uses_a_logged_partition(tmp_path):
+    out = tmp_path / "r"
+    assert main(["train", "--env", "Pendulum-v1", "--hidden", "4", "--colors", "5", "--iterations", "4",
+                 "--perturbations", "6", "--horizon", "30", "--controller", "enas", "--nas-every", "2",
+                 "--eval-episodes", "2", "--out", str(out), "--quiet"]) == 0
+    log = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["nas_update"] for r in log] == [False, True, False, True]
+    assert log[0]["controller_mean_reward"] is None
+    assert np.isfinite(log[-1]["controller_mean_reward"])
+    assert 0 < log[-1]["controller_entropy"] <= np.log(5) + 1e-6
+    policy = load_policy(out / "policy.npz")
+    flat = np.concatenate([la.partition.ravel() for la in policy.layers])
+    logged = [np.load(f)["partitions"] for f in sorted((out / "partitions").glob("*.npz"))]
+    assert len(logged) == 2 and any((pop == flat).all(axis=1).any() for pop in logged)
+    assert "--controller enas --nas-every 2" in policy.metadata["train_command"]
+    # chromatic analyze over the two NAS steps
+    assert main(["analyze", str(out)]) == 0
+    result = json.loads((out / "analysis" / "analysis.json").read_text())
+    assert result["iterations"] == [1, 2] and len(result["entropy"]["values"]) == 12
+    assert len(result["nas_steps"]) == 2 and result["pairwise_vs_previous"]["iterations"] == [2]
+    for png in ("entropy.png", "displacement_ranks.png", "pairwise_metrics.png"):
+        assert (out / "analysis" / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_analyze_fixed_partition_run(tmp_path):
+    start(tiny(controller="fixed", iterations=1), tmp_path / "f", INLINE, progress=False)
+    out = analyze_run(tmp_path / "f")
+    result = json.loads((out / "analysis.json").read_text())
+    assert result["iterations"] == [0] and len(result["entropy"]["values"]) == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--env", "Pendulum-v1", "--structure", "dense", "--controller", "enas"],
+     "needs --structure chromatic"),
+    (["train", "--env", "Pendulum-v1", "--controller", "enas", "--nas-every", "0"],
+     "--nas-every must be at least 1"),
+    (["train", "--env", "Pendulum-v1", "--replay-fraction", "1.5"], "--replay-fraction must lie in"),
+    (["analyze", "NOWHERE"], "no such run directory"),
+])
+def test_bad_nas_settings_give_one_line(tmp_path, capsys, argv, message):
+    argv = [a.replace("NOWHERE", str(tmp_path / "none")) for a in argv]
+    if argv[0] == "train":
+        argv += ["--out", str(tmp_path / "r"), "--quiet"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()

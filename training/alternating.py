@@ -1,0 +1,151 @@
+"""Alternating optimization of the partition and the shared weights (paper §3, eqs. (1)-(3)).
+
+Training alternates two phases. A *NAS step* draws a population of partitions, one per
+perturbation, from the controller (eq. (1)); a *weight phase* of K ES iterations then trains the
+shared palette with every perturbed rollout using its own partition (the ES pivot is the mean
+unperturbed return over the population's partitions). The controller's reward for a partition is
+the best return it earned during the weight phase (eq. (2): the max over the phase), and the
+controller takes one REINFORCE step on those rewards when the phase ends (eq. (3)). A replay
+buffer keeps the best partitions seen so far and puts some of them back into each new population.
+The final policy is the best partition with the trained palette, re-evaluated (:func:`finalists`).
+
+Everything here is a pure function of the state it is given and the driver's RNG, and the state
+round-trips through the checkpoint as arrays, so a resumed run, any backend and any number of
+workers give the same partitions and the same policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from compiler.errors import ChromaticError
+
+PREFIX = "nas/"
+
+
+@dataclass(frozen=True)
+class NasSettings:
+    """How the two phases alternate (command-line options of ``chromatic train``)."""
+
+    every: int = 5
+    """K: ES iterations per weight phase; the controller updates after each phase."""
+    replay_size: int = 16
+    """partitions the replay buffer keeps (the best by reward)."""
+    replay_fraction: float = 0.25
+    """share of each new population resampled from the replay buffer."""
+
+    def validate(self) -> NasSettings:
+        if self.every < 1:
+            raise ChromaticError(f"--nas-every must be at least 1, got {self.every}")
+        if self.replay_size < 0:
+            raise ChromaticError(f"--replay-size must be >= 0, got {self.replay_size}")
+        if not 0.0 <= self.replay_fraction < 1.0:
+            raise ChromaticError(f"--replay-fraction must lie in [0, 1), got {self.replay_fraction}")
+        return self
+
+
+@dataclass(frozen=True, eq=False)
+class NasState:
+    """The current weight phase's population and the replay buffer (all checkpointed)."""
+
+    population: np.ndarray  # (P, E) int64: partition of perturbation k (empty before phase 1)
+    best: np.ndarray  # (P,) max return of each partition in this phase so far
+    sampled: np.ndarray  # (P,) bool: drawn from the controller (True) or replayed (False)
+    buffer: np.ndarray  # (R, E) int64: the best partitions seen, best first
+    buffer_scores: np.ndarray  # (R,) their rewards (from the phase that last judged them)
+    updates: int = 0  # controller updates so far
+    last_mean_reward: float = float("nan")
+    last_entropy: float = float("nan")
+
+    @staticmethod
+    def empty(num_edges: int) -> NasState:
+        e = np.zeros((0, num_edges), np.int64)
+        return NasState(e, np.zeros(0), np.zeros(0, bool), e.copy(), np.zeros(0))
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {PREFIX + k: np.asarray(v) for k, v in (
+            ("population", self.population), ("best", self.best), ("sampled", self.sampled),
+            ("buffer", self.buffer), ("buffer_scores", self.buffer_scores),
+            ("updates", self.updates), ("last_mean_reward", self.last_mean_reward),
+            ("last_entropy", self.last_entropy))}
+
+    @staticmethod
+    def from_arrays(a: dict[str, np.ndarray], num_edges: int) -> NasState:
+        if PREFIX + "population" not in a:
+            return NasState.empty(num_edges)
+        g = {k[len(PREFIX):]: v for k, v in a.items() if k.startswith(PREFIX)}
+        return NasState(g["population"].astype(np.int64), g["best"].astype(np.float64),
+                        g["sampled"].astype(bool), g["buffer"].astype(np.int64),
+                        g["buffer_scores"].astype(np.float64), int(g["updates"]),
+                        float(g["last_mean_reward"]), float(g["last_entropy"]))
+
+
+def split_state(state: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """A checkpoint's controller arrays -> (the controller's own state, the NAS state)."""
+    own = {k: v for k, v in state.items() if not k.startswith(PREFIX)}
+    return own, {k: v for k, v in state.items() if k.startswith(PREFIX)}
+
+
+def _sample(controller, batch: int, rng: np.random.Generator) -> np.ndarray:
+    out = controller.sample(batch, rng)
+    return np.asarray(out[0] if isinstance(out, tuple) else out, dtype=np.int64)
+
+
+def start_phase(st: NasState, controller, size: int, settings: NasSettings,
+                rng: np.random.Generator) -> NasState:
+    """Draw the population of a new weight phase: controller samples plus replayed partitions."""
+    n_replay = min(int(settings.replay_fraction * size), len(st.buffer))
+    fresh = _sample(controller, size - n_replay, rng)
+    if n_replay:
+        pick = np.sort(rng.choice(len(st.buffer), size=n_replay, replace=False))
+        population = np.concatenate([fresh, st.buffer[pick]])
+    else:
+        population = fresh
+    sampled = np.arange(size) < size - n_replay
+    return replace(st, population=population, best=np.full(size, -np.inf), sampled=sampled)
+
+
+def observe(st: NasState, returns: np.ndarray) -> NasState:
+    """Fold one ES iteration's perturbed returns into each partition's phase maximum (eq. (2))."""
+    return replace(st, best=np.maximum(st.best, np.asarray(returns, dtype=np.float64)))
+
+
+def end_phase(st: NasState, controller, settings: NasSettings) -> NasState:
+    """One controller update on the phase's rewards, then the replay buffer keeps the best."""
+    fresh = st.sampled
+    stats = controller.update(st.population[fresh], st.best[fresh]) if fresh.any() else None
+    stats = stats or {}
+    parts = np.concatenate([st.population, st.buffer])
+    scores = np.concatenate([st.best, st.buffer_scores])  # newest judgement first: it wins ties
+    _, first = np.unique(parts, axis=0, return_index=True)
+    keep = first[np.argsort(-scores[first], kind="stable")][: settings.replay_size]
+    return replace(st, buffer=parts[keep], buffer_scores=scores[keep], updates=st.updates + 1,
+                   last_mean_reward=float(stats.get("mean_reward", np.mean(st.best[fresh]) if fresh.any()
+                                                    else np.nan)),
+                   last_entropy=float(stats.get("entropy", np.nan)))
+
+
+def finalists(st: NasState, count: int) -> np.ndarray:
+    """Up to ``count`` distinct candidate partitions for the final policy, best first.
+
+    The replay buffer and the current phase's population, ranked by their rewards; the driver
+    re-evaluates them with the trained palette and keeps the best.
+    """
+    parts = np.concatenate([st.buffer, st.population])
+    scores = np.concatenate([st.buffer_scores, st.best])
+    if not len(parts):
+        return parts
+    _, first = np.unique(parts, axis=0, return_index=True)
+    order = first[np.argsort(-scores[first], kind="stable")]
+    return parts[order[:count]]
+
+
+def pivot_partitions(num_pivot: int, population: int, iteration: int) -> np.ndarray:
+    """Which partitions the unperturbed (pivot) rollouts use: spread over the population and
+    rotated every iteration, so the pivot is the mean unperturbed return over sampled partitions."""
+    if population <= 0:
+        return np.zeros(num_pivot, np.int64)
+    j = np.arange(num_pivot)
+    return (j * population // max(num_pivot, 1) + iteration) % population

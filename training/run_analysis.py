@@ -1,0 +1,63 @@
+"""`chromatic analyze RUN_DIR`: Appendix C's partition metrics over the NAS steps a run logged.
+
+A run with a learning controller saves each NAS step's population in
+``RUN_DIR/partitions/nas_NNNNN.npz`` (:func:`training.run.log_partitions`); this feeds them, in
+order, to :func:`training.analysis.analyze_partitions` (entropy vs. uniform, displacement ranks,
+Rand index / variation of information / edge distance between successive steps) and adds the
+controller's rewards per step. A run with one fixed partition is analysed as a single step.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from compiler.atomic import atomic_open
+from compiler.errors import ChromaticError
+from compiler.policy_file import load_policy
+
+
+def _load(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise ChromaticError(f"{path}: corrupt partition log ({type(e).__name__}: {e})") from None
+
+
+def analyze_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
+    """Write ``analysis.json`` and the PNGs of Figs. 12-14 for ``run_dir``; returns the directory."""
+    from training.analysis import analyze_partitions
+    from training.run import CHECKPOINT, PARTITIONS, POLICY, load_checkpoint
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ChromaticError(f"{run_dir}: no such run directory")
+    out = Path(out_dir) if out_dir else run_dir / "analysis"
+    files = sorted((run_dir / PARTITIONS).glob("nas_*.npz"))
+    steps = [_load(f) for f in files]
+    if steps:
+        sizes = tuple(int(s) for s in steps[-1]["layer_sizes"])
+        populations = {int(f.stem.split("_")[1]): list(s["partitions"])
+                       for f, s in zip(files, steps, strict=True)}
+        palette = steps[-1]["palette"]
+    else:
+        st = load_checkpoint(run_dir / CHECKPOINT)
+        sizes = st.spec.layer_sizes
+        populations = {0: [st.spec.flat_partition()]}
+        palette = st.es.params[: st.spec.num_colors]
+    if (run_dir / POLICY).is_file():  # the trained palette, if the run has finished
+        palette = load_policy(run_dir / POLICY).palette
+    result = analyze_partitions(populations, sizes, palette, out)
+    result["nas_steps"] = [
+        {"step": int(f.stem.split("_")[1]), "iteration": int(s["iteration"]),
+         "timesteps": int(s["timesteps"]),
+         "mean_reward": float(np.mean(s["rewards"])), "max_reward": float(np.max(s["rewards"]))}
+        for f, s in zip(files, steps, strict=True)
+    ]
+    with atomic_open(out / "analysis.json", "w") as f:
+        json.dump(result, f, indent=1)
+    return out
