@@ -18,11 +18,12 @@ from compiler.ir import (
 
 
 def random_partitions(
-    layer_sizes: Sequence[int], num_colors: int, rng: np.random.Generator, masked: bool = False
+    layer_sizes: Sequence[int], num_colors: int, rng: np.random.Generator
 ) -> list[np.ndarray]:
     """Uniform random colors per edge (the paper's random partitioning baseline, §4.3)."""
     return [
-        rng.integers(0, num_colors, size=(out, inp)) for inp, out in zip(layer_sizes[:-1], layer_sizes[1:])
+        rng.integers(0, num_colors, size=(out, inp))
+        for inp, out in zip(layer_sizes[:-1], layer_sizes[1:], strict=True)
     ]
 
 

@@ -14,7 +14,15 @@ from collections.abc import Mapping
 import numpy as np
 
 from compiler.errors import ChromaticError
-from training.enas.optim import Adam, EmaCritic, dloss_dlogits, entropy, grad_norm, softmax
+from training.enas.optim import (
+    Adam,
+    EmaCritic,
+    check_rewards,
+    dloss_dlogits,
+    entropy,
+    reinforce_step,
+    softmax,
+)
 
 
 def _check(num_edges: int, num_colors: int) -> None:
@@ -33,13 +41,6 @@ def _check_parts(parts: np.ndarray, num_edges: int, num_colors: int) -> np.ndarr
             f"partitions: colors must lie in [0, {num_colors}), found [{parts.min()}, {parts.max()}]"
         )
     return parts.astype(np.int64)
-
-
-def _check_rewards(rewards: np.ndarray, batch: int) -> np.ndarray:
-    rewards = np.asarray(rewards, np.float64).reshape(-1)
-    if rewards.shape[0] != batch or not np.all(np.isfinite(rewards)):
-        raise ChromaticError(f"rewards: expected {batch} finite values, found {rewards.shape[0]}")
-    return rewards
 
 
 def _check_checkpoint(state: Mapping[str, np.ndarray], num_edges: int, num_colors: int) -> None:
@@ -108,18 +109,7 @@ class FactorizedController:
 
     def update(self, parts: np.ndarray, rewards: np.ndarray) -> dict[str, float]:
         parts = _check_parts(parts, self.num_edges, self.num_colors)
-        rewards = _check_rewards(rewards, parts.shape[0])
-        baseline = self.critic.value if self.critic.initialized else float(rewards.mean())
-        loss, grads, st = self.loss_and_grads(parts, self.critic.advantages(rewards))
-        self.optimizer.step(self.params, grads)
-        return {
-            "mean_reward": float(rewards.mean()),
-            "baseline": baseline,
-            "entropy": float(st["entropy"].mean() / self.num_edges),
-            "log_prob": float(st["log_prob"].mean()),
-            "loss": loss,
-            "grad_norm": grad_norm(grads),
-        }
+        return reinforce_step(self, parts, check_rewards(rewards, parts.shape[0]))
 
     def state_dict(self) -> dict[str, np.ndarray]:
         out = {
@@ -158,7 +148,7 @@ class RandomController:
 
     def update(self, parts: np.ndarray, rewards: np.ndarray) -> dict[str, float]:
         parts = _check_parts(parts, self.num_edges, self.num_colors)
-        rewards = _check_rewards(rewards, parts.shape[0])
+        rewards = check_rewards(rewards, parts.shape[0])
         logm = float(np.log(self.num_colors))
         return {
             "mean_reward": float(rewards.mean()),

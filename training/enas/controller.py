@@ -23,7 +23,15 @@ from collections.abc import Mapping
 import numpy as np
 
 from compiler.errors import ChromaticError
-from training.enas.optim import Adam, EmaCritic, dloss_dlogits, entropy, grad_norm, softmax
+from training.enas.optim import (
+    Adam,
+    EmaCritic,
+    check_rewards,
+    dloss_dlogits,
+    entropy,
+    reinforce_step,
+    softmax,
+)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -305,23 +313,7 @@ class EnasController:
     def update(self, parts: np.ndarray, rewards: np.ndarray) -> dict[str, float]:
         """One REINFORCE step on sampled ``parts`` (B, E) with their ``rewards`` (B,), maximised."""
         parts = self._check_parts(parts)
-        rewards = np.asarray(rewards, np.float64).reshape(-1)
-        if rewards.shape[0] != parts.shape[0] or not np.all(np.isfinite(rewards)):
-            raise ChromaticError(
-                f"rewards: expected {parts.shape[0]} finite values, found {rewards.shape[0]}"
-            )
-        baseline = self.critic.value if self.critic.initialized else float(rewards.mean())
-        adv = self.critic.advantages(rewards)
-        loss, grads, st = self.loss_and_grads(parts, adv)
-        self.optimizer.step(self.params, grads)
-        return {
-            "mean_reward": float(rewards.mean()),
-            "baseline": baseline,
-            "entropy": float(st["entropy"].mean() / self.num_edges),
-            "log_prob": float(st["log_prob"].mean()),
-            "loss": loss,
-            "grad_norm": grad_norm(grads),
-        }
+        return reinforce_step(self, parts, check_rewards(rewards, parts.shape[0]))
 
     # -- checkpoints -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from compiler.errors import ChromaticError
+
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities and log-probabilities of ``softmax(logits / temperature)`` over the last axis."""
@@ -121,3 +123,30 @@ class Adam:
 
 def grad_norm(grads: Mapping[str, np.ndarray]) -> float:
     return float(np.sqrt(sum(float((g * g).sum()) for g in grads.values())))
+
+
+def check_rewards(rewards: np.ndarray, batch: int) -> np.ndarray:
+    """Rewards as a float64 vector of ``batch`` finite values (ChromaticError otherwise)."""
+    rewards = np.asarray(rewards, np.float64).reshape(-1)
+    if rewards.shape[0] != batch or not np.all(np.isfinite(rewards)):
+        raise ChromaticError(f"rewards: expected {batch} finite values, found {rewards.shape[0]}")
+    return rewards
+
+
+def reinforce_step(ctrl, parts: np.ndarray, rewards: np.ndarray) -> dict[str, float]:
+    """One REINFORCE step (reward maximised) shared by every learning controller.
+
+    ``ctrl`` has ``critic``, ``optimizer``, ``params``, ``num_edges`` and
+    ``loss_and_grads(parts, advantages)``; ``parts`` and ``rewards`` are already checked.
+    """
+    baseline = ctrl.critic.value if ctrl.critic.initialized else float(rewards.mean())
+    loss, grads, st = ctrl.loss_and_grads(parts, ctrl.critic.advantages(rewards))
+    ctrl.optimizer.step(ctrl.params, grads)
+    return {
+        "mean_reward": float(rewards.mean()),
+        "baseline": baseline,
+        "entropy": float(st["entropy"].mean() / ctrl.num_edges),
+        "log_prob": float(st["log_prob"].mean()),
+        "loss": loss,
+        "grad_norm": grad_norm(grads),
+    }
