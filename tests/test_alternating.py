@@ -61,6 +61,21 @@ def test_controller_reward_is_the_max_over_the_weight_phase_and_buffer_keeps_the
     assert np.array_equal(finalists(st2, 1)[0], st2.buffer[0])
 
 
+def test_antithetic_pairs_share_a_partition_and_count_once():
+    parts = np.arange(12).reshape(4, 3) % 5
+    ctrl = Recorder(parts)
+    settings = NasSettings(every=2, replay_size=4, replay_fraction=0.0)
+    st = start_phase(NasState.empty(3), ctrl, 6, settings, np.random.default_rng(0), group=2)
+    assert np.array_equal(st.population, np.repeat(parts[:3], 2, axis=0))
+    for r in ([1.0, 5.0, -2.0, 0.0, 7.0, 3.0], [3.0, 4.0, -1.0, -9.0, 0.0, 8.0]):
+        st = observe(st, np.array(r), group=2)
+    assert np.array_equal(st.best, [5.0, 5.0, 0.0, 0.0, 8.0, 8.0])
+    st = end_phase(st, ctrl, settings, group=2)
+    (got_parts, rewards), = ctrl.calls
+    assert np.array_equal(got_parts, parts[:3]) and np.array_equal(rewards, [5.0, 0.0, 8.0])
+    assert len(st.buffer) == 3
+
+
 def test_state_round_trips_through_arrays():
     ctrl = Recorder(np.arange(8).reshape(2, 4) % 3)
     st = start_phase(NasState.empty(4), ctrl, 2, NasSettings(), np.random.default_rng(0))
@@ -113,6 +128,17 @@ def test_enas_run_logs_controller_and_final_policy_uses_a_logged_partition(tmp_p
         assert (out / "analysis" / png).read_bytes()[:4] == b"\x89PNG"
 
 
+def test_antithetic_nas_run_gives_each_pair_one_partition(tmp_path):
+    start(tiny(antithetic=True, pivot_episodes=0, iterations=2, controller_lr=0.01), tmp_path / "a",
+          INLINE, progress=False)
+    with np.load(tmp_path / "a" / "partitions" / "nas_00001.npz") as x:
+        pop, rewards = x["partitions"], x["rewards"]
+    assert len(pop) == 6 and np.array_equal(pop[0::2], pop[1::2])
+    assert np.array_equal(rewards[0::2], rewards[1::2])
+    cmd = load_policy(tmp_path / "a" / "policy.npz").metadata["train_command"]
+    assert "--antithetic" in cmd and "--controller-lr 0.01" in cmd
+
+
 def test_analyze_fixed_partition_run(tmp_path):
     start(tiny(controller="fixed", iterations=1), tmp_path / "f", INLINE, progress=False)
     out = analyze_run(tmp_path / "f")
@@ -126,6 +152,7 @@ def test_analyze_fixed_partition_run(tmp_path):
     (["train", "--env", "Pendulum-v1", "--controller", "enas", "--nas-every", "0"],
      "--nas-every must be at least 1"),
     (["train", "--env", "Pendulum-v1", "--replay-fraction", "1.5"], "--replay-fraction must lie in"),
+    (["train", "--env", "Pendulum-v1", "--controller-lr", "-1"], "--controller-lr must be > 0"),
     (["analyze", "NOWHERE"], "no such run directory"),
 ])
 def test_bad_nas_settings_give_one_line(tmp_path, capsys, argv, message):

@@ -94,27 +94,37 @@ def _sample(controller, batch: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def start_phase(st: NasState, controller, size: int, settings: NasSettings,
-                rng: np.random.Generator) -> NasState:
-    """Draw the population of a new weight phase: controller samples plus replayed partitions."""
-    n_replay = min(int(settings.replay_fraction * size), len(st.buffer))
-    fresh = _sample(controller, size - n_replay, rng)
+                rng: np.random.Generator, group: int = 1) -> NasState:
+    """Draw the population of a new weight phase: controller samples plus replayed partitions.
+
+    With ``group = 2`` (antithetic ES) each partition is drawn once and given to both halves of
+    a pair, so the pair's return difference measures the perturbation, not the partition.
+    """
+    draws = size // group
+    n_replay = min(int(settings.replay_fraction * draws), len(st.buffer))
+    fresh = _sample(controller, draws - n_replay, rng)
     if n_replay:
         pick = np.sort(rng.choice(len(st.buffer), size=n_replay, replace=False))
         population = np.concatenate([fresh, st.buffer[pick]])
     else:
         population = fresh
-    sampled = np.arange(size) < size - n_replay
-    return replace(st, population=population, best=np.full(size, -np.inf), sampled=sampled)
+    sampled = np.arange(draws) < draws - n_replay
+    return replace(st, population=np.repeat(population, group, axis=0), best=np.full(size, -np.inf),
+                   sampled=np.repeat(sampled, group))
 
 
-def observe(st: NasState, returns: np.ndarray) -> NasState:
-    """Fold one ES iteration's perturbed returns into each partition's phase maximum (eq. (2))."""
-    return replace(st, best=np.maximum(st.best, np.asarray(returns, dtype=np.float64)))
+def observe(st: NasState, returns: np.ndarray, group: int = 1) -> NasState:
+    """Fold one ES iteration's perturbed returns into each partition's phase maximum (eq. (2));
+    the ``group`` rollouts that share a partition share its maximum."""
+    r = np.asarray(returns, dtype=np.float64).reshape(-1, group).max(axis=1)
+    return replace(st, best=np.maximum(st.best, np.repeat(r, group)))
 
 
-def end_phase(st: NasState, controller, settings: NasSettings) -> NasState:
-    """One controller update on the phase's rewards, then the replay buffer keeps the best."""
-    fresh = st.sampled
+def end_phase(st: NasState, controller, settings: NasSettings, group: int = 1) -> NasState:
+    """One controller update on the phase's rewards (one per drawn partition), then the replay
+    buffer keeps the best."""
+    fresh = st.sampled.copy()
+    fresh[np.arange(len(fresh)) % group != 0] = False  # one sample per shared partition
     stats = controller.update(st.population[fresh], st.best[fresh]) if fresh.any() else None
     stats = stats or {}
     parts = np.concatenate([st.population, st.buffer])

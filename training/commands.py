@@ -26,7 +26,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             pivot_episodes=args.pivot_episodes, eval_episodes=args.eval_episodes,
             horizon=args.horizon, normalize=args.normalize, init_partition=args.init_partition,
             controller=args.controller, nas_every=args.nas_every, replay_size=args.replay_size,
-            replay_fraction=args.replay_fraction,
+            replay_fraction=args.replay_fraction, controller_lr=args.controller_lr,
+            entropy_weight=args.entropy_weight,
         )
         path = start(cfg, args.out, opts, progress=not args.quiet)
     from compiler.policy_file import load_policy
@@ -71,6 +72,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replay-size", type=int, default=16, help="best partitions the replay buffer keeps")
     p.add_argument("--replay-fraction", type=float, default=0.25,
                    help="share of each population resampled from the replay buffer")
+    p.add_argument("--controller-lr", type=float, default=1e-3,
+                   help="Adam learning rate of enas/factorized (App. B.1: 0.001)")
+    p.add_argument("--entropy-weight", type=float, default=0.3,
+                   help="entropy bonus of enas/factorized (App. B.1: 0.3)")
     p.add_argument("--iterations", type=int, help="ES iterations in total (default 100)")
     p.add_argument("--perturbations", type=int, default=32, help="perturbed rollouts per iteration")
     p.add_argument("--antithetic", action="store_true", help="antithetic pairs (+g, -g)")

@@ -66,11 +66,11 @@ def _seed(seed: int) -> int:
     return int(np.random.SeedSequence([seed, 4]).generate_state(1)[0])
 
 
-def _enas(name: str) -> Callable[[PolicySpec, int], Controller]:
-    def factory(spec: PolicySpec, seed: int) -> Controller:
+def _enas(name: str) -> Callable[..., Controller]:
+    def factory(spec: PolicySpec, seed: int, **options: float) -> Controller:
         from training.enas import make_controller as make_enas
 
-        return make_enas(name, spec.num_edges, spec.num_colors, seed=_seed(seed))
+        return make_enas(name, spec.num_edges, spec.num_colors, seed=_seed(seed), **options)
 
     return factory
 
@@ -79,17 +79,18 @@ def _enas(name: str) -> Callable[[PolicySpec, int], Controller]:
 #: controllers do; controllers with state to checkpoint define ``state_dict() -> dict[str,
 #: np.ndarray]`` and ``load_state_dict(dict)``, saved in every checkpoint.
 CONTROLLERS: dict[str, Callable[[PolicySpec, int], Controller]] = {
-    "fixed": lambda spec, seed: FixedController(spec),
-    "population": PopulationController,
+    "fixed": lambda spec, seed, **_: FixedController(spec),
+    "population": lambda spec, seed, **_: PopulationController(spec, seed),
     "enas": _enas("enas"),
     "factorized": _enas("factorized"),
     "random": _enas("random"),
 }
 
 
-def make_controller(name: str, spec: PolicySpec, seed: int) -> Controller:
+def make_controller(name: str, spec: PolicySpec, seed: int, **options: float) -> Controller:
+    """``options`` (learning_rate, entropy_weight) go to the learning controllers."""
     if name not in CONTROLLERS:
         raise ChromaticError(f"unknown controller {name!r}; available: {', '.join(CONTROLLERS)}")
     if name != "fixed" and spec.structure != Structure.CHROMATIC:
         raise ChromaticError(f"--controller {name} learns partitions: it needs --structure chromatic")
-    return CONTROLLERS[name](spec, seed)
+    return CONTROLLERS[name](spec, seed, **options)

@@ -108,6 +108,10 @@ class TrainConfig:
     """best partitions the NAS replay buffer keeps."""
     replay_fraction: float = 0.25
     """share of each NAS population resampled from the replay buffer."""
+    controller_lr: float = 1e-3
+    """Adam learning rate of a learning controller (App. B.1: 0.001)."""
+    entropy_weight: float = 0.3
+    """entropy bonus of a learning controller's REINFORCE loss (App. B.1: 0.3)."""
 
     def validate(self) -> TrainConfig:
         if self.iterations < 0:
@@ -122,6 +126,9 @@ class TrainConfig:
             raise ChromaticError(f"--horizon must be at least 1, got {self.horizon}")
         self.strategy()  # checks sigma, lr, optimizer, antithetic parity
         self.nas()
+        if not self.controller_lr > 0 or self.entropy_weight < 0:
+            raise ChromaticError(f"--controller-lr must be > 0 and --entropy-weight >= 0, got "
+                                 f"{self.controller_lr} and {self.entropy_weight}")
         if self.controller not in CONTROLLERS:
             raise ChromaticError(
                 f"unknown controller {self.controller!r}; available: {', '.join(CONTROLLERS)}")
@@ -152,7 +159,8 @@ class TrainConfig:
         defaults = TrainConfig(self.env_id)
         for name in ("iterations", "perturbations", "seed", "sigma", "lr", "optimizer",
                      "pivot_episodes", "eval_episodes", "horizon", "init_partition", "controller",
-                     "nas_every", "replay_size", "replay_fraction"):
+                     "nas_every", "replay_size", "replay_fraction", "controller_lr",
+                     "entropy_weight"):
             value = getattr(self, name)
             if name in ("iterations", "perturbations", "seed") or value != getattr(defaults, name):
                 argv += [f"--{name.replace('_', '-')}", str(value)]
@@ -297,12 +305,13 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
     ep_seeds = np.repeat(ep, 2) if cfg.antithetic else ep
     pivot_seeds = rng.integers(0, 2**31, size=ask.num_pivot)
     nas = st.nas
+    group = 2 if cfg.antithetic else 1  # an antithetic pair shares its partition too
     if nas is None:
         partitions, pids, job_parts = None, np.zeros(n, dtype=np.int64), ()
         pivot_pids = np.zeros(ask.num_pivot, dtype=np.int64)
     else:
         if st.iteration % cfg.nas_every == 0:  # a NAS step opens the weight phase (eq. (1))
-            nas = start_phase(nas, controller, n, cfg.nas(), rng)
+            nas = start_phase(nas, controller, n, cfg.nas(), rng, group)
         partitions = nas.population
         uniq, pids = np.unique(partitions, axis=0, return_inverse=True)
         pids = pids.reshape(-1)
@@ -321,9 +330,9 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
     es = strategy.tell(st.es, ask, returns, pivot)
     nas_update = False
     if nas is not None:
-        nas = observe(nas, returns)
+        nas = observe(nas, returns, group)
         if (st.iteration + 1) % cfg.nas_every == 0:  # the phase ends: rewards are its maxima (eq. (2))
-            nas = end_phase(nas, controller, cfg.nas())
+            nas = end_phase(nas, controller, cfg.nas(), group)
             nas_update = True
     stats = st.stats
     if cfg.normalized:
@@ -465,7 +474,8 @@ def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, p
         from training.rollout.worker import pin_blas_threads
 
         pin_blas_threads()
-    controller = make_controller(cfg.controller, st.spec, cfg.seed)
+    controller = make_controller(cfg.controller, st.spec, cfg.seed,
+                                 learning_rate=cfg.controller_lr, entropy_weight=cfg.entropy_weight)
     own, nas_arrays = split_state(st.controller_state)
     if own and hasattr(controller, "load_state_dict"):
         controller.load_state_dict(own)
