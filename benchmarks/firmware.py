@@ -1,7 +1,8 @@
 """Firmware benchmark: measure --target on the 17->41->6, 17-color policy (issue 6).
 
-Writes benchmarks/results/firmware.json and firmware.png: instructions per inference,
-flash and RAM per target and kernel, beside the dense float32 build with the same flags.
+Writes benchmarks/results/firmware.json, firmware.txt (the `chromatic measure --target` tables)
+and firmware.png: instructions per inference, flash and RAM per target and kernel, beside the
+dense float32 build with the same flags. Targets: cortex-m4f, cortex-m3, cortex-m0plus.
 """
 
 from __future__ import annotations
@@ -23,13 +24,16 @@ def main() -> None:
     policy = random_policy((17, 41, 6), 17, seed=1)
     gcc = subprocess.run(["arm-none-eabi-gcc", "--version"], capture_output=True, text=True)
     results = {"machine": platform.platform(), "compiler": gcc.stdout.splitlines()[0], "runs": []}
+    text = []
     for dtype in ("f16", "f32"):
         data = compile_policy(policy, dtype=dtype)
-        for target in ("cortex-m4f", "cortex-m3"):
+        for target in ("cortex-m4f", "cortex-m3", "cortex-m0plus"):
             rep, lines = target_report(data, target)
-            print(f"-- {target}, {dtype} blob ({len(data)} B)\n" + "\n".join(lines))
+            text.append(f"-- {target}, {dtype} blob ({len(data)} B)\n" + "\n".join(lines))
+            print(text[-1])
             results["runs"].append({"dtype": dtype, "blob_bytes": len(data), **rep})
     (OUT / "firmware.json").write_text(json.dumps(results, indent=2))
+    (OUT / "firmware.txt").write_text("\n\n".join(text) + "\n")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,9 +48,10 @@ def main() -> None:
             values.append(e["instructions_per_inference"])
         labels.append(f"{r['target']}\ndense")
         values.append(r["dense_instructions_per_inference"])
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = plt.subplots(figsize=(12, 4.5))
     ax.bar(labels, values)
     ax.set_yscale("log")
+    ax.tick_params(axis="x", labelsize=7)
     ax.set_ylabel("instructions per inference (unicorn)")
     ax.set_title("17-41-6, M=17 policy, f16 blob")
     fig.tight_layout()

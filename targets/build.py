@@ -113,6 +113,13 @@ def build(data: bytes, target: Target, out_dir: str | Path, kernel: str = "loada
     if kernel == "inline" and target.kernel == "fixed":
         raise ChromaticError(f"target {target.name} has no FPU: the inline kernel is float-only; "
                              "use --kernel loadable or unrolled (fixed point)")
+    if kernel == "gather":
+        from targets.gather import supported
+
+        if not supported(target.cflags):
+            raise ChromaticError(f"the gather kernel is Thumb-2 + FPv4 assembly (cortex-m4f); "
+                                 f"target {target.name} cannot run it: use --kernel inline, "
+                                 "loadable or unrolled")
     if not prefix.isidentifier():
         raise ChromaticError(f"prefix {prefix!r} is not a C identifier")
     blob = decode(data)
@@ -157,6 +164,8 @@ def build(data: bytes, target: Target, out_dir: str | Path, kernel: str = "loada
         return obj
 
     kobjs = tuple(cc(s) for s in kernel_c)
+    if kernel == "gather":
+        kobjs += (assemble_gather(blob, target, out, prefix),)
     glue = cc(f"{prefix}.c")
     lib = out / f"lib{prefix}.a"
     lib.unlink(missing_ok=True)
@@ -183,6 +192,20 @@ def build(data: bytes, target: Target, out_dir: str | Path, kernel: str = "loada
         build_dense(data, blob, target, out, prefix, cflags, flash, ram)
     return BuildResult(out, target, kernel, prefix, lib, exe, kobjs, glue,
                        tuple(sorted(out.glob("*.su"))))
+
+
+def assemble_gather(blob: Blob, target: Target, out: Path, prefix: str) -> Path:
+    """<prefix>_gather.o from the generated assembly, plus the .su line gcc cannot write for it
+    (the frame is fixed by construction: targets/gather.py STACK_BYTES)."""
+    from targets.gather import gather_kernel
+
+    k = gather_kernel(prefix, blob)
+    src = out / f"{prefix}_gather.S"
+    src.write_text(k.asm)
+    (out / f"{prefix}_gather.su").write_text(f"{src.name}:1:1:{prefix}_infer\t{k.stack_bytes}\tstatic\n")
+    obj = out / f"{prefix}_gather.o"
+    run([target.cc, *target.cflags, "-c", str(src), "-o", str(obj)], f"assemble {src.name}")
+    return obj
 
 
 def build_dense(data: bytes, blob: Blob, target: Target, out: Path, prefix: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from targets.registry import TARGETS
+from targets.render import KERNELS
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -32,9 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("blob")
     p.add_argument("--target", required=True, choices=tuple(TARGETS))
     p.add_argument("-o", "--output", required=True, help="directory to write")
-    p.add_argument("--kernel", choices=("loadable", "inline", "unrolled"), default="loadable",
+    p.add_argument("--kernel", choices=KERNELS, default="loadable",
                    help="decode any blob at run time (loadable), decode this policy's bits with "
-                        "specialized code (inline, float only), or bake the indices into "
+                        "specialized C (inline, float only) or generated Cortex-M4F assembly "
+                        "(gather: gather + FMA, small and fast), or bake the indices into "
                         "straight-line code (unrolled: fastest, largest)")
     p.add_argument("--prefix", default="chromatic_policy", help="prefix of the generated C symbols")
     p.add_argument("--flash-kib", type=int, help="override the target's flash size (KiB)")

@@ -3,7 +3,8 @@
 Builds the policy in a temporary directory, then reads the self-test ELF with pyelftools:
 flash is split into the kernel (the infer path), validation (init, CRC32), the blob and the
 library code it pulls in (libgcc soft-float and division, libc); RAM is the model's .data
-and .bss plus the stack of the infer path from -fstack-usage. Instructions per inference
+and .bss plus a bound on the stack of infer: the frames of every function it can reach
+(-fstack-usage for ours, the prologue by disassembly for library helpers). Instructions per inference
 come from one call in unicorn (targets/emulate.py); a dense float32 build of the same
 policy with the same flags is measured beside it.
 """
@@ -22,7 +23,7 @@ from targets.build import BuildResult, build, have_toolchain, selftest_vectors
 from targets.emulate import run_infer, symbols
 from targets.registry import get_target
 
-VALIDATE_NAMES = re.compile(r"(^|_)(init|crc32|check_values|value_ok|bit_length|choose_block_rows|"
+VALIDATE_NAMES = re.compile(r"(^|_)(init|crc32|crc_nibble|check_values|value_ok|bit_length|choose_block_rows|"
                             r"block_cost|buckets|strerror|set_block_rows|scratch_floats|"
                             r"choose_mailman|half_bits|fx_value|init_impl|from_bits)")
 
@@ -44,6 +45,51 @@ def stack_usage(files: tuple[Path, ...]) -> dict[str, int]:
             parts = line.split("\t")
             if len(parts) >= 2:
                 out[parts[0].rsplit(":", 1)[-1]] = int(parts[1])
+    return out
+
+
+def _code(elf: Path) -> list[tuple[int, bytes]]:
+    from elftools.elf.elffile import ELFFile
+
+    with open(elf, "rb") as f:
+        return [(sec["sh_addr"], sec.data()) for sec in ELFFile(f).iter_sections()
+                if sec["sh_flags"] & 0x4 and sec["sh_type"] == "SHT_PROGBITS"]  # executable
+
+
+def call_graph_frames(elf: Path, syms: dict, root: str) -> dict[str, int]:
+    """Every function ``root`` can reach through direct calls and tail branches, with the
+    frame its prologue allocates (pushed registers + SP decrements, by disassembly)."""
+    from capstone import CS_ARCH_ARM, CS_MODE_MCLASS, CS_MODE_THUMB, Cs
+
+    cs = Cs(CS_ARCH_ARM, CS_MODE_THUMB | CS_MODE_MCLASS)
+    code = _code(elf)
+    funcs = sorted((s for s in syms.values() if s.kind == "STT_FUNC" and s.size),
+                   key=lambda s: s.addr)
+
+    def owner(addr: int):
+        return next((f for f in funcs if f.addr <= addr < f.addr + f.size), None)
+
+    out: dict[str, int] = {}
+    todo = [syms[root]]
+    while todo:
+        fn = todo.pop()
+        if fn.name in out:
+            continue
+        body = next((d[fn.addr - a:fn.addr - a + fn.size] for a, d in code
+                     if a <= fn.addr < a + len(d)), b"")
+        frame = 0
+        for _, _, mnem, ops in cs.disasm_lite(body, fn.addr):
+            regs = ops.split("{")[-1].rstrip("}").split(",") if "{" in ops else []
+            if mnem.startswith(("push", "vpush")) or (mnem.startswith("stmdb") and
+                                                      ops.startswith("sp!")):
+                frame += sum(8 if r.strip().startswith("d") else 4 for r in regs)
+            elif mnem.startswith("sub") and ops.replace(" ", "").startswith(("sp,sp,#", "sp,#")):
+                frame += int(ops.rsplit("#", 1)[1], 0)
+            elif mnem.split(".")[0] in ("bl", "b", "blx") and ops.startswith("#"):
+                callee = owner(int(ops[1:], 0))
+                if callee is not None and callee.name != fn.name:
+                    todo.append(callee)
+        out[fn.name] = frame
     return out
 
 
@@ -73,9 +119,12 @@ def footprint(r: BuildResult) -> dict[str, int]:
             split["validate" if VALIDATE_NAMES.search(s.name) else "kernel"] += s.size
         elif s.kind == "STT_FUNC":
             split["library"] += s.size
-    su = stack_usage(r.stack_files)
-    infer_stack = sum(v for k, v in su.items() if (k in ours or k in glue)
-                      and not VALIDATE_NAMES.search(k) and "selftest" not in k and k != "main")
+    # The bound: the sum of the frames of every function infer can reach (>= its deepest call
+    # chain): -fstack-usage for ours (.su names clones "f.constprop", the symbol table
+    # "f.constprop.0"), the prologue by disassembly for library helpers (and the assembly).
+    su = {re.sub(r"\.\d+$", "", k): v for k, v in stack_usage(r.stack_files).items()}
+    reach = call_graph_frames(r.selftest, syms, f"{r.prefix}_infer")
+    infer_stack = sum(su.get(re.sub(r"\.\d+$", "", k), v) for k, v in reach.items())
     return {"flash_kernel_bytes": split["kernel"], "flash_validate_bytes": split["validate"],
             "flash_blob_bytes": split["blob"], "flash_library_bytes": split["library"],
             "flash_bytes": sum(split.values()),
@@ -99,8 +148,15 @@ def target_report(data: bytes, target_name: str, kernel: str | None = None):
         raise ChromaticError(f"toolchain for {target.name} not found; "
                              "run scripts/install_firmware_toolchain.sh")
     blob = decode(data)
-    kernels = [kernel] if kernel else (["loadable", "inline", "unrolled"]
-                                       if target.kernel == "float" else ["loadable", "unrolled"])
+    from targets.gather import supported
+
+    if kernel:
+        kernels = [kernel]
+    elif target.kernel == "float":
+        kernels = ["loadable", "inline", *(["gather"] if supported(target.cflags) else []),
+                   "unrolled"]
+    else:
+        kernels = ["loadable", "unrolled"]
     obs, expected, *_ = selftest_vectors(blob, target, n=1)
     dl = blob.policy.layer_sizes[-1]
     report: dict[str, object] = {"target": target.name}
@@ -129,7 +185,7 @@ def target_report(data: bytes, target_name: str, kernel: str | None = None):
                 f"kernel {fp['flash_kernel_bytes']:,} + validate {fp['flash_validate_bytes']:,} + "
                 f"blob {fp['flash_blob_bytes']:,} + library {fp['flash_library_bytes']:,}   "
                 f"RAM {entry['ram_measured_bytes']:,} B = static {fp['ram_static_bytes']:,} + stack "
-                f"{peak:,} measured ({fp['ram_stack_bytes']:,} -fstack-usage bound)")
+                f"{peak:,} measured ({fp['ram_stack_bytes']:,} bound)")
     dn = report["dense_instructions_per_inference"]
     lines.append(f"{'dense float32':<15}{dn:>8,} instr/inference   flash "
                  f"{report['dense_flash_bytes']:,} B (same flags, expanded weights)")

@@ -15,7 +15,7 @@ import numpy as np
 from compiler.blob import Blob
 from targets.registry import Target
 
-KERNELS = ("loadable", "inline", "unrolled")
+KERNELS = ("loadable", "inline", "gather", "unrolled")
 
 
 def policy_hash(data: bytes) -> str:
@@ -107,6 +107,11 @@ def model_source(data: bytes, prefix: str, sizes: Sizes, target: Target, kernel:
 
         gen = fixed_kernel if target.kernel == "fixed" else float_kernel
         out.append(gen(prefix, decode(data)))
+        return "\n".join(out)
+    if kernel == "gather":
+        from targets.gather import gather_kernel
+
+        out.append(gather_kernel(prefix, decode(data)).c_source)
         return "\n".join(out)
     if kernel == "inline":
         from targets.inline import inline_kernel

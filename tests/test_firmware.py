@@ -76,8 +76,10 @@ def test_registry_kinds():
 # -- toolchain-bound ----------------------------------------------------------------------
 @pytest.mark.firmware
 @pytest.mark.parametrize("target,kernel", [("cortex-m4f", "loadable"), ("cortex-m4f", "inline"),
-                                           ("cortex-m4f", "unrolled"), ("cortex-m3", "loadable"),
-                                           ("cortex-m3", "unrolled")])
+                                           ("cortex-m4f", "gather"), ("cortex-m4f", "unrolled"),
+                                           ("cortex-m3", "loadable"), ("cortex-m3", "unrolled"),
+                                           ("cortex-m0plus", "loadable"),
+                                           ("cortex-m0plus", "unrolled")])
 def test_selftest_passes_under_qemu(tmp_path, blob_f16, target, kernel):
     _require_toolchain()
     from targets.build import build, run_selftest
@@ -112,8 +114,10 @@ def test_selftest_detects_a_wrong_expectation(tmp_path, blob_f16, monkeypatch):
 
 
 @pytest.mark.firmware
-@pytest.mark.parametrize("target,kernel", [("cortex-m4f", "loadable"), ("cortex-m4f", "unrolled"),
-                                           ("cortex-m3", "loadable"), ("cortex-m3", "unrolled")])
+@pytest.mark.parametrize("target,kernel", [("cortex-m4f", "loadable"), ("cortex-m4f", "inline"),
+                                           ("cortex-m4f", "gather"), ("cortex-m4f", "unrolled"),
+                                           ("cortex-m3", "loadable"), ("cortex-m3", "unrolled"),
+                                           ("cortex-m0plus", "loadable")])
 def test_emulated_outputs_match_reference(tmp_path, target, kernel):
     _require_toolchain()
     from targets.build import build, selftest_vectors
@@ -148,6 +152,25 @@ def test_unrolled_runs_fewer_instructions_than_inline(tmp_path, blob_f16):
         n[k], _ = count_infer(r.selftest, t.cpu, r.prefix, list(map(float, obs)), 6)
         size[k] = symbols(r.selftest)["chromatic_policy_infer"].size
     assert n["unrolled"] < n["inline"] and size["unrolled"] > size["inline"]
+
+
+@pytest.mark.firmware
+def test_gather_is_faster_and_smaller_than_inline(tmp_path, blob_f16):
+    """Gather + FMA from the blob's bits: fewer instructions than the C inline kernel, and
+    less infer-path flash; unrolled stays the fastest."""
+    _require_toolchain()
+    from targets.build import build, selftest_vectors
+    from targets.measure import footprint, instructions
+
+    t = get_target("cortex-m4f")
+    obs = selftest_vectors(decode(blob_f16), t, n=1)[0][0]
+    n, flash = {}, {}
+    for k in ("inline", "gather", "unrolled"):
+        r = build(blob_f16, t, tmp_path / k, kernel=k)
+        n[k] = instructions(r, r.selftest, r.prefix, obs, 6)[0]
+        flash[k] = footprint(r)["flash_kernel_bytes"]
+    assert n["unrolled"] < n["gather"] < n["inline"]
+    assert flash["gather"] < flash["inline"] < flash["unrolled"]
 
 
 def test_specialized_kernels_reject_implicit_structure():

@@ -1,0 +1,132 @@
+"""The gather kernel (generated Cortex-M4F assembly): differential tests against the numpy
+reference in unicorn over the shapes its code generator distinguishes, its tanh, its limits."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import struct
+
+import numpy as np
+import pytest
+
+from compiler.blob import decode
+from compiler.compile import compile_policy
+from compiler.errors import ChromaticError
+from compiler.ir import Activation, Structure
+from compiler.synth import random_policy
+from targets import gather
+from targets.registry import get_target
+
+
+def _require_toolchain() -> None:
+    if all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm")):
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI=true but the firmware toolchain is missing")
+    pytest.skip("arm-none-eabi-gcc / qemu-system-arm not installed")
+
+
+def test_tanh_within_documented_bound():
+    x = np.linspace(-12.0, 12.0, 400_001, dtype=np.float32)
+    err = np.abs(gather.tanh_f32(x).astype(np.float64) - np.tanh(x.astype(np.float64)))
+    assert err.max() <= gather.TANH_MAX_ABS_ERROR
+    assert err.max() > 1e-8  # an approximation: zero would mean the check is broken
+    assert np.all(np.abs(gather.tanh_f32(x)) <= 1.0)  # saturates, no overshoot past +-1
+    np.testing.assert_array_equal(gather.tanh_f32(-x), -gather.tanh_f32(x))  # odd
+
+
+def test_windows_cover_every_field_within_a_shifted_word():
+    for b in range(1, 19):
+        wins = gather._windows(gather.GROUP, b)
+        assert [f for _, fs in wins for f in fs] == list(range(gather.GROUP))
+        for o, fs in wins:  # after a shift by up to 7, a 32-bit window keeps 25 valid bits
+            assert all(8 * o <= f * b and f * b + b <= 8 * o + 25 for f in fs)
+
+
+def test_rejects_what_it_cannot_run():
+    blob = decode(compile_policy(random_policy((4, 3), structure=Structure.TOEPLITZ)))
+    with pytest.raises(ChromaticError, match="toeplitz"):
+        gather.gather_kernel("p", blob)
+    assert gather.supported(get_target("cortex-m4f").cflags)
+    assert not gather.supported(get_target("cortex-m3").cflags)
+    assert not gather.supported(get_target("host").cflags)
+
+
+def test_build_refuses_targets_without_fpv4(tmp_path):
+    from targets.build import build
+
+    data = compile_policy(random_policy((5, 3), 3, seed=0))
+    for t in ("host", "cortex-m3"):
+        with pytest.raises(ChromaticError, match="gather kernel"):
+            build(data, get_target(t), tmp_path / t, kernel="gather")
+
+
+# (layer sizes, M, dtype, pack, output activation): tails n % 8 of 0..7, layers with no
+# group (n < 8), 1..9 index bits, 3 layers (both ping-pong buffers), f32, byte-packed indices.
+CASES = [
+    ((17, 41, 6), 17, "f16", "bits", Activation.TANH),
+    ((17, 41, 6), 17, "f32", "bytes", Activation.TANH),
+    ((5, 3), 2, "f32", "bits", Activation.TANH),
+    ((16, 24, 7, 3), 5, "f16", "bits", Activation.TANH),
+    ((10, 19, 4), 100, "f32", "bits", Activation.TANH),
+    ((9, 31, 2), 300, "f16", "bits", Activation.TANH),
+    ((23, 12), 17, "f16", "bits", Activation.IDENTITY),
+    ((14, 13, 12, 11, 3), 7, "f16", "bits", Activation.IDENTITY),
+]
+
+
+@pytest.mark.firmware
+@pytest.mark.parametrize("sizes,m,dtype,pack,out_act", CASES)
+def test_emulated_outputs_match_reference(tmp_path, sizes, m, dtype, pack, out_act):
+    _require_toolchain()
+    from targets.build import build, selftest_vectors
+    from targets.emulate import run_infer
+
+    p = dataclasses.replace(random_policy(sizes, m, seed=3), output_activation=out_act)
+    data = compile_policy(p, dtype=dtype, pack=pack)
+    t = get_target("cortex-m4f")
+    r = build(data, t, tmp_path, kernel="gather")
+    obs, expected, *_ = selftest_vectors(decode(data), t, n=3, seed=5)
+    for o, e in zip(obs, expected, strict=True):
+        n, out, stack = run_infer(r.selftest, t.cpu, r.prefix, list(map(float, o)), sizes[-1])
+        np.testing.assert_allclose(out, e, rtol=1e-5, atol=1e-6)
+        assert stack == gather.STACK_BYTES  # the .su line is the real frame
+    edges = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    assert n < 6 * edges + 40 * sum(sizes[1:]) + 20 * sizes[0] + 60
+    su = (tmp_path / f"{r.prefix}_gather.su").read_text()
+    assert su.split("\t")[1] == str(gather.STACK_BYTES)
+
+
+@pytest.mark.firmware
+def test_infer_before_init_is_an_error(tmp_path):
+    _require_toolchain()
+    from targets.build import build
+    from targets.emulate import Emulator
+
+    data = compile_policy(random_policy((17, 41, 6), 17, seed=1), dtype="f16")
+    r = build(data, get_target("cortex-m4f"), tmp_path, kernel="gather")
+    emu = Emulator(r.selftest, "cortex-m4")
+    o = emu.alloc(struct.pack("<17f", *([0.0] * 17)))
+    a = emu.alloc(b"\0" * 24)
+    assert emu.call(f"{r.prefix}_infer", o, a) == 12  # CHROMATIC_ERR_ARGUMENT
+    assert emu.call(f"{r.prefix}_init") == 0
+    assert emu.call(f"{r.prefix}_infer", o, a) == 0
+
+
+@pytest.mark.firmware
+def test_corrupt_blob_is_refused_and_infer_stays_off(tmp_path):
+    """init validates (CRC): a flipped bit is an error and infer keeps refusing."""
+    _require_toolchain()
+    from targets.build import build
+    from targets.emulate import Emulator
+
+    data = bytearray(compile_policy(random_policy((17, 41, 6), 17, seed=1), dtype="f16"))
+    r = build(bytes(data), get_target("cortex-m4f"), tmp_path, kernel="gather")
+    emu = Emulator(r.selftest, "cortex-m4")
+    blob = emu.syms[f"{r.prefix}_blob"].addr
+    emu.uc.mem_write(blob + 40, bytes([data[40] ^ 1]))
+    assert emu.call(f"{r.prefix}_init") != 0
+    o = emu.alloc(b"\0" * 68)
+    assert emu.call(f"{r.prefix}_infer", o, emu.alloc(b"\0" * 24)) == 12
