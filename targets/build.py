@@ -196,7 +196,7 @@ def build(data: bytes, target: Target, out_dir: str | Path, kernel: str = "loada
 
 def assemble_gather(blob: Blob, target: Target, out: Path, prefix: str) -> Path:
     """<prefix>_gather.o from the generated assembly, plus the .su line gcc cannot write for it
-    (the frame is fixed by construction: targets/gather.py STACK_BYTES)."""
+    (the frame is fixed by construction: GatherKernel.stack_bytes)."""
     from targets.gather import gather_kernel
 
     k = gather_kernel(prefix, blob)

@@ -5,8 +5,8 @@ sum_j w[Phi(i, j)] x_j)), reading the packed indices from the blob in flash. The
 takes 8 indices at a time (8 * b bits = b whole bytes, so every group of a row starts at
 the row's bit phase sh): two unaligned 32-bit windows shifted right by sh, one UBFX with a
 constant position per index, one integer LDR of the color's float bits from a float32
-palette in RAM (register offset, scaled: VLDR has no register offset), one STM of the 8
-words to the stack and one VLDM back into s0-s7, one VLDM of 8 inputs, 8 VFMA: 33
+palette in RAM (register offset, scaled: VLDR has no register offset), one 16-bit PUSH of
+the 8 words (r0-r6, lr) and one VPOP into s0-s7, one VLDM of 8 inputs, 8 VFMA: 33
 instructions per 8 edges. The bit phase and the group counter share one register (low byte:
 the shift, which LSR-by-register reads; bits 8-31: a counter whose carry-out ends the loop).
 The ``n mod 8`` remaining indices of a row are done first, with the bias.
@@ -45,12 +45,14 @@ TANH_CLAMP_FBITS = 28  # Q3.28: VCVT saturates to (-8, 8), truncating to 2^-28
 TANH_MAX_ABS_ERROR = 5e-7
 
 GROUP = 8  # indices per group: 8 * b bits is always whole bytes
-GROUP_REGS = ("r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8")  # r7: phase+counter
-TAIL_REGS = ("r0", "r1", "r2", "r3", "r4", "r5", "r6")  # r8 holds the counter reset
+GROUP_REGS = ("r0", "r1", "r2", "r3", "r4", "r5", "r6", "lr")  # low + lr: a 16-bit PUSH
+TAIL_REGS = ("r0", "r1", "r2", "r3", "r4", "r5", "r6")  # lr holds the counter reset
 WINDOW_BITS = 25  # bits a 32-bit window still holds after a shift by up to 7
-FRAME = 52  # stm buffer 32 + slots: xbase, counter, yend, return, act
-PUSHED = 9 * 4 + 4  # r4-r11, lr and s16
-STACK_BYTES = FRAME + PUSHED
+# push {r0-r11, lr} + vpush {s16}: the pushed r0-r3 words are the slots (obs/yend, act, x,
+# counter), so there is no separate frame; rows pushes its return address, and the gathered
+# words go through the stack (PUSH, then VPOP into s0..).
+PUSHED = 13 * 4 + 4
+SLOT_YEND, SLOT_ACT, SLOT_X = 4, 8, 12  # from sp in infer (rows: +4)
 
 
 def tanh_f32(x: np.ndarray) -> np.ndarray:
@@ -101,7 +103,7 @@ def _decode(nfields: int, b: int, regs: tuple[str, ...],
     last field, so nfields registers suffice. ``post``: advance r10 by that many bytes with
     the offset-0 load (which then goes last)."""
     wins = _windows(nfields, b)
-    low = [r for r in regs if r != "r8"]
+    low = [r for r in regs if r != "lr"]
     wregs = low[len(low) - len(wins):]  # windows in the highest low registers
     free = [r for r in regs if r not in wregs]
     lines, reg_of = [], {}
@@ -123,27 +125,31 @@ def _decode(nfields: int, b: int, regs: tuple[str, ...],
 
 
 def _regnum(r: str) -> int:
-    return int(r[1:])
+    return 14 if r == "lr" else int(r[1:])
 
 
 def _to_fpu(reg_of: dict[int, str]) -> tuple[list[str], dict[int, int]]:
-    """STM the gathered words to [sp], VLDM them to s0..: field -> s register."""
+    """PUSH the gathered words, VPOP them to s0..: field -> s register."""
     order = sorted(set(reg_of.values()), key=_regnum)
     s_of = {f: order.index(r) for f, r in reg_of.items()}
     if len(order) == 1:
         return [f"vmov    s0, {order[0]}"], s_of
-    return [f"stm     sp, {{{', '.join(order)}}}", f"vldm    sp, {{s0-s{len(order) - 1}}}"], s_of
+    return [f"push    {{{', '.join(order)}}}", f"vpop    {{s0-s{len(order) - 1}}}"], s_of
 
 
-def _rows(key: tuple[int, bool, bool], b: int, f16: bool) -> list[str]:
+def _rows(key: tuple[int, bool, bool], b: int, f16: bool) -> tuple[list[str], int]:
     """One rows subroutine for layers with t = n mod 8 tail indices, groups or not, tanh or not.
 
-    In: r7 row phase (count bits 0), r9 palette, r10 row's first index byte, r11 bias, r12 y;
-    slots [sp+32] x, [sp+36] -32*groups, [sp+40] y end. Out: r7, r10, r11 at the next
-    layer's first row."""
+    In: r1 x, r2 32*groups, r3 4*rows, r7 row phase (count bits 0), r9 palette, r10 row's
+    first index byte, r11 bias, r12 y. Out: r7, r10, r11 at the next layer's first row,
+    r12 at y end. Also returns the most bytes it pushes (the return address included)."""
     t, groups, tanh = key
     name = f".Lrows_{t}_{int(groups)}_{int(tanh)}"
-    out = [f"{name}:", "str.w   lr, [sp, #44]", f"{name}_row:", "ldrd    lr, r8, [sp, #32]"]
+    out = [f"{name}:", "push    {lr}", "negs    r2, r2", "add     r3, r12",
+           f"strd    r1, r2, [sp, #{SLOT_X + 4}]",
+           f"str     r3, [sp, #{SLOT_YEND + 4}]",
+           f"{name}_row:", f"ldrd    r8, lr, [sp, #{SLOT_X + 4}]"]
+    pushed = 0
     if t == 1:
         lines, reg_of = _decode(1, b, TAIL_REGS, None)
         out += lines
@@ -154,21 +160,23 @@ def _rows(key: tuple[int, bool, bool], b: int, f16: bool) -> list[str]:
                     "vcvtb.f32.f16 s16, s1"]
         else:
             out += [f"vmov    s0, {w}", "vldmia  r11!, {s16}"]
-        out += ["vldmia  lr!, {s8}", "vfma.f32 s16, s0, s8"]
+        out += ["vldmia  r8!, {s8}", "vfma.f32 s16, s0, s8"]
     else:
         out += (["ldrh.w  r0, [r11], #2", "vmov    s16, r0", "vcvtb.f32.f16 s16, s16"] if f16
                 else ["vldmia  r11!, {s16}"])
         if t:
             lines, reg_of = _decode(t, b, TAIL_REGS, None)
             moves, s_of = _to_fpu(reg_of)
-            out += lines + moves + [f"vldmia  lr!, {{s8-s{7 + t}}}" if t > 1 else "vldmia  lr!, {s8}"]
+            pushed = 4 * t
+            out += lines + moves + [f"vldmia  r8!, {{s8-s{7 + t}}}" if t > 1 else "vldmia  r8!, {s8}"]
             out += [f"vfma.f32 s16, s{s_of[f]}, s{8 + f}" for f in range(t)]
     if t:
         out += [f"adds    r7, r7, #{t * b}", "add.w   r10, r10, r7, lsr #3"]
     if groups:
         lines, reg_of = _decode(GROUP, b, GROUP_REGS, b)
         moves, s_of = _to_fpu(reg_of)
-        out += ["bfi     r7, r8, #3, #29", f"{name}_group:", *lines, *moves, "vldmia  lr!, {s8-s15}"]
+        pushed = 4 * GROUP
+        out += ["bfi     r7, lr, #3, #29", f"{name}_group:", *lines, *moves, "vldmia  r8!, {s8-s15}"]
         out += [f"vfma.f32 s16, s{s_of[f]}, s{8 + f}" for f in range(GROUP)]
         out += ["adds.w  r7, r7, #256", f"bcc     {name}_group"]
     elif t:
@@ -181,9 +189,13 @@ def _rows(key: tuple[int, bool, bool], b: int, f16: bool) -> list[str]:
                 "vfma.f32 s1, s9, s0", "vfma.f32 s2, s9, s1", "vfma.f32 s3, s9, s2",
                 "vfma.f32 s5, s9, s4", "vfma.f32 s6, s9, s5", "vfma.f32 s7, s9, s6",
                 "vfma.f32 s8, s9, s7", "vmul.f32 s3, s3, s16", "vdiv.f32 s16, s3, s8"]
-    out += ["ldr     r1, [sp, #40]", "vstmia  r12!, {s16}", "cmp     r12, r1", f"bne     {name}_row",
-            "ldr.w   pc, [sp, #44]"]
-    return out
+    out += [f"ldr     r1, [sp, #{SLOT_YEND + 4}]", "vstmia  r12!, {s16}", "cmp     r12, r1",
+            f"bne     {name}_row", "pop     {pc}"]
+    return out, 4 + pushed
+
+
+def _const(rd: str, imm: int) -> list[str]:
+    return [f"movs    {rd}, #{imm}"] if imm < 256 else [f"movw    {rd}, #{imm}"]
 
 
 def _add(rd: str, rn: str, imm: int) -> list[str]:
@@ -227,10 +239,9 @@ def gather_kernel(prefix: str, blob: Blob) -> GatherKernel:
     # that holds the blob's address once init has validated it (0 before: infer refuses).
     na = max(sizes[k] for k in range(0, last + 1, 2))
     nb = max([sizes[k] for k in range(1, last + 1, 2)] or [0])
-    a_off, b_off = 4 * m, 4 * (m + na)
-    ready = 4 * (m + na + nb)
-    ram_bytes = ready + 4
-    if ready > 4095 or d0 > 255 or max(sizes) > 4095 // 4:
+    a_off, b_off = 4 * m, 4 * (m + na)  # from the palette (RAM byte 4)
+    ram_bytes = 4 * (1 + m + na + nb)
+    if ram_bytes > 4095 or d0 > 255 or max(sizes) > 4095 // 4:
         raise ChromaticError("the gather kernel addresses at most 4 KiB of RAM and 255 inputs "
                              "(use --kernel inline)")
 
@@ -239,12 +250,13 @@ def gather_kernel(prefix: str, blob: Blob) -> GatherKernel:
         key = (sizes[l] % GROUP, sizes[l] >= GROUP, p.activation(l) == Activation.TANH)
         if key not in keys:
             keys.append(key)
+    # RAM word 0: the blob's address once init has validated it; r9: the palette after it.
     body = [
-        "push    {r4-r11, lr}", "vpush   {s16}", f"sub     sp, #{FRAME}",
-        "ldr     r9, .Lram", f"ldr.w   r3, [r9, #{ready}]", "cbnz    r3, .Lready",
+        "push    {r0-r11, lr}", "vpush   {s16}",
+        "ldr     r2, .Lram", "ldmia   r2!, {r3}", "mov     r9, r2", "cbnz    r3, .Lready",
         "movs    r0, #12", "b       .Lret",  # CHROMATIC_ERR_ARGUMENT: not initialized
-        ".Lready:", "str     r1, [sp, #48]", *_add("r1", "r9", a_off), "mov     r12, r1",
-        *_add("r2", "r3", mean_off), f"movs    r4, #{d0}",
+        ".Lready:", *_add("r1", "r9", a_off), "mov     r12, r1",
+        *_add("r2", "r3", mean_off), f"movs    r7, #{d0}",
         ".Lnorm:",
     ]
     if f16:
@@ -253,29 +265,29 @@ def gather_kernel(prefix: str, blob: Blob) -> GatherKernel:
     else:
         body += [f"vldr    s1, [r2, #{4 * d0}]", "vldmia  r2!, {s0}"]
     body += ["vldmia  r0!, {s2}", "vsub.f32 s2, s2, s0", "vdiv.f32 s2, s2, s1",
-             "vstmia  r12!, {s2}", "subs    r4, #1", "bne     .Lnorm",
-             *_add("r10", "r3", dict_off), *_add("r11", "r3", bias_off), "movs    r7, #0"]
+             "vstmia  r12!, {s2}", "subs    r7, #1", "bne     .Lnorm",  # r7 = 0: row phase
+             *_add("r10", "r3", dict_off), *_add("r11", "r3", bias_off)]
     for l in range(nl):
         n, out = sizes[l], sizes[l + 1]
         key = (n % GROUP, n >= GROUP, p.activation(l) == Activation.TANH)
         x_off, y_off = (a_off, b_off) if l % 2 == 0 else (b_off, a_off)
-        if l == 0:  # r1 still holds buffer a from the normalization
-            body += [f"ldr     r2, ={(-32 * (n // GROUP)) & 0xFFFFFFFF:#x}", "strd    r1, r2, [sp, #32]"]
-        else:
-            body += _add("r0", "r9", x_off)
-            body += [f"ldr     r1, ={(-32 * (n // GROUP)) & 0xFFFFFFFF:#x}", "strd    r0, r1, [sp, #32]"]
+        if l:  # layer 0: r1 still holds buffer a from the normalization
+            body += _add("r1", "r9", x_off)
+        if n >= GROUP:
+            body += _const("r2", 32 * (n // GROUP))
         if l == last:  # y = act
-            body += ["ldr     r1, [sp, #48]", "mov     r12, r1"]
-            body += [f"adds    r1, #{4 * out}"] if 4 * out < 256 else _add("r1", "r1", 4 * out)
-        else:
-            if not (l == 0 and a_off + 4 * d0 == y_off):  # else the normalization left r12 there
-                body += _add("r12", "r9", y_off)
-            body += _add("r1", "r12", 4 * out)
-        body += ["str     r1, [sp, #40]", f"bl      .Lrows_{key[0]}_{int(key[1])}_{int(key[2])}"]
-    body += ["movs    r0, #0", ".Lret:", f"add     sp, #{FRAME}", "vpop    {s16}",
+            body += [f"ldr.w   r12, [sp, #{SLOT_ACT}]"]
+        elif not (l == 0 and a_off + 4 * d0 == y_off):  # else the normalization left r12 there
+            body += _add("r12", "r9", y_off)
+        body += _const("r3", 4 * out)
+        body += [f"bl      .Lrows_{key[0]}_{int(key[1])}_{int(key[2])}"]
+    body += ["movs    r0, #0", ".Lret:", "vpop    {s16}", "add     sp, #16",
              "pop     {r4-r11, pc}"]
+    deepest = 0
     for key in keys:
-        body += _rows(key, b, f16)
+        lines, pushed = _rows(key, b, f16)
+        body += lines
+        deepest = max(deepest, pushed)
     consts = [*TANH_P[::-1], *TANH_Q[::-1]]
     tail = [".p2align 2", ".Ltanh:"] + [f".word   {np.float32(c).view(np.uint32):#010x}  /* {c!r} */"
                                         for c in consts]
@@ -290,9 +302,10 @@ def gather_kernel(prefix: str, blob: Blob) -> GatherKernel:
         f".size {fn}, . - {fn}", ""])
     c = f"""#include <string.h>
 
-/* RAM of {fn} ({prefix}_gather.S): the palette as float32 (written here, gathered by integer
-   loads there), the activations (layer l reads the buffer at byte {a_off} if l is even, at {b_off}
-   if odd) and, at byte {ready}, the blob's address once init has validated it (0: not ready). */
+/* RAM of {fn} ({prefix}_gather.S): at byte 0 the blob's address once init has validated it
+   (0: not ready), then the palette as float32 (written here, gathered by integer loads there)
+   and the activations (layer l reads the buffer at byte {4 + a_off} if l is even, at {4 + b_off}
+   if odd). */
 uint32_t {prefix}_ram[{ram_bytes // 4}u];
 
 int {prefix}_init(void)
@@ -302,7 +315,7 @@ int {prefix}_init(void)
     uint32_t j;
     int rc = chromatic_init(&m, blob, sizeof {prefix}_blob);
     if (rc == CHROMATIC_OK && m.index_bits != {b}u) rc = CHROMATIC_ERR_HEADER;
-    {prefix}_ram[{ready // 4}u] = 0u;
+    {prefix}_ram[0] = 0u;
     if (rc != CHROMATIC_OK) return rc;
     for (j = 0; j < {m}u; j++) {{
         float w;
@@ -313,10 +326,10 @@ int {prefix}_init(void)
 #else
         memcpy(&w, blob + {pal_off}u + 4u * j, sizeof w);
 #endif
-        memcpy(&{prefix}_ram[j], &w, sizeof w);
+        memcpy(&{prefix}_ram[1u + j], &w, sizeof w);
     }}
-    memcpy(&{prefix}_ram[{ready // 4}u], &blob, sizeof blob);
+    memcpy(&{prefix}_ram[0], &blob, sizeof blob);
     return rc;
 }}
 """
-    return GatherKernel(c, asm, STACK_BYTES, ram_bytes)
+    return GatherKernel(c, asm, PUSHED + deepest, ram_bytes)

@@ -89,14 +89,15 @@ def test_emulated_outputs_match_reference(tmp_path, sizes, m, dtype, pack, out_a
     t = get_target("cortex-m4f")
     r = build(data, t, tmp_path, kernel="gather")
     obs, expected, *_ = selftest_vectors(decode(data), t, n=3, seed=5)
+    frame = gather.gather_kernel(r.prefix, decode(data)).stack_bytes
     for o, e in zip(obs, expected, strict=True):
         n, out, stack = run_infer(r.selftest, t.cpu, r.prefix, list(map(float, o)), sizes[-1])
         np.testing.assert_allclose(out, e, rtol=1e-5, atol=1e-6)
-        assert stack == gather.STACK_BYTES  # the .su line is the real frame
+        assert stack == frame  # the .su line is the real frame
     edges = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     assert n < 6 * edges + 40 * sum(sizes[1:]) + 20 * sizes[0] + 60
     su = (tmp_path / f"{r.prefix}_gather.su").read_text()
-    assert su.split("\t")[1] == str(gather.STACK_BYTES)
+    assert su.split("\t")[1] == str(frame)
 
 
 @pytest.mark.firmware
