@@ -6,10 +6,11 @@ takes 8 indices at a time (8 * b bits = b whole bytes, so every group of a row s
 the row's bit phase sh): two unaligned 32-bit windows shifted right by sh, one UBFX with a
 constant position per index, one integer LDR of the color's float bits from a float32
 palette in RAM (register offset, scaled: VLDR has no register offset), one 16-bit PUSH of
-the 8 words (r0-r6, lr) and one VPOP into s0-s7, one VLDM of 8 inputs, 8 VFMA: 33
-instructions per 8 edges. The bit phase and the group counter share one register (low byte:
-the shift, which LSR-by-register reads; bits 8-31: a counter whose carry-out ends the loop).
-The ``n mod 8`` remaining indices of a row are done first, with the bias.
+the 8 words (r0-r6, lr) and one VPOP into s0-s7, two VLDM of the 8 inputs (the accumulator
+is s15, caller-saved, so the 8th input reuses the color register the first FMA has read),
+8 VFMA: 34 instructions per 8 edges. The bit phase and the group counter share one register
+(low byte: the shift, which LSR-by-register reads; bits 8-31: a counter whose carry-out ends
+the loop). The ``n mod 8`` remaining indices of a row are done first, with the bias.
 
 Why gather and not the mailman form on this core: with a fused multiply-add the multiply is
 free, so an edge costs decode + load + FMA; mailman would turn each edge into a
@@ -18,12 +19,16 @@ more instructions, and per-color accumulators in registers cannot be indexed. Th
 ``unrolled`` kernel is the mailman form with the indices baked into code (fewer
 instructions, ~10x the flash).
 
-tanh is an odd rational x P(x^2) / Q(x^2) of degree 7/8 (9 coefficients, fitted here for
-float32 with FMA; |error| <= TANH_MAX_ABS_ERROR, tested), its argument clamped to (-8, 8) by
-a round trip through signed Q3.28 fixed point (VCVT saturates): 13 instructions, no branch.
+tanh is an odd rational x P(x^2) / Q(x^2) of degree 7/8 (fitted here for float32 with FMA;
+|error| <= TANH_MAX_ABS_ERROR, tested), scaled so Q is monic (8 stored coefficients), its
+argument clamped to (-8, 8) by a round trip through signed Q3.28 fixed point (VCVT
+saturates): 13 instructions, no branch.
 
-Init (C, in the glue) validates the blob with chromatic_init and writes the palette as
-float32 into RAM; inference reads indices, biases and normalization from the blob.
+Init (C, in the glue) validates the blob with chromatic_init, writes the palette as float32
+into RAM and then three pointers into the blob (means, indices, biases; the first doubles as
+the ready flag); inference reads indices, biases and normalization from the blob. Every
+layer shares one rows subroutine per (n mod 8, groups, tanh) shape; it pushes its own slots,
+so infer's frame is act and the callee-saved registers only.
 """
 
 from __future__ import annotations
@@ -36,11 +41,10 @@ from compiler.blob import Blob, DType
 from compiler.errors import ChromaticError
 from compiler.ir import Activation
 
-# tanh(x) ~= x * P(x^2) / Q(x^2) on |x| < 8 (minimax for float32 evaluation with FMA).
-TANH_P = (0.9999993443489075, 0.12913662195205688, 0.0029388500843197107,
-          1.1310459740343504e-05)
-TANH_Q = (1.0, 0.46246761083602905, 0.02376391924917698, 0.0002370316069573164,
-          2.423915645977104e-07)
+# tanh(x) ~= x * P(x^2) / Q(x^2) on |x| < 8 (minimax for float32 evaluation with FMA), scaled
+# so that Q is monic: its leading 1 is an add in the code, not a stored coefficient.
+TANH_P = (4125553.4036779488, 532760.3795387057, 12124.39091763456, 46.661936272886045)
+TANH_Q = (4125556.1086033187, 1907936.076915762, 98039.38222279807, 977.8871940148175, 1.0)
 TANH_CLAMP_FBITS = 28  # Q3.28: VCVT saturates to (-8, 8), truncating to 2^-28
 TANH_MAX_ABS_ERROR = 5e-7
 
@@ -48,11 +52,12 @@ GROUP = 8  # indices per group: 8 * b bits is always whole bytes
 GROUP_REGS = ("r0", "r1", "r2", "r3", "r4", "r5", "r6", "lr")  # low + lr: a 16-bit PUSH
 TAIL_REGS = ("r0", "r1", "r2", "r3", "r4", "r5", "r6")  # lr holds the counter reset
 WINDOW_BITS = 25  # bits a 32-bit window still holds after a shift by up to 7
-# push {r0-r11, lr} + vpush {s16}: the pushed r0-r3 words are the slots (obs/yend, act, x,
-# counter), so there is no separate frame; rows pushes its return address, and the gathered
-# words go through the stack (PUSH, then VPOP into s0..).
-PUSHED = 13 * 4 + 4
-SLOT_YEND, SLOT_ACT, SLOT_X = 4, 8, 12  # from sp in infer (rows: +4)
+ACC = "s15"  # the row's accumulator: caller-saved, so infer saves no FPU register
+# infer pushes act (its only slot) and r4-r11, lr; rows pushes x, -32*groups, y end and its
+# return address; the gathered words go through the stack below that (PUSH, then VPOP).
+PUSHED = 10 * 4
+ROWS_FRAME = 4 * 4
+RAM_POINTERS = 3  # RAM words 0-2: means (0 until init has validated), indices, biases
 
 
 def tanh_f32(x: np.ndarray) -> np.ndarray:
@@ -140,15 +145,16 @@ def _to_fpu(reg_of: dict[int, str]) -> tuple[list[str], dict[int, int]]:
 def _rows(key: tuple[int, bool, bool], b: int, f16: bool) -> tuple[list[str], int]:
     """One rows subroutine for layers with t = n mod 8 tail indices, groups or not, tanh or not.
 
-    In: r1 x, r2 32*groups, r3 4*rows, r7 row phase (count bits 0), r9 palette, r10 row's
-    first index byte, r11 bias, r12 y. Out: r7, r10, r11 at the next layer's first row,
-    r12 at y end. Also returns the most bytes it pushes (the return address included)."""
+    In: r1 x, r2 y, r3 4*rows, r4 32*groups, r7 row phase (count bits 0), r9 palette, r10 the
+    row's first index byte, r11 bias. It pushes its slots (x, -32*groups, y end) with its
+    return address, so the pop hands the layer's x back in r1 for the next layer's setup.
+    Out: r7, r10, r11 at the next layer's first row. Also returns the most bytes it pushes."""
     t, groups, tanh = key
     name = f".Lrows_{t}_{int(groups)}_{int(tanh)}"
-    out = [f"{name}:", "push    {lr}", "negs    r2, r2", "add     r3, r12",
-           f"strd    r1, r2, [sp, #{SLOT_X + 4}]",
-           f"str     r3, [sp, #{SLOT_YEND + 4}]",
-           f"{name}_row:", f"ldrd    r8, lr, [sp, #{SLOT_X + 4}]"]
+    out = [f"{name}:", "adds    r3, r3, r2", "mov     r12, r2"]
+    out += ["negs    r2, r4"] if groups else []
+    out += ["push    {r1, r2, r3, lr}", f"{name}_row:",
+            "ldrd    r8, lr, [sp]" if groups else "ldr.w   r8, [sp]"]
     pushed = 0
     if t == 1:
         lines, reg_of = _decode(1, b, TAIL_REGS, None)
@@ -157,51 +163,58 @@ def _rows(key: tuple[int, bool, bool], b: int, f16: bool) -> tuple[list[str], in
         if f16:
             bias = "r6" if w != "r6" else "r5"
             out += [f"ldrh.w  {bias}, [r11], #2", f"vmov    s0, s1, {w}, {bias}",
-                    "vcvtb.f32.f16 s16, s1"]
+                    f"vcvtb.f32.f16 {ACC}, s1"]
         else:
-            out += [f"vmov    s0, {w}", "vldmia  r11!, {s16}"]
-        out += ["vldmia  r8!, {s8}", "vfma.f32 s16, s0, s8"]
+            out += [f"vmov    s0, {w}", f"vldmia  r11!, {{{ACC}}}"]
+        out += ["vldmia  r8!, {s8}", f"vfma.f32 {ACC}, s0, s8"]
     else:
-        out += (["ldrh.w  r0, [r11], #2", "vmov    s16, r0", "vcvtb.f32.f16 s16, s16"] if f16
-                else ["vldmia  r11!, {s16}"])
+        out += ([f"ldrh.w  r0, [r11], #2", f"vmov    {ACC}, r0", f"vcvtb.f32.f16 {ACC}, {ACC}"]
+                if f16 else [f"vldmia  r11!, {{{ACC}}}"])
         if t:
             lines, reg_of = _decode(t, b, TAIL_REGS, None)
             moves, s_of = _to_fpu(reg_of)
             pushed = 4 * t
             out += lines + moves + [f"vldmia  r8!, {{s8-s{7 + t}}}" if t > 1 else "vldmia  r8!, {s8}"]
-            out += [f"vfma.f32 s16, s{s_of[f]}, s{8 + f}" for f in range(t)]
+            out += [f"vfma.f32 {ACC}, s{s_of[f]}, s{8 + f}" for f in range(t)]
     if t:
         out += [f"adds    r7, r7, #{t * b}", "add.w   r10, r10, r7, lsr #3"]
     if groups:
         lines, reg_of = _decode(GROUP, b, GROUP_REGS, b)
         moves, s_of = _to_fpu(reg_of)
         pushed = 4 * GROUP
-        out += ["bfi     r7, lr, #3, #29", f"{name}_group:", *lines, *moves, "vldmia  r8!, {s8-s15}"]
-        out += [f"vfma.f32 s16, s{s_of[f]}, s{8 + f}" for f in range(GROUP)]
-        out += ["adds.w  r7, r7, #256", f"bcc     {name}_group"]
+        # s15 accumulates, so only 7 inputs fit beside the 8 colors: the 8th goes into the
+        # color register the first FMA has just used.
+        free = f"s{s_of[0]}"
+        out += ["bfi     r7, lr, #3, #29", f"{name}_group:", *lines, *moves,
+                "vldmia  r8!, {s8-s14}", f"vfma.f32 {ACC}, {free}, s8", f"vldmia  r8!, {{{free}}}"]
+        out += [f"vfma.f32 {ACC}, s{s_of[f]}, s{8 + f}" for f in range(1, GROUP - 1)]
+        out += [f"vfma.f32 {ACC}, s{s_of[GROUP - 1]}, {free}",
+                "adds.w  r7, r7, #256", f"bcc     {name}_group"]
     elif t:
         out += ["and     r7, r7, #7"]
-    if tanh:
-        out += ["adr     r0, .Ltanh", "vldm    r0, {s0-s8}",
-                f"vcvt.s32.f32 s16, s16, #{TANH_CLAMP_FBITS}",
-                f"vcvt.f32.s32 s16, s16, #{TANH_CLAMP_FBITS}",
-                "vmul.f32 s9, s16, s16",
-                "vfma.f32 s1, s9, s0", "vfma.f32 s2, s9, s1", "vfma.f32 s3, s9, s2",
-                "vfma.f32 s5, s9, s4", "vfma.f32 s6, s9, s5", "vfma.f32 s7, s9, s6",
-                "vfma.f32 s8, s9, s7", "vmul.f32 s3, s3, s16", "vdiv.f32 s16, s3, s8"]
-    out += [f"ldr     r1, [sp, #{SLOT_YEND + 4}]", "vstmia  r12!, {s16}", "cmp     r12, r1",
-            f"bne     {name}_row", "pop     {pc}"]
-    return out, 4 + pushed
+    if tanh:  # Q is monic: its Horner chain starts with an add, so 8 coefficients
+        out += ["adr     r0, .Ltanh", "vldm    r0, {s0-s7}",
+                f"vcvt.s32.f32 {ACC}, {ACC}, #{TANH_CLAMP_FBITS}",
+                f"vcvt.f32.s32 {ACC}, {ACC}, #{TANH_CLAMP_FBITS}",
+                f"vmul.f32 s8, {ACC}, {ACC}",
+                "vfma.f32 s1, s8, s0", "vfma.f32 s2, s8, s1", "vfma.f32 s3, s8, s2",
+                "vadd.f32 s4, s4, s8", "vfma.f32 s5, s8, s4", "vfma.f32 s6, s8, s5",
+                "vfma.f32 s7, s8, s6", f"vmul.f32 s3, s3, {ACC}", f"vdiv.f32 {ACC}, s3, s7"]
+    out += ["ldr     r1, [sp, #8]", f"vstmia  r12!, {{{ACC}}}", "cmp     r12, r1",
+            f"bne     {name}_row", "pop     {r1, r2, r3, pc}"]
+    return out, ROWS_FRAME + pushed
 
 
 def _const(rd: str, imm: int) -> list[str]:
     return [f"movs    {rd}, #{imm}"] if imm < 256 else [f"movw    {rd}, #{imm}"]
 
 
-def _add(rd: str, rn: str, imm: int) -> list[str]:
-    if imm < 4096:
-        return [f"addw    {rd}, {rn}, #{imm}"]
-    return [f"ldr     {rd}, ={imm}", f"add     {rd}, {rd}, {rn}"]
+def _step(rd: str, delta: int) -> list[str]:
+    """rd += delta (bytes), the 16-bit form where it fits."""
+    op, imm = ("adds", delta) if delta >= 0 else ("subs", -delta)
+    if imm < 256:
+        return [f"{op}    {rd}, #{imm}"] if imm else []
+    return [f"{op[:3]}w    {rd}, {rd}, #{imm}"]
 
 
 @dataclass(frozen=True)
@@ -226,22 +239,18 @@ def gather_kernel(prefix: str, blob: Blob) -> GatherKernel:
         raise ChromaticError(f"the gather kernel reads at most {WINDOW_BITS - 7} index bits; "
                              "use --kernel loadable")
     f16 = blob.dtype == DType.F16
-    lay = blob.layout
     sizes = p.layer_sizes
     d0, m, nl = sizes[0], p.num_colors, len(p.layers)
-    off = lay.offsets()
-    dict_off = off["dictionary"]
-    pal_off = off["palette"]
-    bias_off = off["biases"]
-    mean_off = off["normalization"]
+    off = blob.layout.offsets()
     last = nl - 1
-    # RAM: float32 palette, ping-pong activations (layer l reads a if l is even), and a word
-    # that holds the blob's address once init has validated it (0 before: infer refuses).
+    # RAM: three pointers into the blob (written by init once it has validated the blob),
+    # ping-pong activations a, b (layer l reads a if l is even), the float32 palette.
     na = max(sizes[k] for k in range(0, last + 1, 2))
     nb = max([sizes[k] for k in range(1, last + 1, 2)] or [0])
-    a_off, b_off = 4 * m, 4 * (m + na)  # from the palette (RAM byte 4)
-    ram_bytes = 4 * (1 + m + na + nb)
-    if ram_bytes > 4095 or d0 > 255 or max(sizes) > 4095 // 4:
+    buf_off = (0, 4 * na)  # from a
+    pal_off = 4 * (na + nb)
+    ram_words = RAM_POINTERS + na + nb + m
+    if 4 * ram_words > 4095 or d0 > 255 or max(sizes) > 4095 // 4:
         raise ChromaticError("the gather kernel addresses at most 4 KiB of RAM and 255 inputs "
                              "(use --kernel inline)")
 
@@ -250,45 +259,40 @@ def gather_kernel(prefix: str, blob: Blob) -> GatherKernel:
         key = (sizes[l] % GROUP, sizes[l] >= GROUP, p.activation(l) == Activation.TANH)
         if key not in keys:
             keys.append(key)
-    # RAM word 0: the blob's address once init has validated it; r9: the palette after it.
     body = [
-        "push    {r0-r11, lr}", "vpush   {s16}",
-        "ldr     r2, .Lram", "ldmia   r2!, {r3}", "mov     r9, r2", "cbnz    r3, .Lready",
+        "push    {r1, r4-r11, lr}",
+        "ldr     r2, .Lram", "ldmia.w r2!, {r5, r10, r11}", "cbnz    r5, .Lready",
         "movs    r0, #12", "b       .Lret",  # CHROMATIC_ERR_ARGUMENT: not initialized
-        ".Lready:", *_add("r1", "r9", a_off), "mov     r12, r1",
-        *_add("r2", "r3", mean_off), f"movs    r7, #{d0}",
-        ".Lnorm:",
+        ".Lready:", "mov     r1, r2", f"addw    r9, r2, #{pal_off}", f"movs    r7, #{d0}",
+        ".Lnorm:",  # r0 obs, r5 means, r2 -> a; r7 ends at 0: the first row's bit phase
     ]
     if f16:
-        body += [f"ldrh    r5, [r2, #{2 * d0}]", "ldrh.w  r6, [r2], #2", "vmov    s0, s1, r6, r5",
+        body += [f"ldrh    r6, [r5, #{2 * d0}]", "ldrh.w  r4, [r5], #2", "vmov    s0, s1, r4, r6",
                  "vcvtb.f32.f16 s0, s0", "vcvtb.f32.f16 s1, s1"]
     else:
-        body += [f"vldr    s1, [r2, #{4 * d0}]", "vldmia  r2!, {s0}"]
+        body += [f"vldr    s1, [r5, #{4 * d0}]", "vldmia  r5!, {s0}"]
     body += ["vldmia  r0!, {s2}", "vsub.f32 s2, s2, s0", "vdiv.f32 s2, s2, s1",
-             "vstmia  r12!, {s2}", "subs    r7, #1", "bne     .Lnorm",  # r7 = 0: row phase
-             *_add("r10", "r3", dict_off), *_add("r11", "r3", bias_off)]
+             "vstmia  r2!, {s2}", "subs    r7, #1", "bne     .Lnorm"]
     for l in range(nl):
         n, out = sizes[l], sizes[l + 1]
         key = (n % GROUP, n >= GROUP, p.activation(l) == Activation.TANH)
-        x_off, y_off = (a_off, b_off) if l % 2 == 0 else (b_off, a_off)
-        if l:  # layer 0: r1 still holds buffer a from the normalization
-            body += _add("r1", "r9", x_off)
-        if n >= GROUP:
-            body += _const("r2", 32 * (n // GROUP))
         if l == last:  # y = act
-            body += [f"ldr.w   r12, [sp, #{SLOT_ACT}]"]
-        elif not (l == 0 and a_off + 4 * d0 == y_off):  # else the normalization left r12 there
-            body += _add("r12", "r9", y_off)
+            body += ["ldr     r2, [sp]"] + _step("r1", buf_off[l % 2] - buf_off[1 - l % 2]) * (l > 0)
+        elif l == 0:  # x = a in r1; the normalization left r2 at a + 4 * d0
+            body += _step("r2", buf_off[1] - 4 * d0)
+        else:  # ping-pong: y = the previous layer's x, which rows hands back in r1
+            body += ["mov     r2, r1", *_step("r1", buf_off[l % 2] - buf_off[1 - l % 2])]
         body += _const("r3", 4 * out)
+        if n >= GROUP:
+            body += _const("r4", 32 * (n // GROUP))
         body += [f"bl      .Lrows_{key[0]}_{int(key[1])}_{int(key[2])}"]
-    body += ["movs    r0, #0", ".Lret:", "vpop    {s16}", "add     sp, #16",
-             "pop     {r4-r11, pc}"]
+    body += ["movs    r0, #0", ".Lret:", "pop     {r1, r4-r11, pc}"]
     deepest = 0
     for key in keys:
         lines, pushed = _rows(key, b, f16)
         body += lines
         deepest = max(deepest, pushed)
-    consts = [*TANH_P[::-1], *TANH_Q[::-1]]
+    consts = [*TANH_P[::-1], *TANH_Q[-2::-1]]  # Q's leading 1 is an add in the code
     tail = [".p2align 2", ".Ltanh:"] + [f".word   {np.float32(c).view(np.uint32):#010x}  /* {c!r} */"
                                         for c in consts]
     tail += [".Lram:", f".word   {prefix}_ram", ".ltorg"]
@@ -300,36 +304,43 @@ def gather_kernel(prefix: str, blob: Blob) -> GatherKernel:
         ".p2align 2", ".thumb_func", f"{fn}:",
         *("    " + line if not line.endswith(":") else line for line in body + tail),
         f".size {fn}, . - {fn}", ""])
+    pal_word = RAM_POINTERS + na + nb
     c = f"""#include <string.h>
 
-/* RAM of {fn} ({prefix}_gather.S): at byte 0 the blob's address once init has validated it
-   (0: not ready), then the palette as float32 (written here, gathered by integer loads there)
-   and the activations (layer l reads the buffer at byte {4 + a_off} if l is even, at {4 + b_off}
-   if odd). */
-uint32_t {prefix}_ram[{ram_bytes // 4}u];
+/* RAM of {fn} ({prefix}_gather.S): words 0-2 point into the blob at its means (0: not
+   validated, infer refuses), indices and biases; then the activations (layer l reads the
+   buffer at word {RAM_POINTERS} if l is even, at word {RAM_POINTERS + na} if odd) and the palette
+   as float32 from word {pal_word} (written here, gathered by integer loads there). */
+uint32_t {prefix}_ram[{ram_words}u];
 
 int {prefix}_init(void)
 {{
     chromatic_model m; /* validation only: offsets and sizes are constants of the assembly */
     const uint8_t *blob = {prefix}_blob;
+    const uint8_t *sec[{RAM_POINTERS}];
     uint32_t j;
-    int rc = chromatic_init(&m, blob, sizeof {prefix}_blob);
-    if (rc == CHROMATIC_OK && m.index_bits != {b}u) rc = CHROMATIC_ERR_HEADER;
+    int rc;
     {prefix}_ram[0] = 0u;
+    rc = chromatic_init(&m, blob, sizeof {prefix}_blob);
+    if (rc == CHROMATIC_OK && m.index_bits != {b}u) rc = CHROMATIC_ERR_HEADER;
     if (rc != CHROMATIC_OK) return rc;
     for (j = 0; j < {m}u; j++) {{
         float w;
 #if {int(f16)}
         __fp16 h;
-        memcpy(&h, blob + {pal_off}u + 2u * j, sizeof h);
+        memcpy(&h, blob + {off["palette"]}u + 2u * j, sizeof h);
         w = (float)h;
 #else
-        memcpy(&w, blob + {pal_off}u + 4u * j, sizeof w);
+        memcpy(&w, blob + {off["palette"]}u + 4u * j, sizeof w);
 #endif
-        memcpy(&{prefix}_ram[1u + j], &w, sizeof w);
+        memcpy(&{prefix}_ram[{pal_word}u + j], &w, sizeof w);
     }}
-    memcpy(&{prefix}_ram[0], &blob, sizeof blob);
+    sec[0] = blob + {off["normalization"]}u;
+    sec[1] = blob + {off["dictionary"]}u;
+    sec[2] = blob + {off["biases"]}u;
+    memcpy(&{prefix}_ram[1], &sec[1], sizeof sec - sizeof sec[0]);
+    memcpy(&{prefix}_ram[0], &sec[0], sizeof sec[0]); /* last: infer may run from here on */
     return rc;
 }}
 """
-    return GatherKernel(c, asm, PUSHED + deepest, ram_bytes)
+    return GatherKernel(c, asm, PUSHED + deepest, 4 * ram_words)

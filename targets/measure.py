@@ -49,11 +49,26 @@ def stack_usage(files: tuple[Path, ...]) -> dict[str, int]:
 
 
 def _code(elf: Path) -> list[tuple[int, bytes]]:
+    """The instruction spans of the executable sections: literal pools (between a "$d" and
+    the next "$t" mapping symbol, ARM ELF) are left out, so data never disassembles as calls."""
     from elftools.elf.elffile import ELFFile
 
     with open(elf, "rb") as f:
-        return [(sec["sh_addr"], sec.data()) for sec in ELFFile(f).iter_sections()
-                if sec["sh_flags"] & 0x4 and sec["sh_type"] == "SHT_PROGBITS"]  # executable
+        e = ELFFile(f)
+        secs = [(i, s) for i, s in enumerate(e.iter_sections())
+                if s["sh_flags"] & 0x4 and s["sh_type"] == "SHT_PROGBITS"]  # executable
+        marks: dict[int, list[tuple[int, bool]]] = {i: [] for i, _ in secs}
+        for sym in e.get_section_by_name(".symtab").iter_symbols():
+            if sym.name[:2] in ("$t", "$d", "$a") and sym["st_shndx"] in marks:
+                marks[sym["st_shndx"]].append((sym["st_value"], sym.name[1] != "d"))
+        out = []
+        for i, sec in secs:
+            base, data = sec["sh_addr"], sec.data()
+            edges = sorted(marks[i]) or [(base, True)]
+            ends = [a for a, _ in edges[1:]] + [base + len(data)]
+            out += [(a, data[a - base:end - base]) for (a, code), end in zip(edges, ends)
+                    if code and end > a]
+        return out
 
 
 def call_graph_frames(elf: Path, syms: dict, root: str) -> dict[str, int]:
@@ -75,10 +90,11 @@ def call_graph_frames(elf: Path, syms: dict, root: str) -> dict[str, int]:
         fn = todo.pop()
         if fn.name in out:
             continue
-        body = next((d[fn.addr - a:fn.addr - a + fn.size] for a, d in code
-                     if a <= fn.addr < a + len(d)), b"")
+        lo, hi = fn.addr, fn.addr + fn.size
+        insns = (i for a, d in code if a < hi and lo < a + len(d)
+                 for i in cs.disasm_lite(d[max(lo - a, 0):hi - a], max(lo, a)))
         frame = 0
-        for _, _, mnem, ops in cs.disasm_lite(body, fn.addr):
+        for _, _, mnem, ops in insns:
             regs = ops.split("{")[-1].rstrip("}").split(",") if "{" in ops else []
             if mnem.startswith(("push", "vpush")) or (mnem.startswith("stmdb") and
                                                       ops.startswith("sp!")):
