@@ -131,3 +131,18 @@ def test_corrupt_blob_is_refused_and_infer_stays_off(tmp_path):
     assert emu.call(f"{r.prefix}_init") != 0
     o = emu.alloc(b"\0" * 68)
     assert emu.call(f"{r.prefix}_infer", o, emu.alloc(b"\0" * 24)) == 12
+
+
+@pytest.mark.firmware
+def test_stack_bound_reaches_no_function_from_the_literal_pool(tmp_path):
+    """infer calls nothing: its tanh coefficients (data after the code) must not disassemble
+    into calls that the stack bound would follow."""
+    _require_toolchain()
+    from targets.build import build
+    from targets.emulate import symbols
+    from targets.measure import call_graph_frames
+
+    data = compile_policy(random_policy((17, 41, 6), 17, seed=1), dtype="f16")
+    r = build(data, get_target("cortex-m4f"), tmp_path, kernel="gather")
+    reach = call_graph_frames(r.selftest, symbols(r.selftest), f"{r.prefix}_infer")
+    assert list(reach) == [f"{r.prefix}_infer"]
