@@ -103,7 +103,8 @@ def cmd_measure(args: argparse.Namespace) -> int:
         f"blob_bits      {bits.blob_bits:>10,}   8 x file size: "
         + " + ".join(f"{k} {v:,}" for k, v in bits.parts.items() if v),
         f"weight_params  {bits.weight_params:>10,}",
-        f"compression    {100 * bits.compression:>9.1f}%   1 - (params + hidden biases) / (edges + hidden biases)",
+        f"compression    {100 * bits.compression:>9.1f}%   "
+        "1 - (params + hidden biases) / (edges + hidden biases)",
     ]
     if args.latency:
         from runtime.latency import latency_report

@@ -240,7 +240,8 @@ def check_structure(policy: Policy) -> None:
     s = policy.structure
     if s == Structure.MASKED and policy.palette[0] != 0.0:
         raise PolicyFormatError(
-            f"weights: structure 'masked' needs weights[0] == 0 (the pruned class), found {policy.palette[0]!r}"
+            "weights: structure 'masked' needs weights[0] == 0 (the pruned class), "
+            f"found {policy.palette[0]!r}"
         )
     if not s.implicit:
         return

@@ -15,7 +15,8 @@ policy = random_policy((17, 41, 6), num_colors=17, seed=0)
 policy = policy.replace(
     metadata={
         "env_id": "HalfCheetah-v5",
-        "train_command": "python scripts/make_demo_policy.py  (untrained: random partition and weights, seed 0)",
+        "train_command": "python scripts/make_demo_policy.py  "
+                         "(untrained: random partition and weights, seed 0)",
         "seed": 0,
     }
 )

@@ -168,7 +168,7 @@ def _rows(key: tuple[int, bool, bool], b: int, f16: bool) -> tuple[list[str], in
             out += [f"vmov    s0, {w}", f"vldmia  r11!, {{{ACC}}}"]
         out += ["vldmia  r8!, {s8}", f"vfma.f32 {ACC}, s0, s8"]
     else:
-        out += ([f"ldrh.w  r0, [r11], #2", f"vmov    {ACC}, r0", f"vcvtb.f32.f16 {ACC}, {ACC}"]
+        out += (["ldrh.w  r0, [r11], #2", f"vmov    {ACC}, r0", f"vcvtb.f32.f16 {ACC}, {ACC}"]
                 if f16 else [f"vldmia  r11!, {{{ACC}}}"])
         if t:
             lines, reg_of = _decode(t, b, TAIL_REGS, None)

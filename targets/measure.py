@@ -66,7 +66,7 @@ def _code(elf: Path) -> list[tuple[int, bytes]]:
             base, data = sec["sh_addr"], sec.data()
             edges = sorted(marks[i]) or [(base, True)]
             ends = [a for a, _ in edges[1:]] + [base + len(data)]
-            out += [(a, data[a - base:end - base]) for (a, code), end in zip(edges, ends)
+            out += [(a, data[a - base:end - base]) for (a, code), end in zip(edges, ends, strict=True)
                     if code and end > a]
         return out
 
