@@ -43,8 +43,9 @@ class Activation(enum.IntEnum):
     TANH = 1
 
 
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, copy=True)
+def readonly(a, dtype=None) -> np.ndarray:
+    """A write-protected copy, so that frozen dataclasses holding arrays stay frozen."""
+    a = np.array(a, dtype=dtype, copy=True)
     a.setflags(write=False)
     return a
 
@@ -57,8 +58,8 @@ class Layer:
     bias: np.ndarray
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "partition", _readonly(np.asarray(self.partition, np.int64)))
-        object.__setattr__(self, "bias", _readonly(np.asarray(self.bias, np.float64)))
+        object.__setattr__(self, "partition", readonly(self.partition, np.int64))
+        object.__setattr__(self, "bias", readonly(self.bias, np.float64))
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -74,8 +75,8 @@ class Normalization:
     std: np.ndarray
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "mean", _readonly(np.asarray(self.mean, np.float64)))
-        object.__setattr__(self, "std", _readonly(np.asarray(self.std, np.float64)))
+        object.__setattr__(self, "mean", readonly(self.mean, np.float64))
+        object.__setattr__(self, "std", readonly(self.std, np.float64))
 
     @staticmethod
     def identity(d: int) -> Normalization:
@@ -96,7 +97,7 @@ class Policy:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
-        object.__setattr__(self, "palette", _readonly(np.asarray(self.palette, np.float64)))
+        object.__setattr__(self, "palette", readonly(self.palette, np.float64))
         object.__setattr__(self, "structure", Structure(self.structure))
         object.__setattr__(self, "hidden_activation", Activation(self.hidden_activation))
         object.__setattr__(self, "output_activation", Activation(self.output_activation))

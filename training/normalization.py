@@ -13,16 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.ir import Normalization
+from compiler.ir import Normalization, readonly
 
 #: A dimension with a smaller std (e.g. a constant observation) is left unscaled.
 STD_FLOOR = 1e-6
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=np.float64, copy=True)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,8 +29,8 @@ class RunningStats:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "count", int(self.count))
-        object.__setattr__(self, "sum", _readonly(self.sum))
-        object.__setattr__(self, "sumsq", _readonly(self.sumsq))
+        object.__setattr__(self, "sum", readonly(self.sum, np.float64))
+        object.__setattr__(self, "sumsq", readonly(self.sumsq, np.float64))
 
     @staticmethod
     def zeros(dim: int) -> RunningStats:

@@ -23,17 +23,12 @@ from compiler.ir import (
     Structure,
     canonical_partitions,
     implicit_num_colors,
+    readonly,
 )
 from compiler.policy_file import load_policy
 from compiler.synth import random_partitions
 
 STRUCTURES = ("chromatic", "dense", "toeplitz", "circulant")
-
-
-def _readonly(a: np.ndarray, dtype: type) -> np.ndarray:
-    a = np.array(a, dtype=dtype, copy=True)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,7 +43,7 @@ class PolicySpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "layer_sizes", tuple(int(s) for s in self.layer_sizes))
         object.__setattr__(self, "structure", Structure(self.structure))
-        object.__setattr__(self, "partitions", tuple(_readonly(p, np.int64) for p in self.partitions))
+        object.__setattr__(self, "partitions", tuple(readonly(p, np.int64) for p in self.partitions))
 
     @property
     def num_biases(self) -> int:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from compiler.errors import ChromaticError
+from compiler.ir import readonly
 
 Shaping = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -57,12 +58,6 @@ SHAPINGS: dict[str, Shaping] = {"z-score": z_score, "none": identity}
 
 
 # -- optimizers (ascent) --------------------------------------------------------------------------
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, dtype=np.float64, copy=True)
-    a.setflags(write=False)
-    return a
-
-
 @dataclass(frozen=True, eq=False)
 class OptState:
     """Adam's moments and step count (unused by SGD, kept so every state has one shape)."""
@@ -72,8 +67,8 @@ class OptState:
     t: int = 0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "m", _readonly(self.m))
-        object.__setattr__(self, "v", _readonly(self.v))
+        object.__setattr__(self, "m", readonly(self.m, np.float64))
+        object.__setattr__(self, "v", readonly(self.v, np.float64))
 
 
 def sgd_step(theta: np.ndarray, grad: np.ndarray, opt: OptState, lr: float) -> tuple[np.ndarray, OptState]:
@@ -102,7 +97,7 @@ class ESState:
     generation: int = 0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "params", _readonly(self.params))
+        object.__setattr__(self, "params", readonly(self.params, np.float64))
 
 
 @dataclass(frozen=True, eq=False)
