@@ -17,30 +17,14 @@ from compiler.errors import ChromaticError
 from training.enas.optim import (
     Adam,
     EmaCritic,
+    check_parts,
     check_rewards,
+    check_sizes,
     dloss_dlogits,
     entropy,
     reinforce_step,
     softmax,
 )
-
-
-def _check(num_edges: int, num_colors: int) -> None:
-    if num_edges < 1 or num_colors < 2:
-        raise ChromaticError(
-            f"controller: expected num_edges >= 1 and num_colors >= 2, found {num_edges}, {num_colors}"
-        )
-
-
-def _check_parts(parts: np.ndarray, num_edges: int, num_colors: int) -> np.ndarray:
-    parts = np.asarray(parts)
-    if parts.ndim != 2 or parts.shape[1] != num_edges:
-        raise ChromaticError(f"partitions: expected shape (B, {num_edges}), found {parts.shape}")
-    if parts.size and (parts.min() < 0 or parts.max() >= num_colors):
-        raise ChromaticError(
-            f"partitions: colors must lie in [0, {num_colors}), found [{parts.min()}, {parts.max()}]"
-        )
-    return parts.astype(np.int64)
 
 
 def _check_checkpoint(state: Mapping[str, np.ndarray], num_edges: int, num_colors: int) -> None:
@@ -67,7 +51,7 @@ class FactorizedController:
         temperature: float = 1.0,
         init_scale: float = 0.1,
     ) -> None:
-        _check(num_edges, num_colors)
+        check_sizes(num_edges, num_colors)
         self.num_edges, self.num_colors = int(num_edges), int(num_colors)
         self.entropy_weight, self.temperature = float(entropy_weight), float(temperature)
         rng = np.random.default_rng(seed)
@@ -93,7 +77,7 @@ class FactorizedController:
     ) -> tuple[float, dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Same surrogate loss as :meth:`EnasController.loss_and_grads`."""
         z = (self.params if params is None else params)["logits"]
-        parts = _check_parts(parts, self.num_edges, self.num_colors)
+        parts = check_parts(parts, self.num_edges, self.num_colors)
         adv = np.asarray(advantages, np.float64)
         B = parts.shape[0]
         p, lp = softmax(z, self.temperature)
@@ -108,7 +92,7 @@ class FactorizedController:
         return loss, {"logits": g}, {"log_prob": logp, "entropy": np.full(B, ent)}
 
     def update(self, parts: np.ndarray, rewards: np.ndarray) -> dict[str, float]:
-        parts = _check_parts(parts, self.num_edges, self.num_colors)
+        parts = check_parts(parts, self.num_edges, self.num_colors)
         return reinforce_step(self, parts, check_rewards(rewards, parts.shape[0]))
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -133,7 +117,7 @@ class RandomController:
     name = "random"
 
     def __init__(self, num_edges: int, num_colors: int, seed: int = 0, **_: object) -> None:
-        _check(num_edges, num_colors)
+        check_sizes(num_edges, num_colors)
         self.num_edges, self.num_colors = int(num_edges), int(num_colors)
 
     def sample(
@@ -147,7 +131,7 @@ class RandomController:
         }
 
     def update(self, parts: np.ndarray, rewards: np.ndarray) -> dict[str, float]:
-        parts = _check_parts(parts, self.num_edges, self.num_colors)
+        parts = check_parts(parts, self.num_edges, self.num_colors)
         rewards = check_rewards(rewards, parts.shape[0])
         logm = float(np.log(self.num_colors))
         return {

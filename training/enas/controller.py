@@ -26,7 +26,9 @@ from compiler.errors import ChromaticError
 from training.enas.optim import (
     Adam,
     EmaCritic,
+    check_parts,
     check_rewards,
+    check_sizes,
     dloss_dlogits,
     entropy,
     reinforce_step,
@@ -92,10 +94,7 @@ class EnasController:
         init_scale: float = 0.1,
         dtype: type = np.float32,
     ) -> None:
-        if num_edges < 1 or num_colors < 2:
-            raise ChromaticError(
-                f"controller: expected num_edges >= 1 and num_colors >= 2, found {num_edges}, {num_colors}"
-            )
+        check_sizes(num_edges, num_colors)
         self.num_edges, self.num_colors = int(num_edges), int(num_colors)
         self.hidden, self.embedding_dim, self.attention_dim = (
             int(hidden),
@@ -218,22 +217,12 @@ class EnasController:
         return res["actions"], {"log_prob": res["log_prob"], "entropy": res["entropy"]}
 
     # -- loss and its gradient -------------------------------------------------------------------
-    def _check_parts(self, parts: np.ndarray) -> np.ndarray:
-        parts = np.asarray(parts)
-        if parts.ndim != 2 or parts.shape[1] != self.num_edges:
-            raise ChromaticError(f"partitions: expected shape (B, {self.num_edges}), found {parts.shape}")
-        if parts.size and (parts.min() < 0 or parts.max() >= self.num_colors):
-            raise ChromaticError(
-                f"partitions: colors must lie in [0, {self.num_colors}), found [{parts.min()}, {parts.max()}]"
-            )
-        return parts.astype(np.int64)
-
     def loss_and_grads(
         self, parts: np.ndarray, advantages: np.ndarray, params: Mapping[str, np.ndarray] | None = None
     ) -> tuple[float, dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Surrogate loss ``-1/B sum_b [adv_b log pi(parts_b) + beta H(b)]``, its gradient, and stats."""
         p = self.params if params is None else params
-        parts = self._check_parts(parts)
+        parts = check_parts(parts, self.num_edges, self.num_colors)
         adv = np.asarray(advantages, np.float64)
         B = parts.shape[0]
         E, M, H, d = self.num_edges, self.num_colors, self.hidden, self.embedding_dim
@@ -312,7 +301,7 @@ class EnasController:
 
     def update(self, parts: np.ndarray, rewards: np.ndarray) -> dict[str, float]:
         """One REINFORCE step on sampled ``parts`` (B, E) with their ``rewards`` (B,), maximised."""
-        parts = self._check_parts(parts)
+        parts = check_parts(parts, self.num_edges, self.num_colors)
         return reinforce_step(self, parts, check_rewards(rewards, parts.shape[0]))
 
     # -- checkpoints -----------------------------------------------------------------------------

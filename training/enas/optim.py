@@ -125,6 +125,26 @@ def grad_norm(grads: Mapping[str, np.ndarray]) -> float:
     return float(np.sqrt(sum(float((g * g).sum()) for g in grads.values())))
 
 
+def check_sizes(num_edges: int, num_colors: int) -> None:
+    """A controller needs an edge to color and a choice of at least two colors."""
+    if num_edges < 1 or num_colors < 2:
+        raise ChromaticError(
+            f"controller: expected num_edges >= 1 and num_colors >= 2, found {num_edges}, {num_colors}"
+        )
+
+
+def check_parts(parts: np.ndarray, num_edges: int, num_colors: int) -> np.ndarray:
+    """Partitions as an int64 (B, num_edges) array of colors in [0, num_colors)."""
+    parts = np.asarray(parts)
+    if parts.ndim != 2 or parts.shape[1] != num_edges:
+        raise ChromaticError(f"partitions: expected shape (B, {num_edges}), found {parts.shape}")
+    if parts.size and (parts.min() < 0 or parts.max() >= num_colors):
+        raise ChromaticError(
+            f"partitions: colors must lie in [0, {num_colors}), found [{parts.min()}, {parts.max()}]"
+        )
+    return parts.astype(np.int64)
+
+
 def check_rewards(rewards: np.ndarray, batch: int) -> np.ndarray:
     """Rewards as a float64 vector of ``batch`` finite values (ChromaticError otherwise)."""
     rewards = np.asarray(rewards, np.float64).reshape(-1)
