@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from training.enas import make_controller
+from chromatic.training.enas import make_controller
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from runtime.envs import SUPPORTED_ENVS, make_env
+from chromatic.runtime.envs import SUPPORTED_ENVS, make_env
 
 RESULTS = Path(__file__).parent / "results"
 

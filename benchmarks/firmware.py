@@ -12,9 +12,9 @@ import platform
 import subprocess
 from pathlib import Path
 
-from compiler.compile import compile_policy
-from compiler.synth import random_policy
-from targets.measure import target_report
+from chromatic.compiler.compile import compile_policy
+from chromatic.compiler.synth import random_policy
+from chromatic.targets.measure import target_report
 
 OUT = Path(__file__).parent / "results"
 

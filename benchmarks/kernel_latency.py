@@ -14,10 +14,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.compile import compile_policy
-from compiler.synth import random_policy
-from runtime.c_loader import CFLAGS, compiler
-from runtime.latency import NAMES, measure
+from chromatic.compiler.compile import compile_policy
+from chromatic.compiler.synth import random_policy
+from chromatic.runtime.c_loader import CFLAGS, compiler
+from chromatic.runtime.latency import NAMES, measure
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

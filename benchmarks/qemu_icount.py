@@ -21,13 +21,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from compiler.blob import decode
-from compiler.compile import compile_policy
-from compiler.synth import random_policy
-from targets.build import build, selftest_vectors
-from targets.emulate import symbols
-from targets.measure import instructions
-from targets.registry import get_target
+from chromatic.compiler.blob import decode
+from chromatic.compiler.compile import compile_policy
+from chromatic.compiler.synth import random_policy
+from chromatic.targets.build import build, selftest_vectors
+from chromatic.targets.emulate import symbols
+from chromatic.targets.measure import instructions
+from chromatic.targets.registry import get_target
 
 OUT = Path(__file__).parent / "results" / "qemu_icount.json"
 TRACE = re.compile(r"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/")

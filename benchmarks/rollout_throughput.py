@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from training.policy_params import initial_params, make_spec
-from training.rollout.engine import InlineEngine, default_workers, make_engine
-from training.rollout.worker import Job, pin_blas_threads
+from chromatic.training.policy_params import initial_params, make_spec
+from chromatic.training.rollout.engine import InlineEngine, default_workers, make_engine
+from chromatic.training.rollout.worker import Job, pin_blas_threads
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -18,11 +18,11 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.bits import bit_report
-from compiler.blob import decode
-from compiler.compile import compile_policy
-from compiler.policy_file import load_policy
-from training.run import read_log
+from chromatic.compiler.bits import bit_report
+from chromatic.compiler.blob import decode
+from chromatic.compiler.compile import compile_policy
+from chromatic.compiler.policy_file import load_policy
+from chromatic.training.run import read_log
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results"

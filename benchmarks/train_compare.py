@@ -17,7 +17,7 @@ from pathlib import Path
 
 from training_runs import RESULTS, machine, plot_curves, summary_line, train_case
 
-from training.run import EngineOptions, TrainConfig
+from chromatic.training.run import EngineOptions, TrainConfig
 
 
 @dataclass

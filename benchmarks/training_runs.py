@@ -14,8 +14,8 @@ import shutil
 import time
 from pathlib import Path
 
-from compiler.policy_file import load_policy
-from training.run import EngineOptions, TrainConfig, read_log, start
+from chromatic.compiler.policy_file import load_policy
+from chromatic.training.run import EngineOptions, TrainConfig, read_log, start
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 from training_runs import RESULTS, machine, plot_curves, summary_line, train_case
 
-from compiler.policy_file import load_policy, save_policy
-from training.alternating import NasState, finalists, split_state
-from training.enas.edges import num_edges, split_partitions
-from training.run import CHECKPOINT, POLICY, EngineOptions, TrainConfig, load_checkpoint
+from chromatic.compiler.policy_file import load_policy, save_policy
+from chromatic.training.alternating import NasState, finalists, split_state
+from chromatic.training.enas.edges import num_edges, split_partitions
+from chromatic.training.run import CHECKPOINT, POLICY, EngineOptions, TrainConfig, load_checkpoint
 
 
 def top_partition_files(source: Path, top: int, out_dir: Path) -> list[Path]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler.blob import Blob
-from compiler.ir import Policy, Structure, index_bits
+from chromatic.compiler.blob import Blob
+from chromatic.compiler.ir import Policy, Structure, index_bits
 
 
 def weight_params(policy: Policy) -> int:

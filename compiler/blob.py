@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.errors import BlobError
-from compiler.ir import (
+from chromatic.errors import BlobError
+from chromatic.compiler.ir import (
     Activation,
     Layer,
     Normalization,
@@ -28,7 +28,7 @@ from compiler.ir import (
     implicit_num_colors,
     index_bits,
 )
-from compiler.passes.pack import pack_indices, packed_size, unpack_indices
+from chromatic.compiler.passes.pack import pack_indices, packed_size, unpack_indices
 
 MAGIC = b"CHRM"
 VERSION = 1

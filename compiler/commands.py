@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.atomic import atomic_write_bytes, atomic_write_with
-from compiler.bits import bit_report
-from compiler.blob import Blob, decode
-from compiler.compile import compile_policy
-from compiler.errors import ChromaticError
-from compiler.policy_file import load_policy
+from chromatic.atomic import atomic_write_bytes, atomic_write_with
+from chromatic.compiler.bits import bit_report
+from chromatic.compiler.blob import Blob, decode
+from chromatic.compiler.compile import compile_policy
+from chromatic.errors import ChromaticError
+from chromatic.compiler.policy_file import load_policy
 
 ARROW = "\u2192"
 
@@ -79,7 +79,7 @@ def load_observations(path: str) -> np.ndarray:
 
 
 def cmd_infer(args: argparse.Namespace) -> int:
-    from runtime import load
+    from chromatic.runtime import load
 
     data, blob = read_blob(args.blob)
     obs = load_observations(args.input)
@@ -107,13 +107,13 @@ def cmd_measure(args: argparse.Namespace) -> int:
         "1 - (params + hidden biases) / (edges + hidden biases)",
     ]
     if args.latency:
-        from runtime.latency import latency_report
+        from chromatic.runtime.latency import latency_report
 
         extra, extra_lines = latency_report(data, quick=args.quick)
         report.update(extra)
         lines += extra_lines
     if args.target:
-        from targets.measure import target_report
+        from chromatic.targets.measure import target_report
 
         extra, extra_lines = target_report(data, args.target)
         report.update(extra)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from compiler.blob import PACK_MODES, DType, encode
-from compiler.errors import ChromaticError
-from compiler.ir import Policy
-from compiler.passes.canonicalize import canonicalize
-from compiler.passes.quantize import quantize
+from chromatic.compiler.blob import PACK_MODES, DType, encode
+from chromatic.errors import ChromaticError
+from chromatic.compiler.ir import Policy
+from chromatic.compiler.passes.canonicalize import canonicalize
+from chromatic.compiler.passes.quantize import quantize
 
 Pass = Callable[[Policy], Policy]
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from compiler.errors import PolicyFormatError
+from chromatic.arrays import readonly
+from chromatic.errors import PolicyFormatError
 
 
 class Structure(enum.IntEnum):
@@ -41,13 +42,6 @@ class Activation(enum.IntEnum):
 
     IDENTITY = 0
     TANH = 1
-
-
-def readonly(a, dtype=None) -> np.ndarray:
-    """A write-protected copy, so that frozen dataclasses holding arrays stay frozen."""
-    a = np.array(a, dtype=dtype, copy=True)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True, eq=False)

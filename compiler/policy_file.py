@@ -13,9 +13,9 @@ from typing import IO
 
 import numpy as np
 
-from compiler.atomic import atomic_write_with
-from compiler.errors import PolicyFormatError
-from compiler.ir import Activation, Layer, Normalization, Policy, Structure
+from chromatic.atomic import atomic_write_with
+from chromatic.errors import PolicyFormatError
+from chromatic.compiler.ir import Activation, Layer, Normalization, Policy, Structure
 
 FORMAT_KEYS = {
     "layer_sizes",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from compiler.ir import (
+from chromatic.compiler.ir import (
     Activation,
     Layer,
     Normalization,

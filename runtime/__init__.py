@@ -11,13 +11,13 @@ from typing import Protocol
 
 import numpy as np
 
-from compiler.errors import ChromaticError
+from chromatic.errors import ChromaticError
 
 # backend name -> "module:factory"; a factory takes blob bytes and returns a Runner.
 BACKENDS = {
-    "numpy": "runtime.numpy_runner:NumpyRunner",
-    "numba": "runtime.numba_runner:NumbaRunner",
-    "c": "runtime.c_loader:CRunner",
+    "numpy": "chromatic.runtime.numpy_runner:NumpyRunner",
+    "numba": "chromatic.runtime.numba_runner:NumbaRunner",
+    "c": "chromatic.runtime.c_loader:CRunner",
 }
 
 

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from compiler.errors import BlobError, ChromaticError
-from runtime import check_obs
+from chromatic.errors import BlobError, ChromaticError
+from chromatic.runtime import check_obs
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "targets" / "c"
 SOURCES = ("chromatic.c", "dense.c", "bench.c")

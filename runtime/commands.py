@@ -8,9 +8,9 @@ import argparse
 # -- export ---------------------------------------------------------------------------------
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the blob's dense-equivalent ONNX graph (runtime/onnx_export.py)."""
-    from compiler.atomic import atomic_write_bytes
-    from compiler.commands import describe, read_blob
-    from runtime.onnx_export import OPSET, export_onnx_bytes
+    from chromatic.atomic import atomic_write_bytes
+    from chromatic.compiler.commands import describe, read_blob
+    from chromatic.runtime.onnx_export import OPSET, export_onnx_bytes
 
     data, blob = read_blob(args.blob)
     model = export_onnx_bytes(data)
@@ -28,7 +28,7 @@ def _register_export(sub: argparse._SubParsersAction) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the CLI."""
-    from runtime.control_loop import register_run
+    from chromatic.runtime.control_loop import register_run
 
     register_run(sub)
     _register_export(sub)

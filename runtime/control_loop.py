@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from compiler.errors import ChromaticError
-from runtime import Runner, load
-from runtime.envs import check_policy_fits, make_env
+from chromatic.errors import ChromaticError
+from chromatic.runtime import Runner, load
+from chromatic.runtime.envs import check_policy_fits, make_env
 
 
 @dataclass
@@ -150,7 +150,7 @@ def format_report(r: RunReport) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from compiler.commands import read_blob
+    from chromatic.compiler.commands import read_blob
 
     data, _ = read_blob(args.blob)
     runner = load(data, args.runtime)

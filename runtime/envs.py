@@ -21,7 +21,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from compiler.errors import ChromaticError
+from chromatic.errors import ChromaticError
 
 #: The tasks chromatic supports and tests (paper Table 1, on gymnasium's MuJoCo v5 and pybullet).
 SUPPORTED_ENVS: tuple[str, ...] = (
@@ -47,7 +47,7 @@ def _register() -> None:
     if MINITAUR_ID not in gym.registry:
         gym.register(
             id=MINITAUR_ID,
-            entry_point="runtime.minitaur:MinitaurEnv",
+            entry_point="chromatic.runtime.minitaur:MinitaurEnv",
             max_episode_steps=1000,  # 10 s at 100 Hz control, as pybullet's MinitaurBulletEnv-v0
         )
 

@@ -17,9 +17,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from compiler.blob import decode
-from compiler.errors import ChromaticError
-from compiler.ir import Activation
+from chromatic.compiler.blob import decode
+from chromatic.errors import ChromaticError
+from chromatic.compiler.ir import Activation
 
 NAMES = ("c", "numba", "numpy", "dense_c", "dense_numpy", "onnxruntime")
 
@@ -61,7 +61,7 @@ def _dense_numpy(policy) -> Callable[[np.ndarray], np.ndarray]:  # type: ignore[
 
 def measure(blob: bytes, quick: bool = False) -> dict[str, object]:
     """Medians, spreads and call overheads (ns) of every runtime and baseline on this blob."""
-    from runtime import load
+    from chromatic.runtime import load
 
     policy = decode(blob).policy
     rng = np.random.default_rng(0)
@@ -80,7 +80,7 @@ def measure(blob: bytes, quick: bool = False) -> dict[str, object]:
             errors[name] = str(e)
 
     def run_c() -> None:
-        from runtime.c_loader import DenseC, module
+        from chromatic.runtime.c_loader import DenseC, module
 
         runner = load(blob, "c")
         block_rows["c"] = list(runner.block_rows)  # type: ignore[attr-defined]
@@ -102,7 +102,7 @@ def measure(blob: bytes, quick: bool = False) -> dict[str, object]:
     def run_onnx() -> None:
         import onnxruntime as ort
 
-        from runtime.onnx_export import export_onnx_bytes
+        from chromatic.runtime.onnx_export import export_onnx_bytes
 
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1

@@ -29,7 +29,7 @@ import gymnasium as gym
 import numpy as np
 import pybullet_data
 
-from runtime.envs import silenced_output
+from chromatic.runtime.envs import silenced_output
 
 with silenced_output():  # pybullet prints "pybullet build time: ..." to C stdout at import
     import pybullet

@@ -14,10 +14,10 @@ import time
 import numpy as np
 from numba import njit
 
-from compiler.blob import decode
-from compiler.errors import ChromaticError
-from compiler.ir import Structure
-from runtime import check_obs
+from chromatic.compiler.blob import decode
+from chromatic.errors import ChromaticError
+from chromatic.compiler.ir import Structure
+from chromatic.runtime import check_obs
 
 # Mirrors CHROMATIC_COST_* and CHROMATIC_MAX_* in targets/c/chromatic.{c,h}.
 COST_DECODE, COST_DIRECT, COST_BUCKET, COST_MUL = 3, 2, 5, 2
@@ -181,7 +181,7 @@ class NumbaRunner:
         L = len(p.layers)
         edges = sizes[:-1] * sizes[1:]
         if p.structure.implicit:
-            from compiler.ir import structure_colors_per_layer
+            from chromatic.compiler.ir import structure_colors_per_layer
 
             per = [structure_colors_per_layer(p.structure, int(o), int(i))
                    for i, o in zip(sizes[:-1], sizes[1:], strict=True)]

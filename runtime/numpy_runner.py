@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.blob import decode
-from runtime import check_obs
-from runtime.reference import forward
+from chromatic.compiler.blob import decode
+from chromatic.runtime import check_obs
+from chromatic.runtime.reference import forward
 
 
 class NumpyRunner:

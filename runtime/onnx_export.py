@@ -15,8 +15,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from compiler.blob import decode
-from compiler.ir import Activation
+from chromatic.compiler.blob import decode
+from chromatic.compiler.ir import Activation
 
 OPSET = 17
 IR_VERSION = 8

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.ir import Activation, Policy
+from chromatic.compiler.ir import Activation, Policy
 
 
 def activate(kind: Activation, x: np.ndarray) -> np.ndarray:

@@ -7,8 +7,8 @@ Run: .venv/bin/python scripts/make_demo_policy.py
 
 from pathlib import Path
 
-from compiler.policy_file import save_policy
-from compiler.synth import random_policy
+from chromatic.compiler.policy_file import save_policy
+from chromatic.compiler.synth import random_policy
 
 out = Path(__file__).resolve().parent.parent / "policies" / "demo_random_17x41x6_c17.npz"
 policy = random_policy((17, 41, 6), num_colors=17, seed=0)

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.blob import Blob, decode
-from compiler.errors import ChromaticError
-from runtime.reference import forward
-from targets.registry import Target
-from targets.render import (
+from chromatic.compiler.blob import Blob, decode
+from chromatic.errors import ChromaticError
+from chromatic.runtime.reference import forward
+from chromatic.targets.registry import Target
+from chromatic.targets.render import (
     KERNELS,
     Sizes,
     dense_source,
@@ -80,7 +80,7 @@ def selftest_vectors(blob: Blob, target: Target, n: int = SELFTEST_VECTORS, seed
     obs = (p.normalization.mean + p.normalization.std * z).astype(np.float32)
     reference = forward(p, obs.astype(np.float64))
     if target.kernel == "fixed":
-        from targets.fixed_point import FixedModel, error_bound
+        from chromatic.targets.fixed_point import FixedModel, error_bound
 
         expected = FixedModel(blob).forward(obs)
         bound = error_bound(p, obs)
@@ -114,7 +114,7 @@ def build(data: bytes, target: Target, out_dir: str | Path, kernel: str = "loada
         raise ChromaticError(f"target {target.name} has no FPU: the inline kernel is float-only; "
                              "use --kernel loadable or unrolled (fixed point)")
     if kernel == "gather":
-        from targets.gather import supported
+        from chromatic.targets.gather import supported
 
         if not supported(target.cflags):
             raise ChromaticError(f"the gather kernel is Thumb-2 + FPv4 assembly (cortex-m4f); "
@@ -130,7 +130,7 @@ def build(data: bytes, target: Target, out_dir: str | Path, kernel: str = "loada
         raise ChromaticError(f"toolchain for {target.name} not found ({target.cc}"
                              f"{', qemu-system-arm' if target.firmware else ''}); {INSTALL_HINT}")
     if target.kernel == "fixed":
-        from targets.fixed_point import FixedModel
+        from chromatic.targets.fixed_point import FixedModel
 
         FixedModel(blob)  # raises a clear error for unsupported structures or ranges
     out = Path(out_dir)
@@ -197,7 +197,7 @@ def build(data: bytes, target: Target, out_dir: str | Path, kernel: str = "loada
 def assemble_gather(blob: Blob, target: Target, out: Path, prefix: str) -> Path:
     """<prefix>_gather.o from the generated assembly, plus the .su line gcc cannot write for it
     (the frame is fixed by construction: GatherKernel.stack_bytes)."""
-    from targets.gather import gather_kernel
+    from chromatic.targets.gather import gather_kernel
 
     k = gather_kernel(prefix, blob)
     src = out / f"{prefix}_gather.S"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from targets.registry import TARGETS
-from targets.render import KERNELS
+from chromatic.targets.registry import TARGETS
+from chromatic.targets.render import KERNELS
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from compiler.commands import read_blob
-    from targets.build import build, run_selftest
-    from targets.registry import get_target
+    from chromatic.compiler.commands import read_blob
+    from chromatic.targets.build import build, run_selftest
+    from chromatic.targets.registry import get_target
 
     data, _ = read_blob(args.blob)
     target = get_target(args.target)

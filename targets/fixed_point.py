@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.blob import Blob
-from compiler.errors import ChromaticError
-from compiler.ir import Activation
+from chromatic.compiler.blob import Blob
+from chromatic.errors import ChromaticError
+from chromatic.compiler.ir import Activation
 
 ACT_FRAC = 16
 W_FRAC = 24
@@ -135,7 +135,7 @@ def error_bound(policy, obs: np.ndarray) -> float:
     (2^-17) and per bias (2^-17), and the integer tanh (TANH_MAX_ABS_ERROR). An input error
     e grows to max_i sum_j |W_ij| e through a layer; tanh is 1-Lipschitz.
     """
-    from runtime.reference import forward  # noqa: F401  (same maths as the reference)
+    from chromatic.runtime.reference import forward  # noqa: F401  (same maths as the reference)
 
     obs = np.atleast_2d(np.asarray(obs, np.float64))
     mean, std = policy.normalization.mean, policy.normalization.std

@@ -37,9 +37,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.blob import Blob, DType
-from compiler.errors import ChromaticError
-from compiler.ir import Activation
+from chromatic.compiler.blob import Blob, DType
+from chromatic.errors import ChromaticError
+from chromatic.compiler.ir import Activation
 
 # tanh(x) ~= x * P(x^2) / Q(x^2) on |x| < 8 (minimax for float32 evaluation with FMA), scaled
 # so that Q is monic: its leading 1 is an add in the code, not a stored coefficient.

@@ -11,9 +11,9 @@ instead: faster, larger. Validation reuses chromatic_init (magic, sizes, CRC32).
 
 from __future__ import annotations
 
-from compiler.blob import Blob, DType
-from compiler.errors import ChromaticError
-from compiler.ir import Activation
+from chromatic.compiler.blob import Blob, DType
+from chromatic.errors import ChromaticError
+from chromatic.compiler.ir import Activation
 
 
 def inline_kernel(prefix: str, blob: Blob) -> str:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.blob import decode
-from compiler.errors import ChromaticError
-from targets.build import BuildResult, build, have_toolchain, selftest_vectors
-from targets.emulate import run_infer, symbols
-from targets.registry import get_target
+from chromatic.compiler.blob import decode
+from chromatic.errors import ChromaticError
+from chromatic.targets.build import BuildResult, build, have_toolchain, selftest_vectors
+from chromatic.targets.emulate import run_infer, symbols
+from chromatic.targets.registry import get_target
 
 VALIDATE_NAMES = re.compile(r"(^|_)(init|crc32|crc_nibble|check_values|value_ok|bit_length|choose_block_rows|"
                             r"block_cost|buckets|strerror|set_block_rows|scratch_floats|"
@@ -164,7 +164,7 @@ def target_report(data: bytes, target_name: str, kernel: str | None = None):
         raise ChromaticError(f"toolchain for {target.name} not found; "
                              "run scripts/install_firmware_toolchain.sh")
     blob = decode(data)
-    from targets.gather import supported
+    from chromatic.targets.gather import supported
 
     if kernel:
         kernels = [kernel]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compiler.errors import ChromaticError
+from chromatic.errors import ChromaticError
 
 KIB = 1024
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.blob import Blob
-from targets.registry import Target
+from chromatic.compiler.blob import Blob
+from chromatic.targets.registry import Target
 
 KERNELS = ("loadable", "inline", "gather", "unrolled")
 
@@ -100,21 +100,21 @@ def model_source(data: bytes, prefix: str, sizes: Sizes, target: Target, kernel:
         out.append('#include "chromatic_fixed.h"\n')
     out.append(f"const uint8_t {prefix}_blob[{len(data)}u] __attribute__((aligned(4))) = {{\n"
                f"{c_array(data, 'uint8_t')}\n}};\n")
-    from compiler.blob import decode
+    from chromatic.compiler.blob import decode
 
     if kernel == "unrolled":
-        from targets.unrolled import fixed_kernel, float_kernel
+        from chromatic.targets.unrolled import fixed_kernel, float_kernel
 
         gen = fixed_kernel if target.kernel == "fixed" else float_kernel
         out.append(gen(prefix, decode(data)))
         return "\n".join(out)
     if kernel == "gather":
-        from targets.gather import gather_kernel
+        from chromatic.targets.gather import gather_kernel
 
         out.append(gather_kernel(prefix, decode(data)).c_source)
         return "\n".join(out)
     if kernel == "inline":
-        from targets.inline import inline_kernel
+        from chromatic.targets.inline import inline_kernel
 
         out.append(inline_kernel(prefix, decode(data)))
         return "\n".join(out)

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.blob import Blob
-from compiler.errors import ChromaticError
-from compiler.ir import Activation
+from chromatic.compiler.blob import Blob
+from chromatic.errors import ChromaticError
+from chromatic.compiler.ir import Activation
 
 INT32_MAX = (1 << 31) - 1
 
@@ -71,7 +71,7 @@ def float_kernel(prefix: str, blob: Blob) -> str:
 
 def fixed_kernel(prefix: str, blob: Blob) -> str:
     """init/infer for an FPU-less target, bit-exact with targets/fixed_point.FixedModel."""
-    from targets.fixed_point import ONE, W_FRAC, FixedModel
+    from chromatic.targets.fixed_point import ONE, W_FRAC, FixedModel
 
     _check(blob)
     fx = FixedModel(blob)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from compiler.ir import Activation, Structure
-from compiler.synth import random_policy
+from chromatic.compiler.ir import Activation, Structure
+from chromatic.compiler.synth import random_policy
 
 SHAPES = [
     (1, 1),

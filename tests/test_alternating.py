@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from compiler.cli import main
-from compiler.policy_file import load_policy
-from training import run as run_mod
-from training.alternating import NasSettings, NasState, end_phase, finalists, observe, start_phase
-from training.run import EngineOptions, TrainConfig, resume, start
-from training.run_analysis import analyze_run
+from chromatic.cli import main
+from chromatic.compiler.policy_file import load_policy
+from chromatic.training import run as run_mod
+from chromatic.training.alternating import NasSettings, NasState, end_phase, finalists, observe, start_phase
+from chromatic.training.run import EngineOptions, TrainConfig, resume, start
+from chromatic.training.run_analysis import analyze_run
 
 INLINE = EngineOptions("inline")
 

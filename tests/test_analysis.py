@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from compiler.errors import ChromaticError
-from training.analysis import (
+from chromatic.errors import ChromaticError
+from chromatic.training.analysis import (
     analyze_partitions,
     color_entropy,
     displacement,

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from compiler.bits import bit_report, compression, paper_bits, weight_params
-from compiler.blob import decode
-from compiler.compile import compile_policy
-from compiler.ir import Structure
-from compiler.synth import random_policy
+from chromatic.compiler.bits import bit_report, compression, paper_bits, weight_params
+from chromatic.compiler.blob import decode
+from chromatic.compiler.compile import compile_policy
+from chromatic.compiler.ir import Structure
+from chromatic.compiler.synth import random_policy
 
 
 def masked_policy(sizes, kept):

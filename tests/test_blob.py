@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compiler.bits import bit_report
-from compiler.blob import FIXED_HEADER, decode
-from compiler.compile import compile_policy
-from compiler.errors import BlobError, ChromaticError
-from compiler.ir import Activation, Structure
-from compiler.synth import random_policy
-from runtime.reference import forward
+from chromatic.compiler.bits import bit_report
+from chromatic.compiler.blob import FIXED_HEADER, decode
+from chromatic.compiler.compile import compile_policy
+from chromatic.errors import BlobError, ChromaticError
+from chromatic.compiler.ir import Activation, Structure
+from chromatic.compiler.synth import random_policy
+from chromatic.runtime.reference import forward
 from tests.strategies import policies
 
 GOLDEN = Path(__file__).parent / "golden"

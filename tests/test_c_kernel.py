@@ -13,19 +13,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.blob import decode
-from compiler.compile import compile_policy
-from compiler.errors import BlobError, ChromaticError
-from compiler.ir import Structure
-from compiler.synth import random_policy
-from runtime.reference import forward
+from chromatic.compiler.blob import decode
+from chromatic.compiler.compile import compile_policy
+from chromatic.errors import BlobError, ChromaticError
+from chromatic.compiler.ir import Structure
+from chromatic.compiler.synth import random_policy
+from chromatic.runtime.reference import forward
 
 pytestmark = pytest.mark.c
 
 if shutil.which("gcc") is None:  # pragma: no cover - CI installs gcc
     pytest.skip("needs the system C compiler (gcc)", allow_module_level=True)
 
-from runtime.c_loader import CFLAGS, SOURCE_DIR, CRunner, DenseC, module  # noqa: E402
+from chromatic.runtime.c_loader import CFLAGS, SOURCE_DIR, CRunner, DenseC, module  # noqa: E402
 
 SHAPES = [(1, 1), (5, 3, 2), (17, 41, 6), (111, 41, 41, 8)]
 RTOL, ATOL = 1e-5, 1e-5
@@ -87,7 +87,7 @@ def test_cost_model_choices():
     for m, out, n in [(2, 41, 17), (3, 64, 400), (17, 41, 17)]:
         k = lib.chromatic_choose_block_rows(m, out, n)
         assert 0 <= k <= 8 and m**k <= 4096
-    from runtime.numba_runner import choose_block_rows
+    from chromatic.runtime.numba_runner import choose_block_rows
 
     for m in (1, 2, 3, 5, 17, 300):
         for out, n in [(1, 1), (6, 41), (41, 17), (64, 1000)]:
@@ -297,7 +297,7 @@ def test_corrupted_blobs_under_asan_and_ubsan(tmp_path: Path):
 
 
 def test_cli_infer_with_c_runtime(tmp_path: Path):
-    from compiler.cli import main
+    from chromatic.cli import main
 
     data = blob_for((17, 41, 6))
     (tmp_path / "p.cblob").write_bytes(data)

@@ -7,14 +7,14 @@ import sys
 import numpy as np
 import pytest
 
-from compiler.policy_file import save_policy
-from compiler.synth import random_policy
-from runtime.reference import forward
+from chromatic.compiler.policy_file import save_policy
+from chromatic.compiler.synth import random_policy
+from chromatic.runtime.reference import forward
 
 
 def chromatic(*args, cwd=None):
     return subprocess.run(
-        [sys.executable, "-m", "compiler.cli", *map(str, args)],
+        [sys.executable, "-m", "chromatic", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,

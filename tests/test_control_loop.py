@@ -7,11 +7,11 @@ import sys
 import numpy as np
 import pytest
 
-from compiler.compile import compile_policy
-from compiler.errors import ChromaticError
-from compiler.synth import random_policy
-from runtime import BACKENDS, load
-from runtime.control_loop import run_episodes
+from chromatic.compiler.compile import compile_policy
+from chromatic.errors import ChromaticError
+from chromatic.compiler.synth import random_policy
+from chromatic.runtime import BACKENDS, load
+from chromatic.runtime.control_loop import run_episodes
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_cli_run_json(tmp_path, cheetah_blob):
         [
             sys.executable,
             "-m",
-            "compiler.cli",
+            "chromatic",
             "run",
             str(tmp_path / "p.cblob"),
             "--env",

@@ -7,9 +7,9 @@ import io
 import numpy as np
 import pytest
 
-from compiler.errors import ChromaticError
-from training.enas import CONTROLLERS, EnasController, make_controller
-from training.enas.edges import flatten_partitions, num_edges, split_partitions
+from chromatic.errors import ChromaticError
+from chromatic.training.enas import CONTROLLERS, EnasController, make_controller
+from chromatic.training.enas.edges import flatten_partitions, num_edges, split_partitions
 
 LEARNED = ["enas", "factorized"]
 SMALL = {"enas": dict(hidden=8, embedding_dim=8, attention_dim=8)}

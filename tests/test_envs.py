@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from compiler.errors import ChromaticError
-from compiler.synth import random_policy
-from runtime.envs import SUPPORTED_ENVS, check_policy_fits, env_dims, make_env
+from chromatic.errors import ChromaticError
+from chromatic.compiler.synth import random_policy
+from chromatic.runtime.envs import SUPPORTED_ENVS, check_policy_fits, env_dims, make_env
 
 # gymnasium MuJoCo v5 (obs, act); the paper's Table 1 differs for Reacher (11) and Ant (111),
 # which were the older gym v2 observations (docs/environments.md).
@@ -86,7 +86,7 @@ def test_unknown_option_is_chromatic_error() -> None:
 
 def test_missing_dependency_is_chromatic_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pybullet", None)  # `import pybullet` now fails
-    monkeypatch.delitem(sys.modules, "runtime.minitaur", raising=False)
+    monkeypatch.delitem(sys.modules, "chromatic.runtime.minitaur", raising=False)
     with pytest.raises(ChromaticError, match="needs a package that is not installed"):
         make_env("chromatic/Minitaur-v0")
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from compiler.errors import ChromaticError
-from training.es.strategy import OPTIMIZERS, STRATEGIES, identity, noise, perturb
+from chromatic.errors import ChromaticError
+from chromatic.training.es.strategy import OPTIMIZERS, STRATEGIES, identity, noise, perturb
 
 CENTER = np.array([1.0, -2.0, 0.5, 3.0, -1.0])
 
@@ -72,7 +72,7 @@ def test_antithetic_pairs_share_seeds_with_opposite_signs():
     dict(num_perturbations=2, sigma=0.0), dict(num_perturbations=2, optimizer="rmsprop"),
 ])
 def test_bad_settings_are_user_errors(kwargs):
-    from training.es.strategy import ForwardES
+    from chromatic.training.es.strategy import ForwardES
 
     with pytest.raises(ChromaticError):
         ForwardES(**kwargs)

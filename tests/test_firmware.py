@@ -8,13 +8,13 @@ import shutil
 import numpy as np
 import pytest
 
-from compiler.blob import decode
-from compiler.compile import compile_policy
-from compiler.errors import ChromaticError
-from compiler.synth import random_policy
-from runtime.reference import forward
-from targets import fixed_point as fx
-from targets.registry import TARGETS, get_target
+from chromatic.compiler.blob import decode
+from chromatic.compiler.compile import compile_policy
+from chromatic.errors import ChromaticError
+from chromatic.compiler.synth import random_policy
+from chromatic.runtime.reference import forward
+from chromatic.targets import fixed_point as fx
+from chromatic.targets.registry import TARGETS, get_target
 
 
 def _toolchain() -> bool:
@@ -59,7 +59,7 @@ def test_fixed_model_error_within_bound():
 
 
 def test_fixed_model_rejects_implicit_structure():
-    from compiler.ir import Structure
+    from chromatic.compiler.ir import Structure
 
     blob = decode(compile_policy(random_policy((4, 3), structure=Structure.TOEPLITZ)))
     with pytest.raises(ChromaticError, match="toeplitz"):
@@ -82,7 +82,7 @@ def test_registry_kinds():
                                            ("cortex-m0plus", "unrolled")])
 def test_selftest_passes_under_qemu(tmp_path, blob_f16, target, kernel):
     _require_toolchain()
-    from targets.build import build, run_selftest
+    from chromatic.targets.build import build, run_selftest
 
     r = build(blob_f16, get_target(target), tmp_path, kernel=kernel)
     rc, out = run_selftest(r)
@@ -99,7 +99,7 @@ def test_selftest_passes_under_qemu(tmp_path, blob_f16, target, kernel):
 def test_selftest_detects_a_wrong_expectation(tmp_path, blob_f16, monkeypatch):
     """The firmware really compares: corrupt the embedded expectations and it fails."""
     _require_toolchain()
-    import targets.build as tb
+    import chromatic.targets.build as tb
 
     real = tb.selftest_vectors
 
@@ -120,8 +120,8 @@ def test_selftest_detects_a_wrong_expectation(tmp_path, blob_f16, monkeypatch):
                                            ("cortex-m0plus", "loadable")])
 def test_emulated_outputs_match_reference(tmp_path, target, kernel):
     _require_toolchain()
-    from targets.build import build, selftest_vectors
-    from targets.emulate import run_infer
+    from chromatic.targets.build import build, selftest_vectors
+    from chromatic.targets.emulate import run_infer
 
     blob = compile_policy(random_policy((17, 41, 6), 17, seed=2), dtype="f32")
     t = get_target(target)
@@ -141,8 +141,8 @@ def test_emulated_outputs_match_reference(tmp_path, target, kernel):
 def test_unrolled_runs_fewer_instructions_than_inline(tmp_path, blob_f16):
     """The point of baking indices into code: fewer instructions, more flash."""
     _require_toolchain()
-    from targets.build import build, selftest_vectors
-    from targets.emulate import count_infer, symbols
+    from chromatic.targets.build import build, selftest_vectors
+    from chromatic.targets.emulate import count_infer, symbols
 
     t = get_target("cortex-m4f")
     obs = selftest_vectors(decode(blob_f16), t, n=1)[0][0]
@@ -159,8 +159,8 @@ def test_gather_is_faster_and_smaller_than_inline(tmp_path, blob_f16):
     """Gather + FMA from the blob's bits: fewer instructions than the C inline kernel, and
     less infer-path flash; unrolled stays the fastest."""
     _require_toolchain()
-    from targets.build import build, selftest_vectors
-    from targets.measure import footprint, instructions
+    from chromatic.targets.build import build, selftest_vectors
+    from chromatic.targets.measure import footprint, instructions
 
     t = get_target("cortex-m4f")
     obs = selftest_vectors(decode(blob_f16), t, n=1)[0][0]
@@ -174,9 +174,9 @@ def test_gather_is_faster_and_smaller_than_inline(tmp_path, blob_f16):
 
 
 def test_specialized_kernels_reject_implicit_structure():
-    from compiler.ir import Structure
-    from targets.inline import inline_kernel
-    from targets.unrolled import float_kernel
+    from chromatic.compiler.ir import Structure
+    from chromatic.targets.inline import inline_kernel
+    from chromatic.targets.unrolled import float_kernel
 
     blob = decode(compile_policy(random_policy((4, 3), structure=Structure.TOEPLITZ)))
     for gen in (inline_kernel, float_kernel):
@@ -187,7 +187,7 @@ def test_specialized_kernels_reject_implicit_structure():
 @pytest.mark.firmware
 def test_too_big_blob_is_a_build_error(tmp_path, blob_f16):
     _require_toolchain()
-    from targets.build import build
+    from chromatic.targets.build import build
 
     with pytest.raises(ChromaticError, match="flash"):
         build(blob_f16, get_target("cortex-m0plus"), tmp_path, flash_bytes=512)
@@ -200,7 +200,7 @@ def test_too_big_blob_is_a_build_error(tmp_path, blob_f16):
 @pytest.mark.slow
 def test_measure_report_keys(blob_f16):
     _require_toolchain()
-    from targets.measure import target_report
+    from chromatic.targets.measure import target_report
 
     rep, lines = target_report(blob_f16, "cortex-m3")
     for k in ("flash_bytes", "ram_bytes", "instructions_per_inference",

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from compiler.cli import main
-from compiler.compile import compile_policy
-from compiler.synth import random_policy
-from runtime.latency import NAMES, latency_report
+from chromatic.cli import main
+from chromatic.compiler.compile import compile_policy
+from chromatic.compiler.synth import random_policy
+from chromatic.runtime.latency import NAMES, latency_report
 
 pytestmark = pytest.mark.c
 

@@ -9,8 +9,8 @@ import numpy as np
 import pybullet
 import pytest
 
-from runtime.envs import env_dims, make_env
-from runtime.minitaur import (
+from chromatic.runtime.envs import env_dims, make_env
+from chromatic.runtime.minitaur import (
     NUM_MOTORS,
     MinitaurEnv,
     leg_model_to_motor_angles,

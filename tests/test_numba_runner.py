@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from compiler.blob import decode
-from compiler.compile import compile_policy
-from compiler.errors import BlobError, ChromaticError
-from compiler.ir import Structure
-from compiler.synth import random_policy
-from runtime import load
-from runtime.numba_runner import NumbaRunner
-from runtime.reference import forward
+from chromatic.compiler.blob import decode
+from chromatic.compiler.compile import compile_policy
+from chromatic.errors import BlobError, ChromaticError
+from chromatic.compiler.ir import Structure
+from chromatic.compiler.synth import random_policy
+from chromatic.runtime import load
+from chromatic.runtime.numba_runner import NumbaRunner
+from chromatic.runtime.reference import forward
 
 pytestmark = pytest.mark.numba
 
@@ -54,7 +54,7 @@ def test_every_block_size_gives_the_same_outputs(m):
 
 def test_same_outputs_as_c_runtime():
     pytest.importorskip("cffi")
-    from runtime.c_loader import CRunner
+    from chromatic.runtime.c_loader import CRunner
 
     data = compile_policy(random_policy((17, 41, 6), 17, seed=5), "f32", "bits")
     x = np.random.default_rng(2).normal(size=(8, 17)).astype(np.float32)

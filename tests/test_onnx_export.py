@@ -9,13 +9,13 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from compiler.blob import decode
-from compiler.cli import main
-from compiler.compile import compile_policy
-from compiler.ir import Activation, Structure
-from compiler.synth import random_policy
-from runtime.onnx_export import OPSET, export_onnx, export_onnx_bytes
-from runtime.reference import forward
+from chromatic.compiler.blob import decode
+from chromatic.cli import main
+from chromatic.compiler.compile import compile_policy
+from chromatic.compiler.ir import Activation, Structure
+from chromatic.compiler.synth import random_policy
+from chromatic.runtime.onnx_export import OPSET, export_onnx, export_onnx_bytes
+from chromatic.runtime.reference import forward
 
 
 @pytest.mark.parametrize("structure", list(Structure))

@@ -2,7 +2,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compiler.passes.pack import pack_indices, packed_size, unpack_indices
+from chromatic.compiler.passes.pack import pack_indices, packed_size, unpack_indices
 
 
 @given(bits=st.integers(1, 16), count=st.integers(0, 300), seed=st.integers(0, 2**32 - 1))

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from compiler.errors import PolicyFormatError
-from compiler.ir import Structure
-from compiler.policy_file import load_policy, policy_to_arrays, save_policy
-from compiler.synth import random_policy
+from chromatic.errors import PolicyFormatError
+from chromatic.compiler.ir import Structure
+from chromatic.compiler.policy_file import load_policy, policy_to_arrays, save_policy
+from chromatic.compiler.synth import random_policy
 
 
 def write(tmp_path, arrays, name="p.npz"):

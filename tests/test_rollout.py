@@ -6,9 +6,9 @@ import signal
 import numpy as np
 import pytest
 
-from training.policy_params import initial_params, make_spec
-from training.rollout.engine import BatchSizer, InlineEngine, make_engine
-from training.rollout.worker import Job
+from chromatic.training.policy_params import initial_params, make_spec
+from chromatic.training.rollout.engine import BatchSizer, InlineEngine, make_engine
+from chromatic.training.rollout.worker import Job
 
 ENV = "Pendulum-v1"
 
@@ -83,7 +83,7 @@ def test_batches_reach_the_minimum_duration_but_keep_every_worker_busy():
 @pytest.mark.slow
 def test_ray_backend_survives_a_killed_actor(reference):
     ray = pytest.importorskip("ray")
-    from training.rollout.ray_backend import RayEngine
+    from chromatic.training.rollout.ray_backend import RayEngine
 
     job, tasks = job_and_tasks()
     killed = []

@@ -11,13 +11,13 @@ import struct
 import numpy as np
 import pytest
 
-from compiler.blob import decode
-from compiler.compile import compile_policy
-from compiler.errors import ChromaticError
-from compiler.ir import Activation, Structure
-from compiler.synth import random_policy
-from targets import gather
-from targets.registry import get_target
+from chromatic.compiler.blob import decode
+from chromatic.compiler.compile import compile_policy
+from chromatic.errors import ChromaticError
+from chromatic.compiler.ir import Activation, Structure
+from chromatic.compiler.synth import random_policy
+from chromatic.targets import gather
+from chromatic.targets.registry import get_target
 
 
 def _require_toolchain() -> None:
@@ -55,7 +55,7 @@ def test_rejects_what_it_cannot_run():
 
 
 def test_build_refuses_targets_without_fpv4(tmp_path):
-    from targets.build import build
+    from chromatic.targets.build import build
 
     data = compile_policy(random_policy((5, 3), 3, seed=0))
     for t in ("host", "cortex-m3"):
@@ -81,8 +81,8 @@ CASES = [
 @pytest.mark.parametrize("sizes,m,dtype,pack,out_act", CASES)
 def test_emulated_outputs_match_reference(tmp_path, sizes, m, dtype, pack, out_act):
     _require_toolchain()
-    from targets.build import build, selftest_vectors
-    from targets.emulate import run_infer
+    from chromatic.targets.build import build, selftest_vectors
+    from chromatic.targets.emulate import run_infer
 
     p = dataclasses.replace(random_policy(sizes, m, seed=3), output_activation=out_act)
     data = compile_policy(p, dtype=dtype, pack=pack)
@@ -103,8 +103,8 @@ def test_emulated_outputs_match_reference(tmp_path, sizes, m, dtype, pack, out_a
 @pytest.mark.firmware
 def test_infer_before_init_is_an_error(tmp_path):
     _require_toolchain()
-    from targets.build import build
-    from targets.emulate import Emulator
+    from chromatic.targets.build import build
+    from chromatic.targets.emulate import Emulator
 
     data = compile_policy(random_policy((17, 41, 6), 17, seed=1), dtype="f16")
     r = build(data, get_target("cortex-m4f"), tmp_path, kernel="gather")
@@ -120,8 +120,8 @@ def test_infer_before_init_is_an_error(tmp_path):
 def test_corrupt_blob_is_refused_and_infer_stays_off(tmp_path):
     """init validates (CRC): a flipped bit is an error and infer keeps refusing."""
     _require_toolchain()
-    from targets.build import build
-    from targets.emulate import Emulator
+    from chromatic.targets.build import build
+    from chromatic.targets.emulate import Emulator
 
     data = bytearray(compile_policy(random_policy((17, 41, 6), 17, seed=1), dtype="f16"))
     r = build(bytes(data), get_target("cortex-m4f"), tmp_path, kernel="gather")
@@ -138,9 +138,9 @@ def test_stack_bound_reaches_no_function_from_the_literal_pool(tmp_path):
     """infer calls nothing: its tanh coefficients (data after the code) must not disassemble
     into calls that the stack bound would follow."""
     _require_toolchain()
-    from targets.build import build
-    from targets.emulate import symbols
-    from targets.measure import call_graph_frames
+    from chromatic.targets.build import build
+    from chromatic.targets.emulate import symbols
+    from chromatic.targets.measure import call_graph_frames
 
     data = compile_policy(random_policy((17, 41, 6), 17, seed=1), dtype="f16")
     r = build(data, get_target("cortex-m4f"), tmp_path, kernel="gather")

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from training.normalization import RunningStats, normalize_by_default
+from chromatic.training.normalization import RunningStats, normalize_by_default
 
 
 def test_merged_stats_equal_stats_of_concatenated_data():

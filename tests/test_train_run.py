@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from compiler.cli import main
-from compiler.errors import ChromaticError
-from compiler.policy_file import load_policy, policy_to_arrays
-from training import run as run_mod
-from training.run import EngineOptions, TrainConfig, resume, start
+from chromatic.cli import main
+from chromatic.errors import ChromaticError
+from chromatic.compiler.policy_file import load_policy, policy_to_arrays
+from chromatic.training import run as run_mod
+from chromatic.training.run import EngineOptions, TrainConfig, resume, start
 
 INLINE = EngineOptions("inline")
 
@@ -83,9 +83,9 @@ def test_interrupt_loses_at_most_the_iteration_in_progress(tmp_path, monkeypatch
 
 
 def test_smoke_mujoco_policy_compiles_and_runs(tmp_path):
-    from compiler.compile import compile_policy
-    from runtime.control_loop import run_episodes
-    from runtime.numpy_runner import NumpyRunner
+    from chromatic.compiler.compile import compile_policy
+    from chromatic.runtime.control_loop import run_episodes
+    from chromatic.runtime.numpy_runner import NumpyRunner
 
     out = tmp_path / "swim"
     code = main(["train", "--env", "Swimmer-v5", "--hidden", "4", "--colors", "6", "--iterations", "2",

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compiler.compile import compile_policy
-from compiler.policy_file import load_policy
-from runtime import load
-from runtime.control_loop import run_episodes
+from chromatic.compiler.compile import compile_policy
+from chromatic.compiler.policy_file import load_policy
+from chromatic.runtime import load
+from chromatic.runtime.control_loop import run_episodes
 
 ZOO = Path(__file__).resolve().parent.parent / "policies"
 TRAINED = sorted(p for p in ZOO.glob("*.npz") if "eval_return" in load_policy(p).metadata)

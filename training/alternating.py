@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from compiler.errors import ChromaticError
+from chromatic.errors import ChromaticError
 
 PREFIX = "nas/"
 

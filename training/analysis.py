@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from compiler.atomic import atomic_open
-from compiler.errors import ChromaticError
-from training.enas.edges import flatten_partitions, layer_shapes, split_partitions
+from chromatic.atomic import atomic_open
+from chromatic.errors import ChromaticError
+from chromatic.training.enas.edges import flatten_partitions, layer_shapes, split_partitions
 
 PartitionLike = Sequence[np.ndarray] | np.ndarray
 OPERATORS = ("toeplitz", "toeplitz_hankel")

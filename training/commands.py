@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from compiler.errors import ChromaticError
-from training.controllers import CONTROLLERS
-from training.policy_params import STRUCTURES
+from chromatic.errors import ChromaticError
+from chromatic.training.controllers import CONTROLLERS
+from chromatic.training.policy_params import STRUCTURES
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from training.run import EngineOptions, TrainConfig, resume, start
+    from chromatic.training.run import EngineOptions, TrainConfig, resume, start
 
     opts = EngineOptions(args.backend, args.workers, args.address)
     if args.resume:
@@ -30,7 +30,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             entropy_weight=args.entropy_weight,
         )
         path = start(cfg, args.out, opts, progress=not args.quiet)
-    from compiler.policy_file import load_policy
+    from chromatic.compiler.policy_file import load_policy
 
     meta = load_policy(path).metadata
     print(f"wrote {path}: eval return {meta['eval_return']:.2f} after {meta['timesteps']} timesteps")
@@ -38,14 +38,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from training.plot import plot_run
+    from chromatic.training.plot import plot_run
 
     print(f"wrote {plot_run(args.run_dir, args.output)}")
     return 0
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from training.run_analysis import analyze_run
+    from chromatic.training.run_analysis import analyze_run
 
     out = analyze_run(args.run_dir, args.output)
     print(f"wrote {out / 'analysis.json'} and its plots")

@@ -17,9 +17,9 @@ from typing import Protocol
 
 import numpy as np
 
-from compiler.errors import ChromaticError
-from compiler.ir import Structure
-from training.policy_params import PolicySpec
+from chromatic.errors import ChromaticError
+from chromatic.compiler.ir import Structure
+from chromatic.training.policy_params import PolicySpec
 
 
 class Controller(Protocol):
@@ -68,7 +68,7 @@ def _seed(seed: int) -> int:
 
 def _enas(name: str) -> Callable[..., Controller]:
     def factory(spec: PolicySpec, seed: int, **options: float) -> Controller:
-        from training.enas import make_controller as make_enas
+        from chromatic.training.enas import make_controller as make_enas
 
         return make_enas(name, spec.num_edges, spec.num_colors, seed=_seed(seed), **options)
 

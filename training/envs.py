@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
-from compiler.errors import ChromaticError
-from runtime.envs import env_dims, make_env
+from chromatic.errors import ChromaticError
+from chromatic.runtime.envs import env_dims, make_env
 
 __all__ = ["EnvInfo", "describe_env", "make_env", "to_action"]
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.ir import Normalization, readonly
+from chromatic.arrays import readonly
+from chromatic.compiler.ir import Normalization
 
 #: A dimension with a smaller std (e.g. a constant observation) is left unscaled.
 STD_FLOOR = 1e-6

@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from compiler.atomic import atomic_write_bytes
-from compiler.errors import ChromaticError
+from chromatic.atomic import atomic_write_bytes
+from chromatic.errors import ChromaticError
 
 
 def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write the curve of ``run_dir/log.jsonl`` to ``out`` (default RUN_DIR/curve.png)."""
-    from training.run import read_log
+    from chromatic.training.run import read_log
 
     run_dir = Path(run_dir)
     rows = read_log(run_dir)

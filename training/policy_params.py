@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.errors import ChromaticError
-from compiler.ir import (
+from chromatic.errors import ChromaticError
+from chromatic.arrays import readonly
+from chromatic.compiler.ir import (
     Activation,
     Layer,
     Normalization,
@@ -23,10 +24,9 @@ from compiler.ir import (
     Structure,
     canonical_partitions,
     implicit_num_colors,
-    readonly,
 )
-from compiler.policy_file import load_policy
-from compiler.synth import random_partitions
+from chromatic.compiler.policy_file import load_policy
+from chromatic.compiler.synth import random_partitions
 
 STRUCTURES = ("chromatic", "dense", "toeplitz", "circulant")
 

@@ -29,11 +29,11 @@ from typing import IO
 import numpy as np
 from tqdm import tqdm
 
-from compiler.atomic import atomic_write_bytes, atomic_write_with
-from compiler.errors import ChromaticError
-from compiler.ir import Normalization
-from compiler.policy_file import save_policy
-from training.alternating import (
+from chromatic.atomic import atomic_write_bytes, atomic_write_with
+from chromatic.errors import ChromaticError
+from chromatic.compiler.ir import Normalization
+from chromatic.compiler.policy_file import save_policy
+from chromatic.training.alternating import (
     NasSettings,
     NasState,
     end_phase,
@@ -43,19 +43,19 @@ from training.alternating import (
     split_state,
     start_phase,
 )
-from training.controllers import CONTROLLERS, make_controller
-from training.envs import describe_env
-from training.es.strategy import ESState, ForwardES, OptState
-from training.normalization import RunningStats, normalize_by_default
-from training.policy_params import (
+from chromatic.training.controllers import CONTROLLERS, make_controller
+from chromatic.training.envs import describe_env
+from chromatic.training.es.strategy import ESState, ForwardES, OptState
+from chromatic.training.normalization import RunningStats, normalize_by_default
+from chromatic.training.policy_params import (
     PolicySpec,
     initial_params,
     load_init_partition,
     make_spec,
     to_policy,
 )
-from training.rollout.engine import Engine, make_engine
-from training.rollout.worker import Job
+from chromatic.training.rollout.engine import Engine, make_engine
+from chromatic.training.rollout.worker import Job
 
 CONFIG, LOG, CHECKPOINT, POLICY = "config.json", "log.jsonl", "checkpoint.npz", "policy.npz"
 PARTITIONS = "partitions"
@@ -391,9 +391,9 @@ def evaluate_policy(policy, env_id: str, episodes: int, seed: int, horizon: int 
     :func:`runtime.control_loop.run_episodes` do, so the recorded ``eval_return`` is re-earned by
     the compiled policy on any runtime (up to float32 rounding).
     """
-    from compiler.compile import compile_policy
-    from runtime import load
-    from runtime.control_loop import run_episodes
+    from chromatic.compiler.compile import compile_policy
+    from chromatic.runtime import load
+    from chromatic.runtime.control_loop import run_episodes
 
     runner = load(compile_policy(policy), "numpy")
     report = run_episodes(runner, env_id, episodes, seed, max_steps=horizon, progress=False)
@@ -471,7 +471,7 @@ def _engine(opts: EngineOptions) -> Iterator[Engine]:
 
 def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, progress: bool) -> Path:
     if cfg.learns_partitions:  # the controller's small matmuls run 5-7x slower multi-threaded
-        from training.rollout.worker import pin_blas_threads
+        from chromatic.training.rollout.worker import pin_blas_threads
 
         pin_blas_threads()
     controller = make_controller(cfg.controller, st.spec, cfg.seed,
@@ -514,7 +514,7 @@ def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, p
     returns = evaluate_policy(policy, cfg.env_id, cfg.eval_episodes, eval_seed(cfg), cfg.horizon)
     policy = final_policy(cfg, st, spec, params, float(returns.mean()), run_dir)
     save_policy(policy, run_dir / POLICY)
-    from training.plot import plot_run
+    from chromatic.training.plot import plot_run
 
     plot_run(run_dir, run_dir / "curve.png")
     return run_dir / POLICY

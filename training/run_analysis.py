@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from compiler.atomic import atomic_open
-from compiler.errors import ChromaticError
-from compiler.policy_file import load_policy
+from chromatic.atomic import atomic_open
+from chromatic.errors import ChromaticError
+from chromatic.compiler.policy_file import load_policy
 
 
 def _load(path: Path) -> dict[str, np.ndarray]:
@@ -30,8 +30,8 @@ def _load(path: Path) -> dict[str, np.ndarray]:
 
 def analyze_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
     """Write ``analysis.json`` and the PNGs of Figs. 12-14 for ``run_dir``; returns the directory."""
-    from training.analysis import analyze_partitions
-    from training.run import CHECKPOINT, PARTITIONS, POLICY, load_checkpoint
+    from chromatic.training.analysis import analyze_partitions
+    from chromatic.training.run import CHECKPOINT, PARTITIONS, POLICY, load_checkpoint
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():

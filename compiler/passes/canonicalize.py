@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.ir import Layer, Normalization, Policy, canonical_partitions
+from chromatic.compiler.ir import Layer, Normalization, Policy, canonical_partitions
 
 
 def canonicalize(policy: Policy) -> Policy:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.errors import ChromaticError
-from compiler.ir import Layer, Normalization, Policy
+from chromatic.errors import ChromaticError
+from chromatic.compiler.ir import Layer, Normalization, Policy
 
 DTYPES = {"f32": np.dtype("<f4"), "f16": np.dtype("<f2")}
 

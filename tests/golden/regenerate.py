@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from compiler.compile import compile_policy
+from chromatic.compiler.compile import compile_policy
 from tests.test_blob import golden_policy
 
 here = Path(__file__).parent

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.errors import ChromaticError
-from training.enas.ablations import FactorizedController, RandomController
-from training.enas.controller import EnasController
+from chromatic.errors import ChromaticError
+from chromatic.training.enas.ablations import FactorizedController, RandomController
+from chromatic.training.enas.controller import EnasController
 
 CONTROLLERS: dict[str, type] = {
     "enas": EnasController,

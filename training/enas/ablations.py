@@ -13,8 +13,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from compiler.errors import ChromaticError
-from training.enas.optim import (
+from chromatic.errors import ChromaticError
+from chromatic.training.enas.optim import (
     Adam,
     EmaCritic,
     check_parts,

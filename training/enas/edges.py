@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from compiler.errors import ChromaticError
+from chromatic.errors import ChromaticError
 
 
 def layer_shapes(layer_sizes: Sequence[int]) -> list[tuple[int, int]]:

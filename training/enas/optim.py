@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from compiler.errors import ChromaticError
+from chromatic.errors import ChromaticError
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray]:

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from compiler.errors import ChromaticError
-from compiler.ir import readonly
+from chromatic.errors import ChromaticError
+from chromatic.arrays import readonly
 
 Shaping = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 

@@ -13,8 +13,8 @@ import os
 from collections.abc import Sequence
 from typing import Protocol
 
-from compiler.errors import ChromaticError
-from training.rollout.worker import Job, RolloutResult, Task, TaskRunner
+from chromatic.errors import ChromaticError
+from chromatic.training.rollout.worker import Job, RolloutResult, Task, TaskRunner
 
 #: Batch short episodes so one task costs at least this long (amortizes messaging).
 MIN_TASK_SECONDS = 0.03
@@ -83,11 +83,11 @@ def make_engine(backend: str, workers: int | None = None, address: str | None = 
     if workers is not None and workers < 1:
         raise ChromaticError(f"--workers must be at least 1, got {workers}")
     if backend == "local":
-        from training.rollout.local import LocalEngine
+        from chromatic.training.rollout.local import LocalEngine
 
         return LocalEngine(workers or default_workers())
     if backend == "ray":
-        from training.rollout.ray_backend import RayEngine
+        from chromatic.training.rollout.ray_backend import RayEngine
 
         return RayEngine(workers, address)
     if backend == "inline":

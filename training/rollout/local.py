@@ -17,8 +17,8 @@ from collections import deque
 from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
 
-from training.rollout.engine import BatchSizer, in_order
-from training.rollout.worker import (
+from chromatic.training.rollout.engine import BatchSizer, in_order
+from chromatic.training.rollout.worker import (
     Job,
     RolloutResult,
     Task,

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from compiler.errors import ChromaticError
-from training.rollout.engine import BatchSizer, default_workers, in_order
-from training.rollout.worker import Job, RolloutResult, Task, TaskRunner, single_thread_env, timed_run
+from chromatic.errors import ChromaticError
+from chromatic.training.rollout.engine import BatchSizer, default_workers, in_order
+from chromatic.training.rollout.worker import Job, RolloutResult, Task, TaskRunner, single_thread_env, timed_run
 
 IN_FLIGHT = 2
 
@@ -31,7 +31,7 @@ class _RolloutActor:
     """One Ray actor: a TaskRunner (its env survives across iterations)."""
 
     def __init__(self) -> None:
-        from training.rollout.worker import pin_blas_threads
+        from chromatic.training.rollout.worker import pin_blas_threads
 
         pin_blas_threads()
         self.runner = TaskRunner()

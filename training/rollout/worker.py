@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.envs import make_env, to_action
-from training.es.strategy import perturb
-from training.policy_params import DenseNet, PolicySpec
+from chromatic.training.envs import make_env, to_action
+from chromatic.training.es.strategy import perturb
+from chromatic.training.policy_params import DenseNet, PolicySpec
 
 BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")

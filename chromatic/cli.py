@@ -18,9 +18,9 @@ import warnings
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from compiler.errors import ChromaticError  # noqa: E402
+from chromatic.errors import ChromaticError  # noqa: E402
 
-COMMAND_MODULES = ("compiler.commands", "runtime.commands", "training.commands", "targets.commands")
+COMMAND_MODULES = tuple(f"chromatic.{stage}.commands" for stage in ("compiler", "runtime", "training", "targets"))
 
 
 class _Parser(argparse.ArgumentParser):
