@@ -1,40 +1,36 @@
 """The training driver: ES iterations over a rollout engine, with exact resume (§3.1, App. B).
 
-A run lives in a directory: ``config.json`` (settings and the command), ``log.jsonl`` (one
-line per iteration), ``checkpoint.npz`` (written atomically after every iteration: params,
-optimizer state, normalization statistics, RNG state, counters) and, at the end,
-``policy.npz`` (the policy file ``chromatic compile`` takes) and ``curve.png``; runs with a
-learning controller (``--controller enas``, eqs. (1)-(3), :mod:`training.alternating`) also keep
-``partitions/nas_NNNNN.npz``, the population and rewards of every NAS step (``chromatic analyze``).
-Every random
-draw comes from RNG streams derived from the seed and saved in the checkpoint, and rollout
-results are gathered by index, so a resumed run, any backend and any number of workers end
-with exactly the same policy.
+A run lives in a directory (:mod:`training.checkpoint`): ``config.json`` (the settings,
+:mod:`training.settings`), ``log.jsonl`` (one line per iteration), ``checkpoint.npz`` (written
+atomically after every iteration) and, at the end, ``policy.npz`` (the best evaluated mean
+policy, the file ``chromatic compile`` takes), ``final_policy.npz`` (the last one) and
+``curve.png``. Every ``eval_every`` iterations the mean policy is evaluated on held-out reset
+seeds (never the training seeds) and the best is kept; its recorded ``eval_return`` comes from
+yet another set of seeds, those ``chromatic run --seed SEED`` uses, so selecting the best does
+not inflate it. Runs with a learning controller (``--controller enas``, eqs. (1)-(3),
+:mod:`training.alternating`) also keep ``partitions/nas_NNNNN.npz`` (``chromatic analyze``).
+Every random draw comes from RNG streams derived from the seed and saved in the checkpoint, and
+rollout results are gathered by index, so a resumed run, any backend and any number of workers
+end with exactly the same policy.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
-import shlex
 import sys
 import time
-import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 from tqdm import tqdm
 
-from chromatic.atomic import atomic_write_bytes, atomic_write_with
-from chromatic.errors import ChromaticError
+from chromatic.atomic import atomic_write_with
 from chromatic.compiler.ir import Normalization
 from chromatic.compiler.policy_file import save_policy
+from chromatic.errors import ChromaticError
 from chromatic.training.alternating import (
-    NasSettings,
     NasState,
     end_phase,
     finalists,
@@ -43,259 +39,65 @@ from chromatic.training.alternating import (
     split_state,
     start_phase,
 )
-from chromatic.training.controllers import CONTROLLERS, make_controller
-from chromatic.training.envs import describe_env
-from chromatic.training.es.strategy import ESState, ForwardES, OptState
-from chromatic.training.normalization import RunningStats, normalize_by_default
-from chromatic.training.policy_params import (
-    PolicySpec,
-    initial_params,
-    load_init_partition,
-    make_spec,
-    to_policy,
+from chromatic.training.checkpoint import (
+    CHECKPOINT,
+    CONFIG,
+    FINAL_POLICY,
+    LOG,
+    PARTITIONS,
+    POLICY,
+    Best,
+    RunState,
+    append_log,
+    load_checkpoint,
+    load_config,
+    read_log,
+    remove_stale_temps,
+    save_checkpoint,
+    truncate_log,
+    write_config,
 )
+from chromatic.training.controllers import make_controller
+from chromatic.training.envs import describe_env
+from chromatic.training.normalization import RunningStats
+from chromatic.training.policy_params import PolicySpec, initial_params, load_init_partition, make_spec, to_policy
 from chromatic.training.rollout.engine import Engine, make_engine
 from chromatic.training.rollout.worker import Job
+from chromatic.training.settings import TrainConfig, check_blob_limits
 
-CONFIG, LOG, CHECKPOINT, POLICY = "config.json", "log.jsonl", "checkpoint.npz", "policy.npz"
-PARTITIONS = "partitions"
-CHECKPOINT_VERSION = 1
+__all__ = ["CHECKPOINT", "CONFIG", "LOG", "POLICY", "FINAL_POLICY", "EngineOptions", "TrainConfig",
+           "load_checkpoint", "read_log", "resume", "start"]
+
 #: Candidate partitions re-evaluated with the trained palette to pick a NAS run's final policy.
 FINALISTS, FINALIST_EPISODES = 5, 2
 
 
-@dataclass
-class TrainConfig:
-    """Settings that determine the result (saved in config.json; resume reads them back)."""
-
-    env_id: str
-    """gymnasium id (MuJoCo v5 tasks, chromatic/Minitaur-v0, or any registered id)."""
-    hidden: tuple[int, ...] = ()
-    """hidden layer widths; () is a linear policy."""
-    structure: str = "chromatic"
-    """chromatic | dense | toeplitz | circulant."""
-    colors: int = 17
-    """palette size M of a chromatic policy (ignored by the implicit structures)."""
-    iterations: int = 100
-    """total ES iterations of the run."""
-    perturbations: int = 32
-    """perturbed rollouts per iteration (pairs count twice with --antithetic)."""
-    seed: int = 0
-    """the one seed every random draw derives from."""
-    sigma: float = 0.1
-    """Gaussian smoothing std (B.3)."""
-    lr: float = 0.01
-    """learning rate eta (B.3)."""
-    antithetic: bool = False
-    """antithetic pairs instead of forward differences against a pivot."""
-    optimizer: str = "sgd"
-    """sgd | adam."""
-    pivot_episodes: int = 1
-    """unperturbed rollouts per iteration whose mean return is the pivot of eq. (3)."""
-    eval_episodes: int = 5
-    """episodes of the final policy averaged into eval_return."""
-    horizon: int | None = None
-    """cap on episode length (None: the env's own limit)."""
-    normalize: bool | None = None
-    """observation normalization; None: on except for Swimmer (B.2)."""
-    init_partition: str | None = None
-    """policy file whose partition a chromatic run reuses (Appendix D)."""
-    controller: str = "fixed"
-    """where each perturbation's partition comes from (training/controllers.py)."""
-    nas_every: int = 5
-    """K: ES iterations per weight phase; a learning controller updates after each (eq. (3))."""
-    replay_size: int = 16
-    """best partitions the NAS replay buffer keeps."""
-    replay_fraction: float = 0.25
-    """share of each NAS population resampled from the replay buffer."""
-    controller_lr: float = 1e-3
-    """Adam learning rate of a learning controller (App. B.1: 0.001)."""
-    entropy_weight: float = 0.3
-    """entropy bonus of a learning controller's REINFORCE loss (App. B.1: 0.3)."""
-
-    def validate(self) -> TrainConfig:
-        if self.iterations < 0:
-            raise ChromaticError(f"--iterations must be >= 0, got {self.iterations}")
-        if self.perturbations < 1:
-            raise ChromaticError(f"--perturbations must be at least 1, got {self.perturbations}")
-        if any(h < 1 for h in self.hidden):
-            raise ChromaticError(f"--hidden widths must be at least 1, got {list(self.hidden)}")
-        if self.eval_episodes < 1:
-            raise ChromaticError(f"--eval-episodes must be at least 1, got {self.eval_episodes}")
-        if self.horizon is not None and self.horizon < 1:
-            raise ChromaticError(f"--horizon must be at least 1, got {self.horizon}")
-        self.strategy()  # checks sigma, lr, optimizer, antithetic parity
-        self.nas()
-        if not self.controller_lr > 0 or self.entropy_weight < 0:
-            raise ChromaticError(f"--controller-lr must be > 0 and --entropy-weight >= 0, got "
-                                 f"{self.controller_lr} and {self.entropy_weight}")
-        if self.controller not in CONTROLLERS:
-            raise ChromaticError(
-                f"unknown controller {self.controller!r}; available: {', '.join(CONTROLLERS)}")
-        if self.learns_partitions and self.structure != "chromatic":
-            raise ChromaticError(
-                f"--controller {self.controller} learns partitions: it needs --structure chromatic")
-        return self
-
-    def nas(self) -> NasSettings:
-        return NasSettings(self.nas_every, self.replay_size, self.replay_fraction).validate()
-
-    @property
-    def learns_partitions(self) -> bool:
-        return self.controller != "fixed"
-
-    def strategy(self) -> ForwardES:
-        return ForwardES(self.perturbations, self.sigma, self.lr, self.antithetic,
-                         self.optimizer, self.pivot_episodes)
-
-    def command(self, out: str) -> str:
-        """The canonical ``chromatic train`` command for these settings (policy metadata)."""
-        argv = ["chromatic", "train", "--env", self.env_id]
-        for h in self.hidden:
-            argv += ["--hidden", str(h)]
-        argv += ["--structure", self.structure]
-        if self.structure == "chromatic":
-            argv += ["--colors", str(self.colors)]
-        defaults = TrainConfig(self.env_id)
-        for name in ("iterations", "perturbations", "seed", "sigma", "lr", "optimizer",
-                     "pivot_episodes", "eval_episodes", "horizon", "init_partition", "controller",
-                     "nas_every", "replay_size", "replay_fraction", "controller_lr",
-                     "entropy_weight"):
-            value = getattr(self, name)
-            if name in ("iterations", "perturbations", "seed") or value != getattr(defaults, name):
-                argv += [f"--{name.replace('_', '-')}", str(value)]
-        if self.antithetic:
-            argv.append("--antithetic")
-        if self.normalize is not None:
-            argv.append("--normalize" if self.normalize else "--no-normalize")
-        return shlex.join([*argv, "--out", out])
-
-    @property
-    def normalized(self) -> bool:
-        return normalize_by_default(self.env_id) if self.normalize is None else self.normalize
-
-
-@dataclass
-class RunState:
-    """Everything that changes between iterations: exactly what the checkpoint holds."""
-
-    es: ESState
-    stats: RunningStats
-    rng: np.random.Generator
-    spec: PolicySpec
-    iteration: int = 0
-    timesteps: int = 0
-    episodes: int = 0
-    elapsed: float = 0.0
-    controller_state: dict[str, np.ndarray] = field(default_factory=dict)
-    nas: NasState | None = None  # the alternating optimization's state (a learning controller)
-
-
-# -- run directory ----------------------------------------------------------------------------
-def _streams(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
-    """Independent RNG streams: setup (partition, init), iterations, final evaluation."""
-    return tuple(np.random.default_rng([seed, k]) for k in (1, 2, 3))  # type: ignore[return-value]
+def _streams(seed: int) -> tuple[np.random.Generator, ...]:
+    """Independent RNG streams: setup (partition, init), iterations, finalists, selection seeds."""
+    return tuple(np.random.default_rng([seed, k]) for k in (1, 2, 3, 4))
 
 
 def new_state(cfg: TrainConfig, obs_dim: int, act_dim: int) -> RunState:
-    setup, rng, _ = _streams(cfg.seed)
+    setup, rng = _streams(cfg.seed)[:2]
     init = load_init_partition(cfg.init_partition) if cfg.init_partition else None
-    spec = make_spec(cfg.structure, (obs_dim, *cfg.hidden, act_dim), cfg.colors, setup, init)
-    es = cfg.strategy().init(initial_params(spec, setup))
+    sizes = (obs_dim, *cfg.hidden, act_dim)
+    check_blob_limits(cfg.hidden, None, sizes)
+    spec = make_spec(cfg.structure, sizes, cfg.colors, setup, init)
+    es = cfg.make_strategy().init(initial_params(spec, setup))
     return RunState(es, RunningStats.zeros(obs_dim), rng, spec)
 
 
-def save_checkpoint(path: Path, st: RunState) -> None:
-    arrays = {
-        "version": np.array(CHECKPOINT_VERSION),
-        "params": st.es.params, "opt_m": st.es.opt.m, "opt_v": st.es.opt.v,
-        "opt_t": np.array(st.es.opt.t), "generation": np.array(st.es.generation),
-        "stats_count": np.array(st.stats.count), "stats_sum": st.stats.sum,
-        "stats_sumsq": st.stats.sumsq,
-        "rng_state": np.array(json.dumps(st.rng.bit_generator.state)),
-        "iteration": np.array(st.iteration), "timesteps": np.array(st.timesteps),
-        "episodes": np.array(st.episodes), "elapsed": np.array(st.elapsed),
-        "layer_sizes": np.array(st.spec.layer_sizes), "structure": np.array(int(st.spec.structure)),
-        "num_colors": np.array(st.spec.num_colors),
-    }
-    arrays.update({f"partition_{l}": p for l, p in enumerate(st.spec.partitions)})
-    arrays.update({f"controller_{k}": v for k, v in st.controller_state.items()})
-
-    def write(f: IO) -> None:
-        np.savez(f, **arrays)
-
-    atomic_write_with(path, write)
-
-
-def load_checkpoint(path: Path) -> RunState:
-    """Read a checkpoint; anything missing or malformed is one ChromaticError line."""
-    if not path.is_file():
-        raise ChromaticError(f"{path}: no checkpoint (is this a chromatic train run directory?)")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            a = {k: z[k] for k in z.files}
-        if int(a["version"]) != CHECKPOINT_VERSION:
-            raise ChromaticError(f"{path}: checkpoint version {int(a['version'])} is not supported")
-        sizes = tuple(int(s) for s in a["layer_sizes"])
-        parts = tuple(a[f"partition_{l}"] for l in range(len(sizes) - 1))
-        spec = PolicySpec(sizes, int(a["structure"]), int(a["num_colors"]), parts)
-        es = ESState(a["params"], OptState(a["opt_m"], a["opt_v"], int(a["opt_t"])), int(a["generation"]))
-        if es.params.shape != (spec.num_params,):
-            raise ValueError("params do not match the layer sizes")
-        rng = np.random.default_rng()
-        rng.bit_generator.state = json.loads(str(a["rng_state"]))
-        stats = RunningStats(int(a["stats_count"]), a["stats_sum"], a["stats_sumsq"])
-        ctrl = {k[len("controller_"):]: v for k, v in a.items() if k.startswith("controller_")}
-        return RunState(es, stats, rng, spec, int(a["iteration"]), int(a["timesteps"]),
-                        int(a["episodes"]), float(a["elapsed"]), ctrl)
-    except ChromaticError:
-        raise
-    except (KeyError, ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile) as e:
-        raise ChromaticError(f"{path}: corrupt checkpoint ({type(e).__name__}: {e})") from None
-
-
-def load_config(run_dir: Path) -> TrainConfig:
-    path = run_dir / CONFIG
-    if not path.is_file():
-        raise ChromaticError(f"{run_dir}: not a run directory (no {CONFIG})")
-    try:
-        raw = json.loads(path.read_text())
-        raw["hidden"] = tuple(raw.get("hidden", ()))
-        return TrainConfig(**raw).validate()
-    except (ValueError, TypeError) as e:
-        raise ChromaticError(f"{path}: corrupt run config ({e})") from None
-
-
-def read_log(run_dir: Path) -> list[dict]:
-    path = run_dir / LOG
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except ValueError:
-                break  # a torn last line from a kill mid-write
-    return rows
-
-
-def _truncate_log(run_dir: Path, iterations_done: int) -> None:
-    """Drop log lines of iterations the checkpoint does not hold (a kill between the two)."""
-    rows = [r for r in read_log(run_dir) if r["iteration"] <= iterations_done]
-    atomic_write_bytes(run_dir / LOG, "".join(json.dumps(r) + "\n" for r in rows).encode())
-
-
 # -- one iteration ----------------------------------------------------------------------------
-def normalization(cfg: TrainConfig, st: RunState) -> Normalization:
+def normalization(cfg: TrainConfig, stats: RunningStats) -> Normalization:
     if not cfg.normalized:
-        return Normalization.identity(st.spec.layer_sizes[0])
-    return st.stats.to_normalization()
+        return Normalization.identity(len(stats.sum))
+    return stats.to_normalization()
 
 
 def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
     """One ES iteration; mutates ``st`` only at the end (so an interrupt leaves it intact)."""
-    strategy = cfg.strategy()
+    strategy = cfg.make_strategy()
+    sigma = strategy.sigma_at(st.es.generation)
     rng = np.random.default_rng()
     rng.bit_generator.state = st.rng.bit_generator.state
     ask = strategy.ask(st.es, rng)
@@ -307,18 +109,17 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
     nas = st.nas
     group = 2 if cfg.antithetic else 1  # an antithetic pair shares its partition too
     if nas is None:
-        partitions, pids, job_parts = None, np.zeros(n, dtype=np.int64), ()
+        pids, job_parts = np.zeros(n, dtype=np.int64), ()
         pivot_pids = np.zeros(ask.num_pivot, dtype=np.int64)
     else:
         if st.iteration % cfg.nas_every == 0:  # a NAS step opens the weight phase (eq. (1))
             nas = start_phase(nas, controller, n, cfg.nas(), rng, group)
-        partitions = nas.population
-        uniq, pids = np.unique(partitions, axis=0, return_inverse=True)
+        uniq, pids = np.unique(nas.population, axis=0, return_inverse=True)
         pids = pids.reshape(-1)
         job_parts = tuple(st.spec.unflatten(row) for row in uniq)
         pivot_pids = pids[pivot_partitions(ask.num_pivot, n, st.iteration)]
-    norm = normalization(cfg, st)
-    job = Job(cfg.env_id, st.spec, st.es.params, cfg.sigma, norm.mean, norm.std, cfg.horizon,
+    norm = normalization(cfg, st.stats)
+    job = Job(cfg.env_id, st.spec, st.es.params, sigma, norm.mean, norm.std, cfg.horizon,
               cfg.normalized, job_parts)
     tasks = [(k, int(ask.seeds[k]), int(ask.signs[k]), int(pids[k]), int(ep_seeds[k])) for k in range(n)]
     tasks += [(n + j, 0, 0, int(pivot_pids[j]), int(pivot_seeds[j])) for j in range(ask.num_pivot)]
@@ -326,8 +127,10 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
     results = engine.run(job, tasks)
     seconds = time.perf_counter() - t0
     returns = np.array([r.ret for r in results[:n]])
-    pivot = np.array([r.ret for r in results[n:]])
-    es = strategy.tell(st.es, ask, returns, pivot)
+    # The survival-bonus shift (ARS): training sees reward - shift per step, evaluation never does.
+    shaped = returns - cfg.shift * np.array([r.steps for r in results[:n]])
+    pivot = np.array([r.ret - cfg.shift * r.steps for r in results[n:]])
+    es = strategy.tell(st.es, ask, shaped, pivot)
     nas_update = False
     if nas is not None:
         nas = observe(nas, returns, group)
@@ -353,8 +156,8 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
         "iteration": st.iteration, "timesteps": st.timesteps, "episodes": st.episodes,
         "mean_return": float(returns.mean()), "max_return": float(returns.max()),
         "min_return": float(returns.min()),
-        "pivot_return": float(pivot.mean()) if pivot.size else None,
-        "steps": steps, "steps_per_s": steps / max(seconds, 1e-9), "seconds": seconds,
+        "pivot_return": float(np.mean([r.ret for r in results[n:]])) if ask.num_pivot else None,
+        "sigma": sigma, "steps": steps, "steps_per_s": steps / max(seconds, 1e-9), "seconds": seconds,
         "elapsed": st.elapsed,
     }
     if nas is not None:
@@ -368,20 +171,47 @@ def _finite(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
-def log_partitions(run_dir: Path, st: RunState) -> Path:
-    """Save the NAS step that just ended: its population, rewards and the palette (for analyze)."""
-    assert st.nas is not None
-    path = run_dir / PARTITIONS / f"nas_{st.nas.updates:05d}.npz"
-    path.parent.mkdir(exist_ok=True)
-    arrays = {"partitions": st.nas.population, "rewards": st.nas.best, "sampled": st.nas.sampled,
-              "palette": st.es.params[: st.spec.num_colors], "iteration": np.array(st.iteration),
-              "timesteps": np.array(st.timesteps), "layer_sizes": np.array(st.spec.layer_sizes)}
+# -- evaluation and the best policy ---------------------------------------------------------------
+def selection_seeds(cfg: TrainConfig) -> np.ndarray:
+    """Reset seeds of the periodic evaluations that pick the best policy: in [2^31, 2^32), so
+    disjoint from training's episode seeds ([0, 2^31)) and from the reporting seeds below."""
+    return _streams(cfg.seed)[3].integers(2**31, 2**32, size=cfg.eval_episodes)
 
-    def write(f: IO) -> None:
-        np.savez(f, **arrays)
 
-    atomic_write_with(path, write)
-    return path
+def eval_seed(cfg: TrainConfig) -> int:
+    """First reset seed of the reported evaluation (episode k uses ``eval_seed + k``), the seeds
+    ``chromatic run BLOB --seed SEED`` uses; never used to select the policy."""
+    return int(cfg.seed)
+
+
+def current_partition(st: RunState) -> np.ndarray:
+    """The partition the mean policy is evaluated with: the run's, or a NAS run's best so far."""
+    if st.nas is not None:
+        cands = finalists(st.nas, 1)
+        if len(cands):
+            return np.asarray(cands[0])
+    return st.spec.flat_partition()
+
+
+def evaluate_mean(cfg: TrainConfig, st: RunState, engine: Engine) -> tuple[float, int]:
+    """Mean unperturbed return of the current parameters on the selection seeds, and its steps."""
+    norm = normalization(cfg, st.stats)
+    parts = (st.spec.unflatten(current_partition(st)),)
+    job = Job(cfg.env_id, st.spec, st.es.params, 0.0, norm.mean, norm.std, cfg.horizon, False, parts)
+    seeds = selection_seeds(cfg)
+    results = engine.run(job, [(k, 0, 0, 0, int(s)) for k, s in enumerate(seeds)])
+    return float(np.mean([r.ret for r in results])), sum(r.steps for r in results)
+
+
+def maybe_evaluate(cfg: TrainConfig, st: RunState, engine: Engine, row: dict, last: bool) -> None:
+    """Every ``eval_every`` iterations (and at the end): evaluate, keep the best, log both."""
+    if not (last or st.iteration % cfg.eval_every == 0):
+        return
+    score, steps = evaluate_mean(cfg, st, engine)
+    st.eval_timesteps += steps
+    if st.best is None or score > st.best.score:
+        st.best = Best(np.array(st.es.params), st.stats, score, st.iteration, current_partition(st))
+    row.update(eval_return=score, best_eval_return=st.best.score, eval_timesteps=st.eval_timesteps)
 
 
 def evaluate_policy(policy, env_id: str, episodes: int, seed: int, horizon: int | None) -> np.ndarray:
@@ -400,9 +230,16 @@ def evaluate_policy(policy, env_id: str, episodes: int, seed: int, horizon: int 
     return np.asarray(report.returns, dtype=np.float64)
 
 
-def eval_seed(cfg: TrainConfig) -> int:
-    """First episode seed of the final evaluation (episode k uses ``eval_seed + k``)."""
-    return int(cfg.seed)
+def log_partitions(run_dir: Path, st: RunState) -> Path:
+    """Save the NAS step that just ended: its population, rewards and the palette (for analyze)."""
+    assert st.nas is not None
+    path = run_dir / PARTITIONS / f"nas_{st.nas.updates:05d}.npz"
+    path.parent.mkdir(exist_ok=True)
+    arrays = {"partitions": st.nas.population, "rewards": st.nas.best, "sampled": st.nas.sampled,
+              "palette": st.es.params[: st.spec.num_colors], "iteration": np.array(st.iteration),
+              "timesteps": np.array(st.timesteps), "layer_sizes": np.array(st.spec.layer_sizes)}
+    atomic_write_with(path, lambda f: np.savez(f, **arrays))
+    return path
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -422,11 +259,15 @@ class EngineOptions:
 
 def start(cfg: TrainConfig, run_dir: str | Path, engine_opts: EngineOptions,
           progress: bool = True) -> Path:
-    """Begin a new run in ``run_dir`` and train it to ``cfg.iterations``."""
+    """Begin a new run in ``run_dir`` and train it until its budget is used.
+
+    A folder holding only what a run killed before its first checkpoint left (its config and an
+    empty log) may be reused by a fresh start.
+    """
     cfg.validate()
     engine_opts.validate()
     run_dir = Path(run_dir)
-    if (run_dir / CHECKPOINT).exists() or (run_dir / CONFIG).exists():
+    if (run_dir / CHECKPOINT).exists() or read_log(run_dir):
         raise ChromaticError(f"{run_dir} already holds a run; continue it with --resume {run_dir}")
     info = describe_env(cfg.env_id)
     st = new_state(cfg, info.obs_dim, info.act_dim)
@@ -434,29 +275,45 @@ def start(cfg: TrainConfig, run_dir: str | Path, engine_opts: EngineOptions,
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ChromaticError(f"{run_dir}: cannot create run directory ({e.strerror})") from None
-    atomic_write_bytes(run_dir / CONFIG, (json.dumps(dataclasses.asdict(cfg), indent=2) + "\n").encode())
-    atomic_write_bytes(run_dir / LOG, b"")
+    remove_stale_temps(run_dir)
+    write_config(run_dir, cfg)
+    truncate_log(run_dir, 0)
     save_checkpoint(run_dir / CHECKPOINT, st)
     return _train(cfg, st, run_dir, engine_opts, progress)
 
 
 def resume(run_dir: str | Path, iterations: int | None, engine_opts: EngineOptions,
-           progress: bool = True) -> Path:
-    """Continue the run in ``run_dir`` up to ``iterations`` in total (its own settings otherwise)."""
+           progress: bool = True, timesteps: int | None = None) -> Path:
+    """Continue the run in ``run_dir`` to a new budget (its own settings otherwise).
+
+    A run killed before its first checkpoint restarts from its config: the initial state is a
+    pure function of the settings, so the result is the same.
+    """
     run_dir = Path(run_dir)
     engine_opts.validate()
     if not run_dir.is_dir():
         raise ChromaticError(f"{run_dir}: no such run directory")
     cfg = load_config(run_dir)
-    st = load_checkpoint(run_dir / CHECKPOINT)
-    if iterations is not None:
-        if iterations < st.iteration:
+    remove_stale_temps(run_dir)
+    info = describe_env(cfg.env_id)
+    if (run_dir / CHECKPOINT).exists():
+        st = load_checkpoint(run_dir / CHECKPOINT)
+    else:
+        st = new_state(cfg, info.obs_dim, info.act_dim)
+    if st.spec.layer_sizes[0] != info.obs_dim or st.spec.layer_sizes[-1] != info.act_dim:
+        raise ChromaticError(f"{run_dir}: checkpoint layer sizes {list(st.spec.layer_sizes)} do not "
+                             f"fit {cfg.env_id} ({info.obs_dim} observations, {info.act_dim} actions)")
+    if iterations is not None or timesteps is not None:
+        if iterations is not None and iterations < st.iteration:
             raise ChromaticError(
                 f"{run_dir} already ran {st.iteration} iterations; --iterations {iterations} is fewer")
-        cfg.iterations = iterations
-        atomic_write_bytes(run_dir / CONFIG, (json.dumps(dataclasses.asdict(cfg), indent=2) + "\n").encode())
-    describe_env(cfg.env_id)
-    _truncate_log(run_dir, st.iteration)
+        if timesteps is not None and timesteps < st.timesteps:
+            raise ChromaticError(
+                f"{run_dir} already ran {st.timesteps} timesteps; --timesteps {timesteps} is fewer")
+        cfg.iterations, cfg.timesteps = iterations, timesteps
+        cfg.validate()
+        write_config(run_dir, cfg)
+    truncate_log(run_dir, st.iteration)
     return _train(cfg, st, run_dir, engine_opts, progress)
 
 
@@ -467,6 +324,12 @@ def _engine(opts: EngineOptions) -> Iterator[Engine]:
         yield engine
     finally:
         engine.close()
+
+
+def _budget(cfg: TrainConfig) -> tuple[int, str]:
+    if cfg.timesteps is not None:
+        return cfg.timesteps, "steps"
+    return int(cfg.max_iterations or 0), "it"
 
 
 def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, progress: bool) -> Path:
@@ -481,74 +344,89 @@ def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, p
         controller.load_state_dict(own)
     if cfg.learns_partitions:
         st.nas = NasState.from_arrays(nas_arrays, st.spec.num_edges)
+    total, unit = _budget(cfg)
     bar = None
     try:
         with _engine(opts) as engine:
-            bar = tqdm(total=cfg.iterations, initial=st.iteration, desc=f"train {cfg.env_id}",
-                       unit="it", disable=not progress, file=sys.stderr, dynamic_ncols=True)
-            while st.iteration < cfg.iterations:
+            bar = tqdm(total=total, initial=st.timesteps if unit == "steps" else st.iteration,
+                       desc=f"train {cfg.env_id}", unit=unit, unit_scale=unit == "steps",
+                       disable=not progress, file=sys.stderr, dynamic_ncols=True)
+            while not cfg.done(st.iteration, st.timesteps):
+                before = st.timesteps if unit == "steps" else st.iteration
                 row = iterate(cfg, st, engine, controller)
-                with open(run_dir / LOG, "a") as f:
-                    f.write(json.dumps(row) + "\n")
+                maybe_evaluate(cfg, st, engine, row, cfg.done(st.iteration, st.timesteps))
+                append_log(run_dir, row)
                 if row.get("nas_update"):
                     log_partitions(run_dir, st)
                 save_checkpoint(run_dir / CHECKPOINT, st)
-                bar.update(1)
+                bar.update((st.timesteps if unit == "steps" else st.iteration) - before)
                 ctrl = ""
                 if row.get("controller_mean_reward") is not None:
                     ent = row["controller_entropy"]
                     ctrl = (f" | ctrl reward {row['controller_mean_reward']:.1f}"
                             + (f" entropy {ent:.3f}" if ent is not None else ""))
-                bar.set_postfix_str(
-                    f"mean {row['mean_return']:.1f} max {row['max_return']:.1f} "
-                    f"steps {st.timesteps} {row['steps_per_s']:.0f} steps/s{ctrl}")
+                best = f" best eval {st.best.score:.1f}" if st.best is not None else ""
+                bar.set_postfix_str(f"mean {row['mean_return']:.1f} max {row['max_return']:.1f}{best} "
+                                    f"it {st.iteration} {row['steps_per_s']:.0f} steps/s{ctrl}")
             bar.close()
-            spec, params = final_choice(cfg, st, engine, controller)
+            if st.best is None:  # a run resumed at its budget before any evaluation
+                row = {}
+                maybe_evaluate(cfg, st, engine, row, True)
+            final_spec = final_choice(cfg, st, engine)
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
+        more = f"--timesteps {cfg.timesteps}" if cfg.timesteps is not None else f"--iterations {cfg.iterations}"
         print(f"chromatic: stopped after iteration {st.iteration}; continue with "
-              f"chromatic train --resume {run_dir} --iterations {cfg.iterations}", file=sys.stderr)
+              f"chromatic train --resume {run_dir} {more}", file=sys.stderr)
         raise
-    policy = final_policy(cfg, st, spec, params, None, run_dir)
-    returns = evaluate_policy(policy, cfg.env_id, cfg.eval_episodes, eval_seed(cfg), cfg.horizon)
-    policy = final_policy(cfg, st, spec, params, float(returns.mean()), run_dir)
-    save_policy(policy, run_dir / POLICY)
+    assert st.best is not None
+    best_spec = PolicySpec(st.spec.layer_sizes, st.spec.structure, st.spec.num_colors,
+                           st.spec.unflatten(st.best.partition))
+    final = write_policy(cfg, st, final_spec, st.es.params, st.stats, run_dir / FINAL_POLICY, run_dir)
+    best = write_policy(cfg, st, best_spec, st.best.params, st.best.stats, run_dir / POLICY, run_dir,
+                        {"selection_return": st.best.score, "best_iteration": st.best.iteration,
+                         "final_eval_return": final["eval_return"]})
+    del best
     from chromatic.training.plot import plot_run
 
     plot_run(run_dir, run_dir / "curve.png")
     return run_dir / POLICY
 
 
-def final_choice(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> tuple[PolicySpec, np.ndarray]:
-    """The spec (partition) and parameters of the final policy.
+def final_choice(cfg: TrainConfig, st: RunState, engine: Engine) -> PolicySpec:
+    """The spec (partition) of the final policy.
 
     With a learning controller: the best of the replay buffer and the last population, each
     re-evaluated with the trained palette (unperturbed, :data:`FINALIST_EPISODES` episodes from
-    the evaluation stream); ties keep the better-rewarded candidate.
+    the finalist stream, disjoint from training's seeds); ties keep the better-rewarded candidate.
     """
     if st.nas is None:
-        return st.spec, st.es.params
+        return st.spec
     cands = finalists(st.nas, FINALISTS)
-    if not len(cands):  # no NAS step yet (zero iterations): the run's initial partition
-        return st.spec, st.es.params
-    _, _, rng = _streams(cfg.seed)
-    seeds = rng.integers(2**31, 2**32, size=FINALIST_EPISODES)  # disjoint from training's seeds
-    norm = normalization(cfg, st)
+    if not len(cands):  # no NAS step yet: the run's initial partition
+        return st.spec
+    seeds = _streams(cfg.seed)[2].integers(2**31, 2**32, size=FINALIST_EPISODES)
+    norm = normalization(cfg, st.stats)
     parts = tuple(st.spec.unflatten(c) for c in cands)
-    job = Job(cfg.env_id, st.spec, st.es.params, cfg.sigma, norm.mean, norm.std, cfg.horizon, False, parts)
+    job = Job(cfg.env_id, st.spec, st.es.params, 0.0, norm.mean, norm.std, cfg.horizon, False, parts)
     tasks = [(k * len(seeds) + e, 0, 0, k, int(s)) for k in range(len(cands)) for e, s in enumerate(seeds)]
     results = engine.run(job, tasks)
     scores = np.array([r.ret for r in results]).reshape(len(cands), len(seeds)).mean(axis=1)
     best = int(np.argmax(scores))
-    spec = PolicySpec(st.spec.layer_sizes, st.spec.structure, st.spec.num_colors, parts[best])
-    return spec, st.es.params
+    return PolicySpec(st.spec.layer_sizes, st.spec.structure, st.spec.num_colors, parts[best])
 
 
-def final_policy(cfg: TrainConfig, st: RunState, spec: PolicySpec, params: np.ndarray,
-                 eval_return: float | None, run_dir: Path):
+def write_policy(cfg: TrainConfig, st: RunState, spec: PolicySpec, params: np.ndarray,
+                 stats: RunningStats, path: Path, run_dir: Path, extra: dict | None = None) -> dict:
+    """Evaluate a policy on the reporting seeds (compiled, numpy runtime) and save it with its metadata."""
     meta = {"env_id": cfg.env_id, "train_command": cfg.command(str(run_dir)), "seed": int(cfg.seed),
-            "timesteps": int(st.timesteps), "eval_seed": eval_seed(cfg),
-            "eval_episodes": int(cfg.eval_episodes),
-            "eval_return": float("nan") if eval_return is None else float(eval_return)}
-    return to_policy(spec, params, normalization(cfg, st), meta)
+            "timesteps": int(st.timesteps), "iterations": int(st.iteration),
+            "eval_seed": eval_seed(cfg), "eval_episodes": int(cfg.eval_episodes),
+            "controller": cfg.controller, **(extra or {})}
+    norm = normalization(cfg, stats)
+    returns = evaluate_policy(to_policy(spec, params, norm, {**meta, "eval_return": float("nan")}),
+                              cfg.env_id, cfg.eval_episodes, eval_seed(cfg), cfg.horizon)
+    meta.update(eval_return=float(returns.mean()), eval_std=float(returns.std()))
+    save_policy(to_policy(spec, params, norm, meta), path)
+    return meta

@@ -14,6 +14,11 @@ needed. Defaults: sigma = 0.1, eta = 0.01 (B.3), plain SGD; Adam as an option.
 
 A strategy is ``init / ask / tell`` over an immutable :class:`ESState`; workers rebuild each
 candidate from ``(seed, sign)`` with :func:`perturb`, so only seeds travel.
+
+:class:`ARS` is Augmented Random Search V2-t (Mania, Guy and Recht, 2018, Algorithm 2): antithetic
+pairs, only the ``b`` best directions by ``max(r+, r-)``, and a step scaled by the standard
+deviation of the ``2b`` returns it uses. It is the default recipe of ``chromatic train``
+(docs/training.md gives the evidence).
 """
 
 from __future__ import annotations
@@ -139,6 +144,9 @@ class ForwardES:
         p = np.asarray(params, dtype=np.float64)
         return ESState(p, OptState(np.zeros_like(p), np.zeros_like(p), 0), 0)
 
+    def sigma_at(self, generation: int) -> float:
+        return self.sigma
+
     def ask(self, state: ESState, rng: np.random.Generator) -> Ask:
         n = self.num_perturbations
         if self.antithetic:
@@ -175,8 +183,99 @@ class ForwardES:
         return ESState(params, opt, state.generation + 1)
 
 
-#: Every strategy the trainer can use; one parametrized test runs them all.
-STRATEGIES: dict[str, Callable[..., ForwardES]] = {
-    "forward": lambda **kw: ForwardES(antithetic=False, **kw),
+@dataclass(frozen=True, eq=False)
+class ARS:
+    """ARS V2-t: antithetic pairs, top-``b`` directions, step / std of the used returns.
+
+    Fitness is maximized. With ``N = num_perturbations / 2`` directions ``g_k`` and returns
+    ``r_k+ = F(theta + sigma g_k)``, ``r_k- = F(theta - sigma g_k)``, the ascent direction is
+
+        grad = 1 / (b * sd) * sum_{k in top b by max(r_k+, r_k-)} (r_k+ - r_k-) g_k,
+
+    ``sd`` the std of the ``2b`` returns used. With SGD, ``lr`` is ARS's step size alpha and
+    ``sigma`` its exploration noise nu. ``weight_decay`` shrinks the parameters by
+    ``lr * weight_decay * theta`` each step; ``sigma_decay`` multiplies sigma every iteration
+    (down to ``sigma_min``), as some ES variants do (it is off by default: see docs/training.md).
+    """
+
+    num_perturbations: int
+    top_directions: int | None = None
+    sigma: float = 0.03
+    lr: float = 0.02
+    optimizer: str = "sgd"
+    weight_decay: float = 0.0
+    sigma_decay: float = 1.0
+    sigma_min: float = 0.0
+
+    num_pivot = 0  # no unperturbed rollouts: the pivot cancels within each pair
+
+    def __post_init__(self) -> None:
+        if self.num_perturbations < 2 or self.num_perturbations % 2:
+            raise ChromaticError(
+                f"ARS needs an even number (>= 2) of perturbations (antithetic pairs), "
+                f"got {self.num_perturbations}")
+        if not 1 <= self.top <= self.num_perturbations // 2:
+            raise ChromaticError(f"--top-directions must be in [1, {self.num_perturbations // 2}] "
+                                 f"(the number of pairs), got {self.top_directions}")
+        if not self.sigma > 0 or not self.lr > 0:
+            raise ChromaticError(f"sigma and learning rate must be positive, got {self.sigma}, {self.lr}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ChromaticError(f"unknown optimizer {self.optimizer!r}; expected one of {list(OPTIMIZERS)}")
+        if not 0 < self.sigma_decay <= 1 or self.sigma_min < 0 or self.weight_decay < 0:
+            raise ChromaticError("--sigma-decay must be in (0, 1], --sigma-min and --weight-decay >= 0")
+
+    @property
+    def top(self) -> int:
+        """b, the number of directions used (default: all pairs)."""
+        return self.num_perturbations // 2 if self.top_directions is None else self.top_directions
+
+    @property
+    def antithetic(self) -> bool:
+        return True
+
+    def sigma_at(self, generation: int) -> float:
+        """The exploration noise of iteration ``generation`` (decayed, floored at sigma_min)."""
+        return max(self.sigma * self.sigma_decay**generation, self.sigma_min) if self.sigma_decay < 1 \
+            else self.sigma
+
+    def init(self, params: np.ndarray) -> ESState:
+        p = np.asarray(params, dtype=np.float64)
+        return ESState(p, OptState(np.zeros_like(p), np.zeros_like(p), 0), 0)
+
+    def ask(self, state: ESState, rng: np.random.Generator) -> Ask:
+        half = rng.integers(0, 2**62, size=self.num_perturbations // 2)
+        return Ask(np.repeat(half, 2), np.tile(np.array([1, -1], dtype=np.int8), len(half)), 0)
+
+    def gradient(self, state: ESState, ask: Ask, returns: np.ndarray,
+                 pivot_returns: np.ndarray) -> np.ndarray:
+        r = np.asarray(returns, dtype=np.float64).reshape(-1, 2)  # (pairs, [+, -])
+        order = np.argsort(-r.max(axis=1), kind="stable")[: self.top]
+        used = r[order]
+        sd = float(used.std())
+        dim = state.params.shape[0]
+        grad = np.zeros(dim)
+        if not sd > 1e-12:
+            return grad
+        seeds = np.asarray(ask.seeds).reshape(-1, 2)[:, 0]
+        for k in order:
+            grad += (r[k, 0] - r[k, 1]) * noise(seeds[k], dim)
+        return grad / (self.top * sd)
+
+    def tell(self, state: ESState, ask: Ask, returns: np.ndarray,
+             pivot_returns: np.ndarray) -> ESState:
+        grad = self.gradient(state, ask, returns, pivot_returns)
+        if self.weight_decay:
+            grad = grad - self.weight_decay * state.params
+        params, opt = OPTIMIZERS[self.optimizer](state.params, grad, state.opt, self.lr)
+        return ESState(params, opt, state.generation + 1)
+
+
+Strategy = ForwardES | ARS
+
+#: Every strategy the trainer can use (``--strategy``); the driver builds its strategy from here
+#: and one parametrized test runs them all.
+STRATEGIES: dict[str, Callable[..., Strategy]] = {
+    "ars": lambda **kw: ARS(**kw),
     "antithetic": lambda **kw: ForwardES(antithetic=True, **kw),
+    "forward": lambda **kw: ForwardES(antithetic=False, **kw),
 }

@@ -1,0 +1,184 @@
+"""Run one training configuration over N seeds and report it the way the ARS paper does.
+
+    python benchmarks/seeds.py hopper_h41_c11 --seeds 0 1 2 3 4
+    python benchmarks/seeds.py --list
+
+Each seed is an ordinary ``chromatic train`` run in ``benchmarks/runs/<case>/seed<k>`` (so
+``chromatic plot`` works on it); a finished run is skipped, an interrupted one is resumed, and
+``benchmarks/results/seeds_<case>.json`` + ``.png`` are rewritten after every seed, so a campaign
+can span sessions. The report: median, quartiles and best of the evaluation returns (policy.npz's
+``eval_return``: the best periodically evaluated policy, scored on reporting seeds it was not
+selected on), the share of seeds reaching the case's threshold, and the timesteps and episodes at
+which each seed's periodic evaluation first reached it. Cases use the settings' defaults except
+for what they name, so a case is the ``chromatic train`` command a user would type.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from chromatic.atomic import atomic_write_bytes
+from chromatic.compiler.policy_file import load_policy
+from chromatic.training.checkpoint import CHECKPOINT, CONFIG, POLICY, read_log
+from chromatic.training.run import EngineOptions, resume, start
+from chromatic.training.settings import TrainConfig
+
+HERE = Path(__file__).resolve().parent
+RESULTS, RUNS = HERE / "results", HERE / "runs"
+
+#: ARS's thresholds (Mania et al. 2018, Table 1; MuJoCo v1 tasks, here v5) and its median
+#: episodes to reach them with linear policies (V2-t), for the side-by-side comparison.
+ARS = {"HalfCheetah-v5": {"threshold": 3430, "episodes": 1680},  # ~1,707 in their Table 1
+       "Hopper-v5": {"threshold": 3120, "episodes": 1920},
+       "Walker2d-v5": {"threshold": 4390, "episodes": 24000},
+       "Swimmer-v5": {"threshold": 325, "episodes": 100}}
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    cfg: TrainConfig
+    threshold: float
+    note: str = ""
+
+
+def _case(env: str, threshold: float, note: str = "", **kw) -> Case:
+    return Case(TrainConfig(env_id=env, **kw), threshold, note)
+
+
+CASES: dict[str, Case] = {
+    # dense linear policies against ARS's published episodes to threshold
+    "halfcheetah_linear": _case("HalfCheetah-v5", 3430, "ARS threshold", structure="dense",
+                                timesteps=3_000_000),
+    "hopper_linear": _case("Hopper-v5", 3120, "ARS threshold", structure="dense", timesteps=3_000_000),
+    # the paper's chromatic architectures, fixed random partitions
+    "halfcheetah_h41_c17": _case("HalfCheetah-v5", 3000, "issue 13 goal", hidden=(41,), colors=17,
+                                 timesteps=6_000_000),
+    "hopper_h41_c11": _case("Hopper-v5", 3000, "issue 13 goal", hidden=(41,), colors=11,
+                            timesteps=4_000_000),
+    "walker2d_h41_c17": _case("Walker2d-v5", 3000, "", hidden=(41,), colors=17, timesteps=6_000_000),
+}
+
+
+def run_seed(case: Case, name: str, seed: int, runs: Path, workers: int | None) -> Path:
+    cfg = dataclasses.replace(case.cfg, seed=seed)
+    run_dir = runs / name / f"seed{seed}"
+    opts = EngineOptions("local", workers)
+    if (run_dir / POLICY).exists():
+        return run_dir / POLICY
+    if (run_dir / CHECKPOINT).exists() or (run_dir / CONFIG).exists():
+        return resume(run_dir, cfg.iterations, opts, progress=sys.stderr.isatty(), timesteps=cfg.timesteps)
+    return start(cfg, run_dir, opts, progress=sys.stderr.isatty())
+
+
+def first_reach(rows: list[dict], threshold: float) -> dict | None:
+    """Timesteps and episodes of the first periodic evaluation at or above the threshold."""
+    for r in rows:
+        if r.get("eval_return") is not None and r["eval_return"] >= threshold:
+            return {"timesteps": r["timesteps"], "episodes": r["episodes"], "iteration": r["iteration"]}
+    return None
+
+
+def summarize(name: str, case: Case, runs: Path) -> dict:
+    seeds = []
+    for d in sorted((runs / name).glob("seed*"), key=lambda p: int(p.name[4:])):
+        if not (d / POLICY).exists():
+            continue
+        meta = load_policy(d / POLICY).metadata
+        rows = read_log(d)
+        seeds.append({
+            "seed": int(meta["seed"]), "eval_return": meta["eval_return"], "eval_std": meta["eval_std"],
+            "final_eval_return": meta.get("final_eval_return"), "timesteps": meta["timesteps"],
+            "wall_s": rows[-1]["elapsed"] if rows else None, "reached": first_reach(rows, case.threshold),
+            "train_command": meta["train_command"],
+            "curve": [[r["timesteps"], r["eval_return"]] for r in rows if r.get("eval_return") is not None],
+        })
+    ev = np.array([s["eval_return"] for s in seeds], dtype=float)
+    q = np.percentile(ev, [25, 50, 75]).tolist() if len(ev) else [None] * 3
+    reach = [s["reached"] for s in seeds if s["reached"]]
+    out = {
+        "case": name, "env_id": case.cfg.env_id, "threshold": case.threshold, "note": case.note,
+        "settings": {k: v for k, v in dataclasses.asdict(case.cfg).items() if v != getattr(TrainConfig(), k)},
+        "seeds": len(seeds), "median": q[1], "q25": q[0], "q75": q[2],
+        "best": float(ev.max()) if len(ev) else None, "worst": float(ev.min()) if len(ev) else None,
+        "share_reaching": len(reach) / len(seeds) if seeds else None,
+        "median_timesteps_to_threshold": float(np.median([r["timesteps"] for r in reach])) if reach else None,
+        "median_episodes_to_threshold": float(np.median([r["episodes"] for r in reach])) if reach else None,
+        "ars": ARS.get(case.cfg.env_id) if case.cfg.structure == "dense" and not case.cfg.hidden else None,
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "per_seed": seeds,
+    }
+    return out
+
+
+def plot(summary: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for s in summary["per_seed"]:
+        if s["curve"]:
+            t, r = zip(*s["curve"], strict=True)
+            ax.plot(t, r, lw=1, label=f"seed {s['seed']} (eval {s['eval_return']:.0f})")
+    ax.axhline(summary["threshold"], color="k", ls="--", lw=0.8, label=f"threshold {summary['threshold']}")
+    ax.set_title(f"{summary['case']}: median {summary['median']:.0f} "
+                 f"[{summary['q25']:.0f}, {summary['q75']:.0f}], "
+                 f"{100 * summary['share_reaching']:.0f}% reach")
+    ax.set_xlabel("training timesteps")
+    ax.set_ylabel("evaluation return (held-out seeds)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(name: str, case: Case, runs: Path) -> dict:
+    s = summarize(name, case, runs)
+    RESULTS.mkdir(exist_ok=True)
+    atomic_write_bytes(RESULTS / f"seeds_{name}.json", (json.dumps(s, indent=1) + "\n").encode())
+    if s["seeds"]:
+        plot(s, RESULTS / f"seeds_{name}.png")
+    return s
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("cases", nargs="*", help=f"cases to run: {', '.join(CASES)}")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--workers", type=int, help="rollout workers per run (default: all cores)")
+    ap.add_argument("--runs", type=Path, default=RUNS, help="where the run directories go")
+    ap.add_argument("--list", action="store_true", help="list the cases and exit")
+    args = ap.parse_args()
+    if args.list or not args.cases:
+        for name, c in CASES.items():
+            print(f"{name:22s} {c.cfg.command('RUN')}")
+        return
+    for name in args.cases:
+        if name not in CASES:
+            sys.exit(f"seeds.py: unknown case {name!r}; see --list")
+    for name in args.cases:
+        case = CASES[name]
+        for seed in args.seeds:
+            t0 = time.time()
+            path = run_seed(case, name, seed, args.runs, args.workers)
+            meta = load_policy(path).metadata
+            print(f"{name} seed {seed}: eval {meta['eval_return']:.1f} ± {meta['eval_std']:.1f} "
+                  f"after {meta['timesteps']} steps ({time.time() - t0:.0f} s)", flush=True)
+            s = write(name, case, args.runs)
+        print(f"{name}: median {s['median']:.1f} [q25 {s['q25']:.1f}, q75 {s['q75']:.1f}] best {s['best']:.1f} "
+              f"share >= {case.threshold}: {s['share_reaching']:.0%}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

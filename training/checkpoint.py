@@ -1,0 +1,188 @@
+"""A run directory's files: config.json, log.jsonl and checkpoint.npz (exact resume, §3.1).
+
+``checkpoint.npz`` is written atomically after every iteration and holds everything that
+changes between iterations (:class:`RunState`): parameters, optimizer moments, normalization
+statistics, the RNG state, counters, the best evaluated policy so far and a learning
+controller's state. Every reader turns a missing, corrupt or inconsistent file into one
+:class:`ChromaticError` line; nothing is silently accepted or silently truncated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from chromatic.atomic import atomic_write_bytes, atomic_write_with
+from chromatic.errors import ChromaticError
+from chromatic.training.alternating import NasState
+from chromatic.training.es.strategy import ESState, OptState
+from chromatic.training.normalization import RunningStats
+from chromatic.training.policy_params import PolicySpec
+from chromatic.training.settings import TrainConfig
+
+CONFIG, LOG, CHECKPOINT = "config.json", "log.jsonl", "checkpoint.npz"
+POLICY, FINAL_POLICY, PARTITIONS = "policy.npz", "final_policy.npz", "partitions"
+CHECKPOINT_VERSION = 2
+
+
+@dataclass
+class Best:
+    """The best mean policy evaluated so far (its parameters and the statistics it was judged with)."""
+
+    params: np.ndarray
+    stats: RunningStats
+    score: float
+    iteration: int
+    partition: np.ndarray  # (E,) the flat partition it was evaluated with
+
+
+@dataclass
+class RunState:
+    """Everything that changes between iterations: exactly what the checkpoint holds."""
+
+    es: ESState
+    stats: RunningStats
+    rng: np.random.Generator
+    spec: PolicySpec
+    iteration: int = 0
+    timesteps: int = 0
+    episodes: int = 0
+    elapsed: float = 0.0
+    eval_timesteps: int = 0
+    best: Best | None = None
+    controller_state: dict[str, np.ndarray] = field(default_factory=dict)
+    nas: NasState | None = None  # the alternating optimization's state (a learning controller)
+
+
+def save_checkpoint(path: Path, st: RunState) -> None:
+    arrays = {
+        "version": np.array(CHECKPOINT_VERSION),
+        "params": st.es.params, "opt_m": st.es.opt.m, "opt_v": st.es.opt.v,
+        "opt_t": np.array(st.es.opt.t), "generation": np.array(st.es.generation),
+        "stats_count": np.array(st.stats.count), "stats_sum": st.stats.sum,
+        "stats_sumsq": st.stats.sumsq,
+        "rng_state": np.array(json.dumps(st.rng.bit_generator.state)),
+        "iteration": np.array(st.iteration), "timesteps": np.array(st.timesteps),
+        "episodes": np.array(st.episodes), "elapsed": np.array(st.elapsed),
+        "eval_timesteps": np.array(st.eval_timesteps),
+        "layer_sizes": np.array(st.spec.layer_sizes), "structure": np.array(int(st.spec.structure)),
+        "num_colors": np.array(st.spec.num_colors),
+    }
+    if st.best is not None:
+        arrays.update(best_params=st.best.params, best_stats_count=np.array(st.best.stats.count),
+                      best_stats_sum=st.best.stats.sum, best_stats_sumsq=st.best.stats.sumsq,
+                      best_score=np.array(st.best.score), best_iteration=np.array(st.best.iteration),
+                      best_partition=st.best.partition)
+    arrays.update({f"partition_{l}": p for l, p in enumerate(st.spec.partitions)})
+    arrays.update({f"controller_{k}": v for k, v in st.controller_state.items()})
+
+    def write(f: IO) -> None:
+        np.savez(f, **arrays)
+
+    atomic_write_with(path, write)
+
+
+def _check(cond: bool, what: str) -> None:
+    if not cond:
+        raise ValueError(what)
+
+
+def load_checkpoint(path: Path) -> RunState:
+    """Read a checkpoint; anything missing, malformed or inconsistent is one ChromaticError line."""
+    if not path.is_file():
+        raise ChromaticError(f"{path}: no checkpoint (is this a chromatic train run directory?)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            a = {k: z[k] for k in z.files}
+        if int(a["version"]) != CHECKPOINT_VERSION:
+            raise ChromaticError(f"{path}: checkpoint version {int(a['version'])} is not supported "
+                                 f"(this chromatic writes version {CHECKPOINT_VERSION})")
+        sizes = tuple(int(s) for s in a["layer_sizes"])
+        _check(len(sizes) >= 2 and min(sizes) >= 1, f"layer sizes {list(sizes)}")
+        parts = tuple(a[f"partition_{l}"] for l in range(len(sizes) - 1))
+        spec = PolicySpec(sizes, int(a["structure"]), int(a["num_colors"]), parts)
+        es = ESState(a["params"], OptState(a["opt_m"], a["opt_v"], int(a["opt_t"])), int(a["generation"]))
+        _check(es.params.shape == (spec.num_params,), "params do not match the layer sizes")
+        _check(es.opt.m.shape == es.params.shape and es.opt.v.shape == es.params.shape,
+               "optimizer moments do not match the params")
+        _check(bool(np.all(np.isfinite(es.params))), "non-finite params")
+        rng = np.random.default_rng()
+        rng.bit_generator.state = json.loads(str(a["rng_state"]))
+        stats = RunningStats(int(a["stats_count"]), a["stats_sum"], a["stats_sumsq"])
+        _check(stats.sum.shape == (sizes[0],) and stats.sumsq.shape == (sizes[0],),
+               "normalization statistics do not match the observation size")
+        counters = {k: int(a[k]) for k in ("iteration", "timesteps", "episodes", "eval_timesteps")}
+        _check(all(v >= 0 for v in counters.values()) and stats.count >= 0 and es.opt.t >= 0,
+               f"negative counters {counters}")
+        _check(counters["iteration"] == es.generation, "iteration and ES generation disagree")
+        best = None
+        if "best_params" in a:
+            best = Best(np.array(a["best_params"]),
+                        RunningStats(int(a["best_stats_count"]), a["best_stats_sum"], a["best_stats_sumsq"]),
+                        float(a["best_score"]), int(a["best_iteration"]), np.array(a["best_partition"]))
+            _check(best.params.shape == es.params.shape, "best params do not match the params")
+        ctrl = {k[len("controller_"):]: v for k, v in a.items() if k.startswith("controller_")}
+        return RunState(es, stats, rng, spec, counters["iteration"], counters["timesteps"],
+                        counters["episodes"], float(a["elapsed"]), counters["eval_timesteps"], best, ctrl)
+    except ChromaticError:
+        raise
+    except (KeyError, ValueError, TypeError, OSError, EOFError, AttributeError, zipfile.BadZipFile) as e:
+        raise ChromaticError(f"{path}: corrupt checkpoint ({type(e).__name__}: {e})") from None
+
+
+def write_config(run_dir: Path, cfg: TrainConfig) -> None:
+    atomic_write_bytes(run_dir / CONFIG, cfg.to_json().encode())
+
+
+def load_config(run_dir: Path) -> TrainConfig:
+    path = run_dir / CONFIG
+    if not path.is_file():
+        raise ChromaticError(f"{run_dir}: not a run directory (no {CONFIG})")
+    try:
+        return TrainConfig.from_json(path.read_text()).validate()
+    except (ValueError, TypeError, UnicodeDecodeError) as e:
+        raise ChromaticError(f"{path}: corrupt run config ({e})") from None
+
+
+def read_log(run_dir: Path) -> list[dict]:
+    """The log's rows; a torn *last* line (a kill mid-write) is dropped, any other bad line is an error."""
+    path = run_dir / LOG
+    if not path.is_file():
+        return []
+    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    rows = []
+    for k, line in enumerate(lines):
+        try:
+            row = json.loads(line)
+            _check(isinstance(row, dict) and isinstance(row.get("iteration"), int), "no iteration")
+        except ValueError:
+            if k == len(lines) - 1:
+                break
+            raise ChromaticError(f"{path}: line {k + 1} is corrupt (not a log row); "
+                                 f"fix or remove it to resume") from None
+        rows.append(row)
+    return rows
+
+
+def truncate_log(run_dir: Path, iterations_done: int) -> None:
+    """Drop log lines of iterations the checkpoint does not hold (a kill between the two)."""
+    rows = [r for r in read_log(run_dir) if r["iteration"] <= iterations_done]
+    atomic_write_bytes(run_dir / LOG, "".join(json.dumps(r) + "\n" for r in rows).encode())
+
+
+def append_log(run_dir: Path, row: dict) -> None:
+    with open(run_dir / LOG, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def remove_stale_temps(run_dir: Path) -> None:
+    """Temp files of atomic writes a kill left behind (``.NAME.*.tmp``)."""
+    for tmp in run_dir.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()

@@ -1,0 +1,278 @@
+"""Training settings, written once: the dataclass generates the ``train`` options, config.json and resume.
+
+Every field of :class:`TrainConfig` carries its default and a one-line help in its metadata;
+:func:`add_arguments` turns the fields into ``chromatic train`` options, :func:`from_args` turns
+the parsed options back into a config (only the options the user gave: every default lives here
+and nowhere else), ``TrainConfig.to_json``/``from_json`` are the run's ``config.json`` and
+``TrainConfig.command`` is the canonical command recorded in the policy's metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shlex
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from chromatic.errors import ChromaticError
+from chromatic.training.controllers import CONTROLLERS
+from chromatic.training.es.strategy import STRATEGIES, Strategy
+from chromatic.training.normalization import normalize_by_default
+from chromatic.training.policy_params import STRUCTURES
+
+#: Survival bonus per step of the MuJoCo locomotion tasks that pay one for staying alive; ARS
+#: subtracts it from training returns (never from evaluation) so that standing still is not an
+#: optimum (Mania et al. 2018, §3; docs/training.md).
+SURVIVAL_BONUS = {"Hopper": 1.0, "Walker2d": 1.0, "Ant": 1.0, "Humanoid": 5.0, "HumanoidStandup": 0.0}
+
+
+def survival_bonus(env_id: str) -> float:
+    """The per-step alive bonus of ``env_id`` (0 for tasks without one)."""
+    name = env_id.split("/")[-1].split("-")[0]
+    return SURVIVAL_BONUS.get(name, 0.0)
+
+
+def opt(default: Any, help: str, *, flag: str | None = None, choices: Any = None,
+        metavar: str | None = None) -> Any:
+    """A settings field: its default, its one-line help and how it appears on the command line."""
+    return field(default=default, metadata={"help": help, "flag": flag, "choices": choices,
+                                             "metavar": metavar})
+
+
+@dataclass
+class TrainConfig:
+    """Settings that determine a run's result (saved in config.json; resume reads them back)."""
+
+    env_id: str = opt("", "gymnasium id, e.g. HalfCheetah-v5, Hopper-v5, chromatic/Minitaur-v0",
+                      flag="--env", metavar="ENV")
+    hidden: tuple[int, ...] = opt((), "a hidden layer width (repeat for more); none: a linear policy",
+                                  metavar="WIDTH")
+    structure: str = opt("chromatic", "weight structure of every layer", choices=STRUCTURES)
+    colors: int = opt(17, "palette size M of a chromatic policy", metavar="M")
+    iterations: int | None = opt(None, "stop after this many ES iterations in total "
+                                       "(default 100 when --timesteps is not given either)")
+    timesteps: int | None = opt(None, "stop once training rollouts have taken this many env steps",
+                                metavar="T")
+    strategy: str = opt("ars", "ES update: ars (ARS V2-t, antithetic, top-b), antithetic, forward "
+                               "(eq. (3) against a pivot)", choices=tuple(STRATEGIES))
+    perturbations: int = opt(32, "perturbed rollouts per iteration (a pair counts twice)")
+    top_directions: int | None = opt(None, "ars: directions (pairs) used per step, by max(r+, r-) "
+                                           "(default: half of the pairs)", metavar="B")
+    sigma: float = opt(0.03, "exploration noise std of each perturbation")
+    lr: float = opt(0.02, "step size (ARS's alpha for ars)")
+    optimizer: str = opt("sgd", "sgd or adam", choices=("sgd", "adam"))
+    weight_decay: float = opt(0.0, "ars: shrink parameters by lr * weight_decay each step")
+    sigma_decay: float = opt(1.0, "ars: multiply sigma by this every iteration (1: constant)")
+    survival_shift: float | None = opt(None, "subtracted from every training reward "
+                                             "(default: the task's alive bonus, 1 for Hopper/Walker2d/"
+                                             "Ant, 0 otherwise; never applied in evaluation)")
+    pivot_episodes: int = opt(1, "forward: unperturbed rollouts per iteration for the pivot")
+    eval_every: int = opt(10, "evaluate the mean policy every K iterations; the best is kept",
+                          metavar="K")
+    eval_episodes: int = opt(5, "episodes of each evaluation (held-out reset seeds)")
+    horizon: int | None = opt(None, "cap on episode length (default: the env's own limit)")
+    normalize: bool | None = opt(None, "observation normalization (default: on except Swimmer, B.2)")
+    init_partition: str | None = opt(None, "reuse this policy file's partition (Appendix D)",
+                                     metavar="POLICY.npz")
+    controller: str = opt("fixed", "where each perturbation's partition comes from (docs/enas.md)",
+                          choices=tuple(sorted(CONTROLLERS)))
+    nas_every: int = opt(5, "ES iterations per weight phase; a learning controller updates after each",
+                         metavar="K")
+    replay_size: int = opt(16, "best partitions the NAS replay buffer keeps")
+    replay_fraction: float = opt(0.25, "share of each NAS population resampled from the replay buffer")
+    controller_lr: float = opt(1e-3, "Adam learning rate of a learning controller (App. B.1)")
+    entropy_weight: float = opt(0.3, "entropy bonus of a learning controller's loss (App. B.1)")
+    seed: int = opt(0, "the one seed every random draw derives from")
+
+    # -- derived settings ----------------------------------------------------------------------
+    @property
+    def normalized(self) -> bool:
+        return normalize_by_default(self.env_id) if self.normalize is None else self.normalize
+
+    @property
+    def shift(self) -> float:
+        """Per-step reward shift used in training (the alive bonus unless set)."""
+        return survival_bonus(self.env_id) if self.survival_shift is None else float(self.survival_shift)
+
+    @property
+    def max_iterations(self) -> int | None:
+        """The iteration limit (100 when no budget at all is given)."""
+        if self.iterations is None and self.timesteps is None:
+            return 100
+        return self.iterations
+
+    @property
+    def learns_partitions(self) -> bool:
+        return self.controller != "fixed"
+
+    @property
+    def antithetic(self) -> bool:
+        return self.strategy != "forward"
+
+    def done(self, iteration: int, timesteps: int) -> bool:
+        """Whether a run at ``iteration`` / ``timesteps`` has used its budget."""
+        limit = self.max_iterations
+        return ((limit is not None and iteration >= limit)
+                or (self.timesteps is not None and timesteps >= self.timesteps))
+
+    def make_strategy(self) -> Strategy:
+        if self.strategy not in STRATEGIES:
+            raise ChromaticError(f"unknown strategy {self.strategy!r}; available: {', '.join(STRATEGIES)}")
+        if self.strategy == "ars":
+            return STRATEGIES["ars"](
+                num_perturbations=self.perturbations, top_directions=self.top_directions,
+                sigma=self.sigma, lr=self.lr, optimizer=self.optimizer,
+                weight_decay=self.weight_decay, sigma_decay=self.sigma_decay)
+        return STRATEGIES[self.strategy](num_perturbations=self.perturbations, sigma=self.sigma,
+                                         lr=self.lr, optimizer=self.optimizer,
+                                         num_pivot=self.pivot_episodes)
+
+    def nas(self):
+        from chromatic.training.alternating import NasSettings
+
+        return NasSettings(self.nas_every, self.replay_size, self.replay_fraction).validate()
+
+    def validate(self) -> TrainConfig:
+        if not self.env_id:
+            raise ChromaticError("train needs --env (or --resume RUN_DIR)")
+        for name in ("iterations", "timesteps"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ChromaticError(f"--{name} must be at least 1, got {value}")
+        if self.perturbations < 1:
+            raise ChromaticError(f"--perturbations must be at least 1, got {self.perturbations}")
+        if any(h < 1 for h in self.hidden):
+            raise ChromaticError(f"--hidden widths must be at least 1, got {list(self.hidden)}")
+        for name in ("eval_episodes", "eval_every"):
+            if getattr(self, name) < 1:
+                raise ChromaticError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.horizon is not None and self.horizon < 1:
+            raise ChromaticError(f"--horizon must be at least 1, got {self.horizon}")
+        if self.seed < 0:
+            raise ChromaticError(f"--seed must be >= 0, got {self.seed}")
+        if self.structure not in STRUCTURES:
+            raise ChromaticError(f"unknown structure {self.structure!r}; expected one of {list(STRUCTURES)}")
+        if self.strategy != "ars" and (self.top_directions is not None or self.weight_decay
+                                       or self.sigma_decay != 1.0):
+            raise ChromaticError("--top-directions, --weight-decay and --sigma-decay need --strategy ars")
+        check_blob_limits(self.hidden, self.colors if self.structure == "chromatic" else None)
+        self.make_strategy()  # checks sigma, lr, optimizer, pair parity, top-b
+        self.nas()
+        if not self.controller_lr > 0 or self.entropy_weight < 0:
+            raise ChromaticError(f"--controller-lr must be > 0 and --entropy-weight >= 0, got "
+                                 f"{self.controller_lr} and {self.entropy_weight}")
+        if self.controller not in CONTROLLERS:
+            raise ChromaticError(
+                f"unknown controller {self.controller!r}; available: {', '.join(CONTROLLERS)}")
+        if self.learns_partitions and self.structure != "chromatic":
+            raise ChromaticError(
+                f"--controller {self.controller} learns partitions: it needs --structure chromatic")
+        return self
+
+    # -- config.json and the recorded command ----------------------------------------------------
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainConfig:
+        """The config of a run directory; unknown or mistyped fields raise ValueError/TypeError."""
+        raw = json.loads(text)
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+        raw["hidden"] = tuple(raw.get("hidden", ()))
+        return cls(**raw)
+
+    def command(self, out: str) -> str:
+        """The canonical ``chromatic train`` command for these settings (policy metadata)."""
+        argv = ["chromatic", "train"]
+        defaults = TrainConfig()
+        always = {"env_id", "hidden", "structure", "seed"}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "colors" and self.structure != "chromatic":
+                continue
+            if f.name not in always and value == getattr(defaults, f.name) and f.name != "colors":
+                continue
+            flag = _flag(f)
+            if f.name == "hidden":
+                for h in value:
+                    argv += [flag, str(h)]
+            elif isinstance(value, bool):
+                argv.append(flag if value else f"--no-{flag[2:]}")
+            elif value is not None:
+                argv += [flag, str(value)]
+        return shlex.join([*argv, "--out", out])
+
+
+def check_blob_limits(hidden: tuple[int, ...], colors: int | None,
+                      layer_sizes: tuple[int, ...] | None = None) -> None:
+    """Refuse, before any training, sizes the blob format cannot hold (docs/blob-format.md)."""
+    from chromatic.compiler.blob import MAX_EDGES, MAX_INDEX_BITS, MAX_LAYERS
+
+    if len(hidden) + 1 > MAX_LAYERS:
+        raise ChromaticError(f"{len(hidden) + 1} layers; the blob format allows {MAX_LAYERS}")
+    if any(h > 0xFFFF for h in hidden):
+        raise ChromaticError(f"--hidden widths must be at most 65535 (the blob format), got {list(hidden)}")
+    if colors is not None and not 1 <= colors <= 1 << MAX_INDEX_BITS:
+        raise ChromaticError(f"--colors must be in [1, {1 << MAX_INDEX_BITS}] (indices of at most "
+                             f"{MAX_INDEX_BITS} bits), got {colors}")
+    if layer_sizes is not None:
+        edges = sum(a * b for a, b in zip(layer_sizes, layer_sizes[1:]))
+        if edges > MAX_EDGES or max(layer_sizes) > 0xFFFF:
+            raise ChromaticError(f"layer sizes {list(layer_sizes)} give {edges} edges; the blob "
+                                 f"format allows {MAX_EDGES} and widths up to 65535")
+
+
+# -- the command line ---------------------------------------------------------------------------
+def _flag(f: dataclasses.Field) -> str:
+    return f.metadata.get("flag") or f"--{f.name.replace('_', '-')}"
+
+
+def _base_type(f: dataclasses.Field) -> type:
+    hint = typing.get_type_hints(TrainConfig)[f.name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = args[0]
+    if typing.get_origin(hint) is tuple:
+        return tuple
+    return hint
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One option per settings field, default shown from the dataclass (never repeated here)."""
+    defaults = TrainConfig()
+    group = parser.add_argument_group("training settings (saved in RUN_DIR/config.json)")
+    for f in dataclasses.fields(TrainConfig):
+        default = getattr(defaults, f.name)
+        shown = "" if default in (None, "", ()) else f" (default: {default})"
+        kw: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS,
+                              "help": f.metadata["help"] + shown}
+        if f.metadata.get("metavar"):
+            kw["metavar"] = f.metadata["metavar"]
+        typ = _base_type(f)
+        if typ is bool:
+            kw["action"] = argparse.BooleanOptionalAction
+        elif typ is tuple:
+            kw.update(type=int, action="append")
+        else:
+            kw["type"] = typ
+            if f.metadata.get("choices"):
+                kw["choices"] = f.metadata["choices"]
+        group.add_argument(_flag(f), **kw)
+
+
+def given(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the user gave on the command line (defaults stay in the dataclass)."""
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    out = {k: v for k, v in vars(args).items() if k in names}
+    if "hidden" in out:
+        out["hidden"] = tuple(out["hidden"])
+    return out
+
+
+def from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(**given(args)).validate()
