@@ -17,7 +17,7 @@ INLINE = EngineOptions("inline")
 
 def tiny(**kw) -> TrainConfig:
     base = dict(env_id="Pendulum-v1", hidden=(4,), colors=5, iterations=5, perturbations=6, seed=3,
-                horizon=30, eval_episodes=2, controller="enas", nas_every=2, pivot_episodes=2,
+                horizon=30, eval_episodes=2, controller="enas", nas_every=2, pivot_episodes=2, strategy="forward",
                 replay_size=4, replay_fraction=0.34)
     base.update(kw)
     return TrainConfig(**base)
@@ -129,14 +129,14 @@ def test_enas_run_logs_controller_and_final_policy_uses_a_logged_partition(tmp_p
 
 
 def test_antithetic_nas_run_gives_each_pair_one_partition(tmp_path):
-    start(tiny(antithetic=True, pivot_episodes=0, iterations=2, controller_lr=0.01), tmp_path / "a",
+    start(tiny(strategy="antithetic", iterations=2, controller_lr=0.01), tmp_path / "a",
           INLINE, progress=False)
     with np.load(tmp_path / "a" / "partitions" / "nas_00001.npz") as x:
         pop, rewards = x["partitions"], x["rewards"]
     assert len(pop) == 6 and np.array_equal(pop[0::2], pop[1::2])
     assert np.array_equal(rewards[0::2], rewards[1::2])
     cmd = load_policy(tmp_path / "a" / "policy.npz").metadata["train_command"]
-    assert "--antithetic" in cmd and "--controller-lr 0.01" in cmd
+    assert "--strategy antithetic" in cmd and "--controller-lr 0.01" in cmd
 
 
 def test_analyze_fixed_partition_run(tmp_path):

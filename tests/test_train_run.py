@@ -44,13 +44,13 @@ def test_resumed_run_equals_uninterrupted_run_on_any_backend(tmp_path):
     assert [r["iteration"] for r in log] == [1, 2, 3, 4]
     meta = load_policy(full).metadata
     assert meta["env_id"] == "Pendulum-v1" and meta["seed"] == 3
-    assert meta["timesteps"] == 4 * 7 * 40 and np.isfinite(meta["eval_return"])
+    assert meta["timesteps"] == 4 * 6 * 40 and np.isfinite(meta["eval_return"])
     assert (tmp_path / "full" / "curve.png").stat().st_size > 1000
 
 
 def test_training_improves_with_adam_and_antithetic(tmp_path):
     # Not a benchmark: only checks the estimator drives returns up on a real task.
-    cfg = tiny(hidden=(), iterations=25, perturbations=8, antithetic=True, optimizer="adam",
+    cfg = tiny(hidden=(), iterations=25, perturbations=8, strategy="antithetic", optimizer="adam",
                lr=0.05, horizon=60)
     start(cfg, tmp_path / "r", INLINE, progress=False)
     log = [json.loads(line) for line in (tmp_path / "r" / "log.jsonl").read_text().splitlines()]
@@ -124,7 +124,12 @@ def test_init_partition_reuses_a_policy_partition(tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["--env", "NoSuchEnv-v9"], "unknown environment"),
     (["--env", "Pendulum-v1", "--perturbations", "0"], "perturbations must be at least 1"),
-    (["--env", "Pendulum-v1", "--antithetic", "--perturbations", "3"], "even number"),
+    (["--env", "Pendulum-v1", "--perturbations", "3"], "even number"),
+    (["--env", "Pendulum-v1", "--strategy", "forward", "--top-directions", "2"], "need --strategy ars"),
+    (["--env", "Pendulum-v1", "--timesteps", "0"], "--timesteps must be at least 1"),
+    (["--env", "Pendulum-v1", "--colors", "70000"], "--colors must be in"),
+    (["--env", "Pendulum-v1", "--hidden", "70000"], "at most 65535"),
+    (["--env", "Pendulum-v1", "--seed", "-1"], "--seed must be >= 0"),
     (["--env", "Pendulum-v1", "--workers", "0"], "--workers must be at least 1"),
 ])
 def test_bad_settings_give_one_line(tmp_path, capsys, argv, message):
@@ -142,9 +147,83 @@ def test_missing_or_corrupt_checkpoint_gives_one_line(tmp_path, capsys):
     assert main(["train", "--resume", str(tmp_path / "r"), "--iterations", "3"]) == 1
     err = capsys.readouterr().err
     assert "corrupt checkpoint" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "r" / "log.jsonl").write_text('{"iteration": 1}\nnot json\n{"iteration": 2}\n')
     (tmp_path / "r" / "checkpoint.npz").unlink()
     assert main(["train", "--resume", str(tmp_path / "r"), "--iterations", "3"]) == 1
-    assert "no checkpoint" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "line 2 is corrupt" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_run_killed_before_its_first_checkpoint_resumes_to_the_same_policy(tmp_path):
+    full = start(tiny(), tmp_path / "full", INLINE, progress=False)
+    cut = tmp_path / "cut"
+    start(tiny(iterations=1), cut, INLINE, progress=False)
+    for name in ("checkpoint.npz", "policy.npz", "final_policy.npz"):
+        (cut / name).unlink()
+    (cut / "log.jsonl").write_text("")
+    (cut / ".checkpoint.npz.abc.tmp").write_bytes(b"stale")
+    same_policy(full, resume(cut, 4, INLINE, progress=False))
+    assert not list(cut.glob(".*.tmp"))
+
+
+def test_corrupt_checkpoint_counters_are_refused(tmp_path):
+    start(tiny(iterations=1), tmp_path / "r", INLINE, progress=False)
+    path = tmp_path / "r" / "checkpoint.npz"
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["iteration"] = np.array(-5)
+    np.savez(path, **arrays)
+    with pytest.raises(ChromaticError, match="corrupt checkpoint"):
+        resume(tmp_path / "r", 3, INLINE, progress=False)
+
+
+def test_timesteps_budget_and_the_best_policy_kept(tmp_path):
+    path = start(tiny(iterations=None, timesteps=1000, eval_every=2), tmp_path / "r", INLINE, progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "r" / "log.jsonl").read_text().splitlines()]
+    # 240 steps an iteration: the run stops at the first iteration past 1000 steps
+    assert [r["timesteps"] for r in rows] == [240, 480, 720, 960, 1200]
+    evals = [r for r in rows if "eval_return" in r]
+    assert [r["iteration"] for r in evals] == [2, 4]
+    assert evals[-1]["best_eval_return"] == max(r["eval_return"] for r in evals)
+    meta = load_policy(path).metadata
+    assert meta["selection_return"] >= evals[-1]["best_eval_return"]
+    assert np.isfinite(meta["eval_std"]) and meta["eval_episodes"] == 2
+    final = load_policy(tmp_path / "r" / "final_policy.npz").metadata
+    assert final["iterations"] == 5 and np.isfinite(final["eval_return"])
+    # resume to a larger timestep budget continues the same run
+    resume(tmp_path / "r", None, INLINE, progress=False, timesteps=1400)
+    assert run_mod.load_checkpoint(tmp_path / "r" / "checkpoint.npz").timesteps == 1440
+
+
+def test_survival_shift_is_training_only_and_ars_is_shift_invariant(tmp_path):
+    """Pendulum episodes all last the horizon, so a per-step shift moves every return equally;
+    ARS's step is invariant to that, and the logged (evaluation-scale) returns are unshifted."""
+    a = start(tiny(), tmp_path / "a", INLINE, progress=False)
+    b = start(tiny(survival_shift=5.0), tmp_path / "b", INLINE, progress=False)
+    pa, pb = policy_to_arrays(load_policy(a)), policy_to_arrays(load_policy(b))
+    assert np.array_equal(pa["weights"], pb["weights"])
+    la, lb = ((tmp_path / d / "log.jsonl").read_text() for d in "ab")
+    assert [json.loads(x)["mean_return"] for x in la.splitlines()] == \
+        [json.loads(x)["mean_return"] for x in lb.splitlines()]
+
+
+def test_the_recorded_command_rebuilds_the_same_settings(tmp_path):
+    import shlex
+
+    from chromatic.cli import build_parser
+    from chromatic.training.settings import from_args
+
+    cfg = tiny(timesteps=5000, strategy="ars", top_directions=2, normalize=False, hidden=(4, 3))
+    argv = shlex.split(cfg.command("RUN"))[1:]
+    rebuilt = from_args(build_parser().parse_args(argv))
+    assert rebuilt == cfg
+
+
+def test_help_shows_the_settings_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: ars)" in out and "(default: 0.03)" in out and "--timesteps" in out
 
 
 def test_existing_run_directory_is_not_overwritten(tmp_path):

@@ -40,6 +40,7 @@ class Best:
     score: float
     iteration: int
     partition: np.ndarray  # (E,) the flat partition it was evaluated with
+    steps: int = 0  # env steps its evaluation took
 
 
 @dataclass

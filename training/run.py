@@ -203,15 +203,30 @@ def evaluate_mean(cfg: TrainConfig, st: RunState, engine: Engine) -> tuple[float
     return float(np.mean([r.ret for r in results])), sum(r.steps for r in results)
 
 
-def maybe_evaluate(cfg: TrainConfig, st: RunState, engine: Engine, row: dict, last: bool) -> None:
-    """Every ``eval_every`` iterations (and at the end): evaluate, keep the best, log both."""
-    if not (last or st.iteration % cfg.eval_every == 0):
+def maybe_evaluate(cfg: TrainConfig, st: RunState, engine: Engine, row: dict) -> None:
+    """Every ``eval_every`` iterations: evaluate, keep the best, log both."""
+    if st.iteration % cfg.eval_every:
         return
+    best = evaluated(cfg, st, engine)
+    st.eval_timesteps += best.steps
+    if st.best is None or best.score > st.best.score:
+        st.best = best
+    row.update(eval_return=best.score, best_eval_return=st.best.score, eval_timesteps=st.eval_timesteps)
+
+
+def evaluated(cfg: TrainConfig, st: RunState, engine: Engine) -> Best:
+    """The current mean policy as a candidate for the best, scored on the selection seeds."""
     score, steps = evaluate_mean(cfg, st, engine)
-    st.eval_timesteps += steps
-    if st.best is None or score > st.best.score:
-        st.best = Best(np.array(st.es.params), st.stats, score, st.iteration, current_partition(st))
-    row.update(eval_return=score, best_eval_return=st.best.score, eval_timesteps=st.eval_timesteps)
+    return Best(np.array(st.es.params), st.stats, score, st.iteration, current_partition(st), steps)
+
+
+def best_of_run(cfg: TrainConfig, st: RunState, engine: Engine) -> Best:
+    """The policy to ship: the best periodic evaluation, or the final parameters if they score
+    higher (evaluated here but not checkpointed, so stopping and resuming changes nothing)."""
+    if st.best is not None and st.best.iteration == st.iteration:
+        return st.best
+    final = evaluated(cfg, st, engine)
+    return final if st.best is None or final.score > st.best.score else st.best
 
 
 def evaluate_policy(policy, env_id: str, episodes: int, seed: int, horizon: int | None) -> np.ndarray:
@@ -354,7 +369,7 @@ def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, p
             while not cfg.done(st.iteration, st.timesteps):
                 before = st.timesteps if unit == "steps" else st.iteration
                 row = iterate(cfg, st, engine, controller)
-                maybe_evaluate(cfg, st, engine, row, cfg.done(st.iteration, st.timesteps))
+                maybe_evaluate(cfg, st, engine, row)
                 append_log(run_dir, row)
                 if row.get("nas_update"):
                     log_partitions(run_dir, st)
@@ -369,9 +384,7 @@ def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, p
                 bar.set_postfix_str(f"mean {row['mean_return']:.1f} max {row['max_return']:.1f}{best} "
                                     f"it {st.iteration} {row['steps_per_s']:.0f} steps/s{ctrl}")
             bar.close()
-            if st.best is None:  # a run resumed at its budget before any evaluation
-                row = {}
-                maybe_evaluate(cfg, st, engine, row, True)
+            best = best_of_run(cfg, st, engine)
             final_spec = final_choice(cfg, st, engine)
     except KeyboardInterrupt:
         if bar is not None:
@@ -380,14 +393,12 @@ def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, p
         print(f"chromatic: stopped after iteration {st.iteration}; continue with "
               f"chromatic train --resume {run_dir} {more}", file=sys.stderr)
         raise
-    assert st.best is not None
     best_spec = PolicySpec(st.spec.layer_sizes, st.spec.structure, st.spec.num_colors,
-                           st.spec.unflatten(st.best.partition))
+                           st.spec.unflatten(best.partition))
     final = write_policy(cfg, st, final_spec, st.es.params, st.stats, run_dir / FINAL_POLICY, run_dir)
-    best = write_policy(cfg, st, best_spec, st.best.params, st.best.stats, run_dir / POLICY, run_dir,
-                        {"selection_return": st.best.score, "best_iteration": st.best.iteration,
-                         "final_eval_return": final["eval_return"]})
-    del best
+    write_policy(cfg, st, best_spec, best.params, best.stats, run_dir / POLICY, run_dir,
+                 {"selection_return": best.score, "best_iteration": best.iteration,
+                  "final_eval_return": final["eval_return"]})
     from chromatic.training.plot import plot_run
 
     plot_run(run_dir, run_dir / "curve.png")
