@@ -62,7 +62,7 @@ def config(args: Args, case: str) -> TrainConfig:
     beta = float(rest[1]) if len(rest) > 1 else 0.3
     return TrainConfig("HalfCheetah-v5", hidden=(41,), colors=17, iterations=args.iterations,
                        perturbations=args.perturbations, seed=args.seed, controller=name,
-                       nas_every=args.nas_every, antithetic=True, pivot_episodes=0,
+                       nas_every=args.nas_every, strategy="antithetic", sigma=0.1, lr=0.01,
                        controller_lr=lr, entropy_weight=beta).validate()
 
 

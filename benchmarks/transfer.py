@@ -57,8 +57,8 @@ def main() -> None:
     runs = Path(args.runs_dir)
     sources = top_partition_files(Path(args.source), args.top, runs / "partitions")
     base = TrainConfig(args.env, hidden=(41,), colors=17, iterations=args.iterations,
-                       perturbations=args.perturbations, seed=args.seed, antithetic=True,
-                       pivot_episodes=0)
+                       perturbations=args.perturbations, seed=args.seed, strategy="antithetic",
+                       sigma=0.1, lr=0.01)
     configs = {f"transferred #{k}": dataclasses.replace(base, init_partition=str(f))
                for k, f in enumerate(sources)}
     configs |= {f"random (seed {args.seed + k})": dataclasses.replace(base, seed=args.seed + k)
