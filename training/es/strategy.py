@@ -46,6 +46,11 @@ def perturb(theta: np.ndarray, sigma: float, seed: int, sign: int) -> np.ndarray
     return theta + (sigma * sign) * noise(seed, theta.shape[0])
 
 
+def candidates(theta: np.ndarray, sigma: float, ask: Ask) -> np.ndarray:
+    """All perturbed parameter vectors (N, D) of an ask (tests; workers build them one by one)."""
+    return np.stack([perturb(theta, sigma, s, g) for s, g in zip(ask.seeds, ask.signs, strict=True)])
+
+
 # -- fitness shaping ----------------------------------------------------------------------------
 def z_score(returns: np.ndarray, pivot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Standardize returns by the iteration's perturbed returns (pivot shaped alike)."""
@@ -158,8 +163,7 @@ class ForwardES:
 
     def candidates(self, state: ESState, ask: Ask) -> np.ndarray:
         """All perturbed parameter vectors (N, D); workers build them one at a time instead."""
-        return np.stack([perturb(state.params, self.sigma, s, g)
-                         for s, g in zip(ask.seeds, ask.signs, strict=True)])
+        return candidates(state.params, self.sigma, ask)
 
     def gradient(self, state: ESState, ask: Ask, returns: np.ndarray,
                  pivot_returns: np.ndarray) -> np.ndarray:
@@ -245,6 +249,10 @@ class ARS:
     def ask(self, state: ESState, rng: np.random.Generator) -> Ask:
         half = rng.integers(0, 2**62, size=self.num_perturbations // 2)
         return Ask(np.repeat(half, 2), np.tile(np.array([1, -1], dtype=np.int8), len(half)), 0)
+
+    def candidates(self, state: ESState, ask: Ask) -> np.ndarray:
+        """All perturbed parameter vectors (N, D); workers build them one at a time instead."""
+        return candidates(state.params, self.sigma_at(state.generation), ask)
 
     def gradient(self, state: ESState, ask: Ask, returns: np.ndarray,
                  pivot_returns: np.ndarray) -> np.ndarray:
