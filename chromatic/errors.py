@@ -12,4 +12,13 @@ class PolicyFormatError(ChromaticError):
 
 
 class BlobError(ChromaticError):
-    """A blob is truncated, corrupt, or of an unsupported version (docs/blob-format.md)."""
+    """A blob is truncated, corrupt, or of an unsupported version (docs/blob-format.md).
+
+    ``code`` is the C kernel's ``chromatic_status`` for the same refusal
+    (``chromatic.compiler.blob.Status``; docs/c-api.md), or None where no check of the
+    blob's bytes is involved.
+    """
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chromatic.errors import BlobError
+from chromatic.errors import BlobError, ChromaticError
 from chromatic.compiler.ir import (
     Activation,
     Layer,
@@ -192,62 +192,119 @@ def encode(policy: Policy, dtype: DType, pack: str) -> bytes:
     return bytes(out)
 
 
+class Status(enum.IntEnum):
+    """Why a blob is refused: the C kernel's chromatic_status codes (targets/c/chromatic.h).
+
+    Every loader checks in the same order (docs/blob-format.md, "Checks a decoder must
+    make"), so a refused blob carries the same code in Python (``BlobError.code``) and C.
+    """
+
+    OK = 0
+    TRUNCATED = 2
+    MAGIC = 3
+    VERSION = 4
+    LENGTH = 5
+    HEADER = 6
+    TOO_LARGE = 7
+    CRC = 8
+    INDEX = 9
+    VALUE = 10
+
+
+def blob_bytes(data: object) -> bytes:
+    """The blob as ``bytes`` from any bytes-like object; anything else is a BlobError."""
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, str):
+        raise BlobError("a blob must be bytes, found str (read the file in binary mode)")
+    try:
+        return memoryview(data).tobytes()  # type: ignore[arg-type]
+    except (TypeError, ValueError, BufferError) as e:
+        raise BlobError(f"a blob must be bytes, found {type(data).__name__} ({e})") from None
+
+
+def _fail(code: Status, message: str) -> BlobError:
+    return BlobError(message, int(code))
+
+
 def decode(data: bytes) -> Blob:
-    """Parse and verify a blob; raise BlobError with one clear line on any problem."""
-    data = bytes(data)
+    """Parse and verify a blob; raise BlobError (with ``code``) with one clear line on any problem.
+
+    The checks and their order are chromatic_init's (targets/c/chromatic.c): nothing is
+    allocated or read from a size the header claims before it is bounded by the real length.
+    """
+    data = blob_bytes(data)
     n = len(data)
     if n < FIXED_HEADER.size:
-        raise BlobError(f"truncated blob: {n} bytes, a header alone needs {FIXED_HEADER.size}")
+        raise _fail(Status.TRUNCATED, f"truncated blob: {n} bytes, a header alone needs {FIXED_HEADER.size}")
     (magic, version, flags, structure, dtype, hidden, output, num_layers, bits, num_colors, total) = (
         FIXED_HEADER.unpack_from(data)
     )
     if magic != MAGIC:
-        raise BlobError(f"not a chromatic blob: magic {magic!r}, expected {MAGIC!r}")
+        raise _fail(Status.MAGIC, f"not a chromatic blob: magic {magic!r}, expected {MAGIC!r}")
     if version != VERSION:
-        raise BlobError(f"unsupported blob version {version}; this chromatic reads version {VERSION}")
+        raise _fail(
+            Status.VERSION, f"unsupported blob version {version}; this chromatic reads version {VERSION}"
+        )
     if total != n:
-        raise BlobError(f"blob length mismatch: header says {total} bytes, found {n} (truncated or padded?)")
+        raise _fail(
+            Status.LENGTH, f"blob length mismatch: header says {total} bytes, found {n} (truncated or padded?)"
+        )
     _check_enum("structure", structure, Structure)
     _check_enum("dtype", dtype, DType)
     _check_enum("hidden activation", hidden, Activation)
     _check_enum("output activation", output, Activation)
     if flags & ~int(Flag.BYTE_INDICES):
-        raise BlobError(f"corrupt blob: unknown flag bits 0x{flags:02x}")
+        raise _fail(Status.HEADER, f"corrupt blob: unknown flag bits 0x{flags:02x}")
     if not 1 <= num_layers <= MAX_LAYERS:
-        raise BlobError(f"corrupt blob: {num_layers} layers, expected 1 to {MAX_LAYERS}")
+        raise _fail(Status.HEADER, f"corrupt blob: {num_layers} layers, expected 1 to {MAX_LAYERS}")
     sizes_end = FIXED_HEADER.size + 2 * (num_layers + 1)
     if n < sizes_end:
-        raise BlobError(f"truncated blob: {n} bytes, the header needs {sizes_end}")
+        raise _fail(Status.TRUNCATED, f"truncated blob: {n} bytes, the header needs {sizes_end}")
     sizes = struct.unpack_from(f"<{num_layers + 1}H", data, FIXED_HEADER.size)
     if min(sizes) < 1:
-        raise BlobError(f"corrupt blob: layer sizes {list(sizes)} contain 0")
+        raise _fail(Status.HEADER, f"corrupt blob: layer sizes {list(sizes)} contain 0")
     edges = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     if edges > MAX_EDGES:
-        raise BlobError(f"blob too large: {edges} edges, this decoder allows {MAX_EDGES}")
+        raise _fail(Status.TOO_LARGE, f"blob too large: {edges} edges, the format allows {MAX_EDGES}")
     struct_ = Structure(structure)
     if num_colors < 1:
-        raise BlobError("corrupt blob: M = 0 colors")
+        raise _fail(Status.HEADER, "corrupt blob: M = 0 colors")
     if struct_.implicit and num_colors != implicit_num_colors(struct_, sizes):
-        raise BlobError(
+        raise _fail(
+            Status.HEADER,
             f"corrupt blob: {struct_.name.lower()} layer sizes {list(sizes)} "
-            f"imply {implicit_num_colors(struct_, sizes)} colors, header says {num_colors}"
+            f"imply {implicit_num_colors(struct_, sizes)} colors, header says {num_colors}",
         )
     pack = "bytes" if flags & Flag.BYTE_INDICES else "bits"
     expected_bits = index_width(num_colors, struct_, pack)
     if bits != expected_bits:
-        raise BlobError(f"corrupt blob: index width {bits} bits, expected {expected_bits} for M={num_colors}")
-    lay = layout(sizes, num_colors, bits, DType(dtype))
+        raise _fail(
+            Status.HEADER, f"corrupt blob: index width {bits} bits, expected {expected_bits} for M={num_colors}"
+        )
+    if bits > MAX_INDEX_BITS:
+        raise _fail(
+            Status.TOO_LARGE,
+            f"blob too large: M={num_colors} colors need {bits}-bit indices, the format allows {MAX_INDEX_BITS}",
+        )
+    lay = layout(sizes, num_colors, bits, DType(dtype))  # Python ints: no overflow
     if lay.total != n:
-        raise BlobError(f"corrupt blob: sections need {lay.total} bytes, blob has {n}")
+        raise _fail(Status.LENGTH, f"corrupt blob: sections need {lay.total} bytes, blob has {n}")
     stored_crc = struct.unpack_from("<I", data, n - 4)[0]
-    if zlib.crc32(data[: n - 4]) != stored_crc:
-        raise BlobError("corrupt blob: CRC32 mismatch")
+    if zlib.crc32(memoryview(data)[: n - 4]) != stored_crc:
+        raise _fail(Status.CRC, "corrupt blob: CRC32 mismatch")
+    if num_layers > 1 and hidden != Activation.TANH:
+        raise _fail(
+            Status.HEADER,
+            f"corrupt blob: hidden activation {Activation(hidden).name.lower()!r}, expected 'tanh'",
+        )
     # Only now is it safe to materialize arrays: every size is bounded by n.
     off = lay.offsets()
     if bits:
         flat = unpack_indices(memoryview(data)[off["dictionary"] :], edges, bits)
-        if flat.size and int(flat.max()) >= num_colors:
-            raise BlobError(f"corrupt blob: color index {int(flat.max())} >= M={num_colors}")
+        top = int(flat.max())
+        if top >= num_colors:
+            raise _fail(Status.INDEX, f"corrupt blob: color index {top} >= M={num_colors}")
         parts, start = [], 0
         for inp, out in zip(sizes[:-1], sizes[1:], strict=True):
             parts.append(flat[start : start + out * inp].reshape(out, inp))
@@ -263,13 +320,22 @@ def decode(data: bytes) -> Blob:
         offset=off["palette"],
         count=(lay.palette + lay.biases + lay.normalization) // dt.itemsize,
     )
-    values = values.astype(np.float64)
+    with np.errstate(invalid="ignore"):  # a NaN's payload may not survive the cast; it stays NaN
+        values = values.astype(np.float64)
+    if not np.isfinite(values).all():
+        raise _fail(Status.VALUE, "corrupt blob: a stored value is NaN or inf")
+    d0 = sizes[0]
+    std = values[values.size - d0 :]
+    if not (std > 0).all():
+        raise _fail(Status.VALUE, f"corrupt blob: obs_std {float(std[~(std > 0)][0])!r}, expected > 0")
+    # -0.0 == 0.0: a pruned weight stored as -0 is still exactly 0 (as chromatic_init)
+    if struct_ == Structure.MASKED and values[0] != 0.0:
+        raise _fail(Status.VALUE, f"corrupt blob: masked weights[0] = {values[0]!r}, expected 0")
     palette, values = values[:num_colors], values[num_colors:]
     layers = []
     for part in parts:
         layers.append(Layer(part, values[: part.shape[0]]))
         values = values[part.shape[0] :]
-    d0 = sizes[0]
     norm = Normalization(values[:d0], values[d0 : 2 * d0])
     policy = Policy(
         layers=tuple(layers),
@@ -280,12 +346,12 @@ def decode(data: bytes) -> Blob:
         output_activation=Activation(output),
     )
     try:
-        policy.validate()
-    except Exception as e:  # e.g. masked with weights[0] != 0, NaN values
-        raise BlobError(f"corrupt blob: {e}") from None
+        policy.validate()  # every rule above implies it; a failure here is a decoder bug
+    except ChromaticError as e:
+        raise _fail(Status.VALUE, f"corrupt blob: {e}") from None
     return Blob(policy, DType(dtype), pack, bits, lay, stored_crc)
 
 
 def _check_enum(what: str, value: int, enum_type: type[enum.IntEnum]) -> None:
     if value not in {int(e) for e in enum_type}:
-        raise BlobError(f"corrupt blob: unknown {what} code {value}")
+        raise _fail(Status.HEADER, f"corrupt blob: unknown {what} code {value}")

@@ -25,10 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from chromatic.compiler.blob import blob_bytes
 from chromatic.errors import BlobError, ChromaticError
 from chromatic.runtime import check_obs
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "targets" / "c"
+_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
 SOURCES = ("chromatic.c", "dense.c", "bench.c")
 HEADERS = ("chromatic.h", "chromatic_tanh.h", "dense.h", "bench.h")
 WARNINGS = (
@@ -71,6 +73,26 @@ int64_t chromatic_bench_infer(const chromatic_model *m, const float *obs, float 
 int64_t chromatic_bench_dense(const chromatic_dense *d, const float *obs, float *act,
                               float *scratch, uint32_t reps);
 int chromatic_bench_noop(const float *obs, float *act);
+int chromatic_py_infer_f64(const chromatic_model *m, const double *obs, float *obs32, float *act,
+                           float *scratch);
+"""
+
+# Compiled into the cffi module only: one call for a float64 observation (MuJoCo's), converted
+# to float32 with saturation (beyond float32's range -> +-FLT_MAX, not inf; NaN stays NaN
+# for the kernel's bad-observation rule) without a numpy temporary.
+PY_GLUE = """
+#include <float.h>
+int chromatic_py_infer_f64(const chromatic_model *m, const double *obs, float *obs32, float *act,
+                           float *scratch)
+{
+    uint32_t j;
+    if (m == NULL || m->num_layers == 0u) return CHROMATIC_ERR_ARGUMENT;
+    for (j = 0; j < m->layers[0].in; j++) {
+        double x = obs[j];
+        obs32[j] = x > (double)FLT_MAX ? FLT_MAX : x < -(double)FLT_MAX ? -FLT_MAX : (float)x;
+    }
+    return chromatic_infer(m, obs32, act, scratch);
+}
 """
 
 
@@ -96,7 +118,7 @@ def build_key(cc: str) -> str:
         version = subprocess.run([cc, "--version"], capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
         raise ChromaticError(f"cannot run the C compiler {cc!r}: {e}") from None
-    for part in (" ".join(CFLAGS), CDEF, version, sys.version, sysconfig.get_platform()):
+    for part in (" ".join(CFLAGS), CDEF, PY_GLUE, version, sys.version, sysconfig.get_platform()):
         h.update(part.encode() + b"\0")
     return h.hexdigest()[:16]
 
@@ -120,7 +142,7 @@ def _build(cc: str, key: str, dest: Path) -> None:
         ffi.cdef(CDEF)
         ffi.set_source(
             f"_chromatic_c_{key}",
-            '#include "chromatic.h"\n#include "dense.h"\n#include "bench.h"\n',
+            '#include "chromatic.h"\n#include "dense.h"\n#include "bench.h"\n' + PY_GLUE,
             include_dirs=[str(SOURCE_DIR)],
             extra_objects=objects,
         )
@@ -165,13 +187,15 @@ class CRunner:
     """A blob validated and run by targets/c/chromatic.c (not thread-safe: one scratch)."""
 
     def __init__(self, blob: bytes) -> None:
+        blob = blob_bytes(blob)
         mod = module()
         self.ffi, self.lib = mod.ffi, mod.lib
-        self._blob = self.ffi.new("uint8_t[]", bytes(blob))  # aligned, owned copy
+        self._blob = self.ffi.new("uint8_t[]", max(len(blob), 1))  # aligned, owned copy
+        self.ffi.memmove(self._blob, blob, len(blob))
         self.model = self.ffi.new("chromatic_model *")
         rc = self.lib.chromatic_init(self.model, self._blob, len(blob))
         if rc != 0:
-            raise BlobError(f"C kernel rejected the blob: {self.strerror(rc)} (code {rc})")
+            raise BlobError(f"C kernel rejected the blob: {self.strerror(rc)} (code {rc})", rc)
         m = self.model
         self.layer_sizes = (int(m.layers[0].__getattribute__("in")),) + tuple(
             int(m.layers[l].out) for l in range(m.num_layers)
@@ -206,9 +230,17 @@ class CRunner:
             raise ChromaticError(f"C kernel: {self.strerror(rc)} (code {rc})")
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
-        if not (type(obs) is np.ndarray and obs.shape == (self._d0,)):
-            obs = check_obs(obs, self._d0, False)
-        np.copyto(self._obs, obs, casting="unsafe")  # e.g. MuJoCo's float64 -> float32, in place
+        if type(obs) is np.ndarray and obs.shape == (self._d0,) and obs.flags.c_contiguous:
+            if obs.dtype is _F64:  # MuJoCo's observations: converted (saturating) inside C
+                self._check(self.lib.chromatic_py_infer_f64(
+                    self.model, self.ffi.from_buffer("double[]", obs), self._obs_ptr, self._act_ptr,
+                    self._scratch))
+                return self._act.copy()
+            if obs.dtype is _F32:
+                np.copyto(self._obs, obs)
+                self._check(self.lib.chromatic_infer(self.model, self._obs_ptr, self._act_ptr, self._scratch))
+                return self._act.copy()
+        np.copyto(self._obs, check_obs(obs, self._d0, False))
         self._check(self.lib.chromatic_infer(self.model, self._obs_ptr, self._act_ptr, self._scratch))
         return self._act.copy()
 

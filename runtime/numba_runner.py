@@ -14,10 +14,11 @@ import time
 import numpy as np
 from numba import njit
 
-from chromatic.compiler.blob import decode
+from chromatic.compiler.blob import blob_bytes, decode
 from chromatic.errors import ChromaticError
 from chromatic.compiler.ir import Structure
 from chromatic.runtime import check_obs
+from chromatic.runtime.reference import OBS_LIMIT
 
 # Mirrors CHROMATIC_COST_* and CHROMATIC_MAX_* in targets/c/chromatic.{c,h}.
 COST_DECODE, COST_DIRECT, COST_BUCKET, COST_MUL = 3, 2, 5, 2
@@ -44,7 +45,7 @@ def choose_block_rows(num_colors: int, out: int, n: int) -> int:
     return best_k
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _index(blob, dict_off, bits, e):  # type: ignore[no-untyped-def]
     """Color index of edge e: bits at stream position e*bits, LSB first."""
     pos = e * bits
@@ -59,7 +60,7 @@ def _index(blob, dict_off, bits, e):  # type: ignore[no-untyped-def]
     return (acc >> shift) & ((1 << bits) - 1)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _layer(blob, dict_off, bits, M, structure, n, out, e0, c0, k, pal, bias, x, y, s):  # type: ignore[no-untyped-def]
     if structure >= 2:  # implicit: toeplitz, circulant, dense (compiler/ir.py formulas)
         wrap = max(out, n)
@@ -131,7 +132,7 @@ def _layer(blob, dict_off, bits, M, structure, n, out, e0, c0, k, pal, bias, x, 
             h //= M
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _forward(blob, dict_off, bits, M, structure, sizes, edge_offs, color_offs, ks, acts,
              pal, biases, bias_offs, mean, std, obs, act, scratch):  # type: ignore[no-untyped-def]
     width = sizes.max()
@@ -139,8 +140,15 @@ def _forward(blob, dict_off, bits, M, structure, sizes, edge_offs, color_offs, k
     b = scratch[width:2 * width]
     s = scratch[2 * width:]
     d0 = sizes[0]
-    for j in range(d0):
-        a[j] = (obs[j] - mean[j]) / std[j]
+    for j in range(d0):  # the bad-observation rule: NaN -> 0, clamp (runtime/reference.py)
+        v = (obs[j] - mean[j]) / std[j]
+        if v > OBS_LIMIT:
+            v = OBS_LIMIT
+        elif v < -OBS_LIMIT:
+            v = -OBS_LIMIT
+        elif v != v:
+            v = 0.0
+        a[j] = v
     x = a
     L = sizes.shape[0] - 1
     for l in range(L):
@@ -154,7 +162,7 @@ def _forward(blob, dict_off, bits, M, structure, sizes, edge_offs, color_offs, k
         x = y
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _batch(blob, dict_off, bits, M, structure, sizes, edge_offs, color_offs, ks, acts,
            pal, biases, bias_offs, mean, std, obs, act, scratch):  # type: ignore[no-untyped-def]
     for r in range(obs.shape[0]):
@@ -162,7 +170,7 @@ def _batch(blob, dict_off, bits, M, structure, sizes, edge_offs, color_offs, ks,
                  pal, biases, bias_offs, mean, std, obs[r], act[r], scratch)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _bench(reps, blob, dict_off, bits, M, structure, sizes, edge_offs, color_offs, ks, acts,
            pal, biases, bias_offs, mean, std, obs, act, scratch):  # type: ignore[no-untyped-def]
     for _ in range(reps):
@@ -174,7 +182,8 @@ class NumbaRunner:
     """A blob run by the jitted kernel (not thread-safe: one scratch buffer)."""
 
     def __init__(self, blob: bytes) -> None:
-        b = decode(blob)  # validates header, sizes, indices and CRC like chromatic_init
+        blob = blob_bytes(blob)
+        b = decode(blob)  # the acceptance rule of chromatic_init (docs/blob-format.md)
         p = b.policy
         sizes = np.asarray(p.layer_sizes, np.int64)
         self.layer_sizes = p.layer_sizes
@@ -187,7 +196,7 @@ class NumbaRunner:
                    for i, o in zip(sizes[:-1], sizes[1:], strict=True)]
         else:
             per = [0] * L
-        self._blob = np.frombuffer(bytes(blob), np.uint8)
+        self._blob = np.frombuffer(blob, np.uint8)
         self._bits = b.index_bits
         self._ks = np.asarray([0 if p.structure.implicit else
                                choose_block_rows(p.num_colors, int(o), int(i))

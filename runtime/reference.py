@@ -4,7 +4,7 @@ Written for reading, not speed. Every other runtime and target is compared with 
 on the same blob. It computes in float64 from the stored (f32 or f16) values, so the
 difference to a float32 kernel is that kernel's rounding alone.
 
-    x_0 = (obs - mean) / std
+    x_0 = clamp(nan_to_0((obs - mean) / std), +-OBS_LIMIT)
     x_{l+1} = act_l(W_l x_l + b_l),  W_l[i, j] = palette[partition_l[i, j]]
 """
 
@@ -19,9 +19,22 @@ def activate(kind: Activation, x: np.ndarray) -> np.ndarray:
     return np.tanh(x) if kind == Activation.TANH else x
 
 
+#: The bad-observation rule (docs/safety.md), the same in every runtime and kernel
+#: (CHROMATIC_OBS_LIMIT in targets/c/chromatic.h): a NaN normalized input counts as 0 (the
+#: mean), and every normalized input is clamped to [-OBS_LIMIT, OBS_LIMIT].
+OBS_LIMIT = 1e4
+
+
+def normalize(policy: Policy, obs: np.ndarray) -> np.ndarray:
+    """x_0 = (obs - mean) / std, then NaN -> 0 and clamped to +-OBS_LIMIT (float64)."""
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf and overflow are handled here
+        x = (np.asarray(obs, dtype=np.float64) - policy.normalization.mean) / policy.normalization.std
+    return np.clip(np.where(np.isnan(x), 0.0, x), -OBS_LIMIT, OBS_LIMIT)
+
+
 def forward(policy: Policy, obs: np.ndarray) -> np.ndarray:
     """Actions for observations of shape (d0,) or (N, d0), in float64."""
-    x = (np.asarray(obs, dtype=np.float64) - policy.normalization.mean) / policy.normalization.std
+    x = normalize(policy, obs)
     for l, (layer, w) in enumerate(zip(policy.layers, policy.weight_matrices(), strict=True)):
         x = activate(policy.activation(l), x @ w.T + layer.bias)
     return x

@@ -29,10 +29,36 @@ def pack_indices(indices: np.ndarray, bits: int) -> bytes:
 
 
 def unpack_indices(data: bytes | memoryview, count: int, bits: int) -> np.ndarray:
-    """Inverse of pack_indices: the first ``count`` indices of ``bits`` bits (int64)."""
+    """Inverse of pack_indices: the first ``count`` indices of ``bits`` bits (int64).
+
+    Reads only the ``packed_size(count, bits)`` bytes that hold them, and allocates 8 bytes
+    per index plus a bounded working set (indices are decoded in chunks), so a decoder's
+    memory is a known multiple of the edge count (docs/blob-format.md, "Limits").
+    """
     if bits == 0:
         return np.zeros(count, dtype=np.int64)
-    raw = np.frombuffer(data, dtype=np.uint8, count=packed_size(count, bits))
-    stream = np.unpackbits(raw, bitorder="little")[: count * bits].reshape(count, bits)
-    weights = np.left_shift(np.int64(1), np.arange(bits, dtype=np.int64))
-    return stream.astype(np.int64) @ weights
+    nbytes = packed_size(count, bits)
+    raw = np.frombuffer(data, dtype=np.uint8, count=nbytes)
+    if bits == 8:
+        return raw.astype(np.int64)
+    if bits == 16:
+        return raw.view("<u2").astype(np.int64)
+    if bits > 16:  # not a blob width (the format stops at 16); the general, bit-matrix path
+        stream = np.unpackbits(raw, bitorder="little")[: count * bits].reshape(count, bits)
+        weights = np.left_shift(np.int64(1), np.arange(bits, dtype=np.int64))
+        return stream.astype(np.int64) @ weights
+    # b <= 16 and a start bit <= 7: every index lies within the 3 bytes from its first byte.
+    padded = np.zeros(nbytes + 2, np.uint8)
+    padded[:nbytes] = raw
+    out = np.empty(count, dtype=np.int64)
+    mask = np.uint32((1 << bits) - 1)
+    for start in range(0, count, _CHUNK):
+        pos = np.arange(start, min(start + _CHUNK, count), dtype=np.int64) * bits
+        byte = pos >> 3
+        window = (padded[byte].astype(np.uint32) | (padded[byte + 1].astype(np.uint32) << 8)
+                  | (padded[byte + 2].astype(np.uint32) << 16))
+        out[start : start + pos.size] = (window >> (pos & 7).astype(np.uint32)) & mask
+    return out
+
+
+_CHUNK = 1 << 20  # indices decoded per step: bounds the working set to ~40 MB

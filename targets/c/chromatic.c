@@ -308,7 +308,8 @@ static int chromatic_value_ok(uint32_t bits, unsigned f16)
     return f16 ? ((bits >> 10) & 0x1fu) != 0x1fu : ((bits >> 23) & 0xffu) != 0xffu;
 }
 
-/* Every stored value finite; std >= 0; masked weights[0] == 0 (as Policy.validate). */
+/* Every stored value finite; every std > 0 (not 0, not -0, not negative); masked
+   weights[0] == 0 (+0 or -0). The same rule as compiler/blob.py's decode. */
 static int chromatic_check_values(const chromatic_model *m, uint32_t count)
 {
     const unsigned f16 = m->dtype == CHROMATIC_DTYPE_F16;
@@ -323,7 +324,7 @@ static int chromatic_check_values(const chromatic_model *m, uint32_t count)
     for (i = 0; i < d0; i++) {
         const uint8_t *p = m->std + (size_t)v * i;
         uint32_t bits = f16 ? chromatic_rd16(p) : chromatic_rd32(p);
-        if ((bits & sign) && (bits & (sign - 1u))) return CHROMATIC_ERR_VALUE; /* < 0, not -0 */
+        if ((bits & sign) || bits == 0u) return CHROMATIC_ERR_VALUE; /* std <= 0 */
     }
     if (m->structure == CHROMATIC_STRUCT_MASKED) {
         uint32_t bits = f16 ? chromatic_rd16(m->palette) : chromatic_rd32(m->palette);
@@ -445,8 +446,10 @@ static int chromatic_init_impl(chromatic_model *m, const uint8_t *blob, size_t l
 
     /* Hidden layers must be tanh when there are several (as Policy.validate). */
     if (L > 1u && hidden != CHROMATIC_ACT_TANH) return CHROMATIC_ERR_HEADER;
-    /* Indices: every color < M (only needed when M is not a power of two). */
-    if (bits != 0u && (M & (M - 1u)) != 0u) {
+    /* Indices: every color < M, whatever the packing. (With --pack bytes, or any b wider than
+       ceil(log2 M), an index >= M fits in b bits even when M is a power of two, and would
+       read past the palette and write past the per-color scratch.) */
+    if (bits != 0u) {
         chromatic_bitreader r;
         const uint32_t mask = (1u << bits) - 1u;
         uint64_t k;
@@ -503,7 +506,7 @@ static void chromatic_forward(const chromatic_model *m, const float *obs, float 
     const float *x = a;
     uint32_t j, l;
     for (j = 0; j < m->layers[0].in; j++)
-        a[j] = (obs[j] - chromatic_value(m->mean, f16, j)) / chromatic_value(m->std, f16, j);
+        a[j] = chromatic_obs_clamp((obs[j] - chromatic_value(m->mean, f16, j)) / chromatic_value(m->std, f16, j));
     for (l = 0; l < m->num_layers; l++) {
         const chromatic_layer *L = &m->layers[l];
         float *y = l + 1u == m->num_layers ? act : (x == a ? b : a);
@@ -555,7 +558,7 @@ const char *chromatic_strerror(int code)
     case CHROMATIC_ERR_TOO_LARGE: return "blob exceeds this kernel's limits (layers, edges, index bits)";
     case CHROMATIC_ERR_CRC: return "corrupt blob: CRC32 mismatch";
     case CHROMATIC_ERR_INDEX: return "corrupt blob: a color index is >= M";
-    case CHROMATIC_ERR_VALUE: return "corrupt blob: NaN/inf value, negative std or nonzero pruned weight";
+    case CHROMATIC_ERR_VALUE: return "corrupt blob: NaN/inf value, std <= 0 or nonzero pruned weight";
     case CHROMATIC_ERR_SCRATCH: return "scratch is NULL and the model needs more than the stack array";
     case CHROMATIC_ERR_ARGUMENT: return "argument out of range or model not initialized";
     default: return "unknown chromatic error code";

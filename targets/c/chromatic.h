@@ -56,6 +56,18 @@ extern "C" {
    loaded model is chromatic_scratch_floats()). */
 #define CHROMATIC_SCRATCH_FLOATS(max_width, max_buckets) (2u * (max_width) + (max_buckets))
 
+/* The bad-observation rule (docs/safety.md), the same in every runtime and kernel: the
+   normalized input x0 = (obs - mean) / std is 0 where it is NaN (a NaN reading counts as the
+   mean) and is clamped to [-CHROMATIC_OBS_LIMIT, CHROMATIC_OBS_LIMIT], so no observation --
+   NaN, +-inf, or beyond float32's range -- can make an action NaN or infinite. */
+#define CHROMATIC_OBS_LIMIT 1.0e4f
+static inline float chromatic_obs_clamp(float x)
+{
+    if (x > CHROMATIC_OBS_LIMIT) return CHROMATIC_OBS_LIMIT;
+    if (x < -CHROMATIC_OBS_LIMIT) return -CHROMATIC_OBS_LIMIT;
+    return x == x ? x : 0.0f; /* NaN -> 0 */
+}
+
 /* Wire values, identical to compiler/ir.py and compiler/blob.py. */
 enum {
     CHROMATIC_STRUCT_CHROMATIC = 0, /* any partition into M colors */
@@ -80,7 +92,7 @@ typedef enum {
     CHROMATIC_ERR_TOO_LARGE = 7, /* more layers, edges or index bits than allowed */
     CHROMATIC_ERR_CRC = 8,       /* CRC32 mismatch */
     CHROMATIC_ERR_INDEX = 9,     /* a color index >= M */
-    CHROMATIC_ERR_VALUE = 10,    /* NaN/inf value, negative std, masked weights[0] != 0 */
+    CHROMATIC_ERR_VALUE = 10,    /* NaN/inf value, std <= 0, masked weights[0] != 0 */
     CHROMATIC_ERR_SCRATCH = 11,  /* scratch NULL and the model needs more than the stack array */
     CHROMATIC_ERR_ARGUMENT = 12  /* an argument out of range (layer number, block rows) */
 } chromatic_status;
