@@ -33,9 +33,8 @@ from chromatic.compiler.passes.pack import pack_indices, packed_size, unpack_ind
 MAGIC = b"CHRM"
 VERSION = 1
 FIXED_HEADER = struct.Struct("<4sBBBBBBBBII")  # magic .. total_length: 20 bytes
-MAX_LAYERS = 64
-MAX_INDEX_BITS = 16
-MAX_EDGES = 1 << 24  # refuse to expand more edges than this (no huge allocation from a header)
+# The format's limits live in compiler/limits.py (MAX_EDGES bounds a decoder's memory).
+from chromatic.compiler.limits import MAX_EDGES, MAX_INDEX_BITS, MAX_LAYERS, check_sizes  # noqa: E402
 
 
 class DType(enum.IntEnum):
@@ -152,6 +151,10 @@ def encode(policy: Policy, dtype: DType, pack: str) -> bytes:
     if pack not in PACK_MODES:
         raise ValueError(f"pack must be one of {PACK_MODES}")
     sizes = policy.layer_sizes
+    try:  # the limits every loader enforces: never write a blob nothing can load
+        check_sizes(sizes, policy.num_colors, policy.structure.name.lower(), what="blob")
+    except ChromaticError as e:
+        raise BlobError(str(e)) from None
     bits = index_width(policy.num_colors, policy.structure, pack)
     if bits > MAX_INDEX_BITS:
         raise BlobError(

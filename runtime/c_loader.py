@@ -10,6 +10,7 @@ concurrent first uses never see half a build.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -25,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from chromatic.compiler.blob import blob_bytes
+from chromatic.compiler.blob import blob_bytes, decode
 from chromatic.errors import BlobError, ChromaticError
 from chromatic.runtime import check_obs
 
@@ -196,12 +197,18 @@ class CRunner:
         rc = self.lib.chromatic_init(self.model, self._blob, len(blob))
         if rc != 0:
             raise BlobError(f"C kernel rejected the blob: {self.strerror(rc)} (code {rc})", rc)
+        self._bytes = blob
         m = self.model
         self.layer_sizes = (int(m.layers[0].__getattribute__("in")),) + tuple(
             int(m.layers[l].out) for l in range(m.num_layers)
         )
         self._d0, self._dl = self.layer_sizes[0], self.layer_sizes[-1]
         self._alloc_scratch()
+
+    @functools.cached_property
+    def policy(self):  # noqa: ANN201 - Policy
+        """The decoded policy (Python's decoder, on demand: the C verdict stays C's own)."""
+        return decode(self._bytes).policy
 
     def _alloc_scratch(self) -> None:
         self._scratch = self.ffi.new("float[]", max(1, self.lib.chromatic_scratch_floats(self.model)))

@@ -184,7 +184,7 @@ class NumbaRunner:
     def __init__(self, blob: bytes) -> None:
         blob = blob_bytes(blob)
         b = decode(blob)  # the acceptance rule of chromatic_init (docs/blob-format.md)
-        p = b.policy
+        p = self.policy = b.policy
         sizes = np.asarray(p.layer_sizes, np.int64)
         self.layer_sizes = p.layer_sizes
         L = len(p.layers)

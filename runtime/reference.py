@@ -38,3 +38,20 @@ def forward(policy: Policy, obs: np.ndarray) -> np.ndarray:
     for l, (layer, w) in enumerate(zip(policy.layers, policy.weight_matrices(), strict=True)):
         x = activate(policy.activation(l), x @ w.T + layer.bias)
     return x
+
+
+def output_bound(policy: Policy) -> float:
+    """An upper bound on |any layer sum| of any kernel for any observation (float64).
+
+    Inputs are clamped to +-OBS_LIMIT; tanh bounds a hidden unit by 1. Per layer, every
+    partial sum of every algorithm (direct gather, mailman per-color sums, k-row buckets) is
+    at most ``max|w| * in * bound_in + max|b|``.
+    """
+    w = float(np.abs(policy.palette).max())
+    bound = OBS_LIMIT
+    worst = 0.0
+    for l, layer in enumerate(policy.layers):
+        s = w * layer.shape[1] * bound + float(np.abs(layer.bias).max())
+        worst = max(worst, s)
+        bound = 1.0 if policy.activation(l) == Activation.TANH else s
+    return worst

@@ -13,6 +13,7 @@ import numpy as np
 from chromatic.compiler.blob import Blob
 from chromatic.errors import ChromaticError
 from chromatic.compiler.ir import Activation
+from chromatic.runtime.reference import OBS_LIMIT
 
 ACT_FRAC = 16
 W_FRAC = 24
@@ -98,15 +99,18 @@ class FixedModel:
         if sat or s2 or s3:
             raise ChromaticError("a palette, bias, mean or 1/std value is outside the fixed-point "
                                  "range (|w| < 128, |bias|, |mean| < 32768); use a float target")
-        self.input_clamp = INT32_MAX // p.layer_sizes[0]
+        # the bad-observation rule's clamp (OBS_LIMIT), or the format's own smaller one
+        self.input_clamp = min(INT32_MAX // p.layer_sizes[0], int(OBS_LIMIT) << ACT_FRAC)
 
     def forward_q(self, obs: np.ndarray) -> np.ndarray:
         """Q16 actions (int64) for float observations of shape (N, d0)."""
         obs = np.atleast_2d(np.asarray(obs, np.float32))
-        x, _ = from_float32(obs, ACT_FRAC)
+        nan = np.isnan(obs)
+        x, _ = from_float32(np.where(nan, np.float32(0), obs), ACT_FRAC)
         d = sat32(x - self.mean)
         x = np.clip((d * self.inv_std + (1 << (W_FRAC - 1))) >> W_FRAC,
                     -self.input_clamp, self.input_clamp)
+        x = np.where(nan, 0, x)  # the bad-observation rule: a NaN reading is the mean
         for l, layer in enumerate(self.policy.layers):
             w = self.palette[layer.partition]  # (out, in) Q24
             s = np.einsum("oi,ni->no", w, x)  # exact: |terms| < 2^62 / in

@@ -40,6 +40,7 @@ import numpy as np
 from chromatic.compiler.blob import Blob, DType
 from chromatic.errors import ChromaticError
 from chromatic.compiler.ir import Activation
+from chromatic.runtime.reference import OBS_LIMIT
 
 # tanh(x) ~= x * P(x^2) / Q(x^2) on |x| < 8 (minimax for float32 evaluation with FMA), scaled
 # so that Q is monic: its leading 1 is an add in the code, not a stored coefficient.
@@ -48,6 +49,7 @@ TANH_Q = (4125556.1086033187, 1907936.076915762, 98039.38222279807, 977.88719401
 TANH_CLAMP_FBITS = 28  # Q3.28: VCVT saturates to (-8, 8), truncating to 2^-28
 TANH_MAX_ABS_ERROR = 5e-7
 
+_OBS_BITS = int(np.float32(OBS_LIMIT).view(np.uint32))  # the bad-observation clamp's float bits
 GROUP = 8  # indices per group: 8 * b bits is always whole bytes
 GROUP_REGS = ("r0", "r1", "r2", "r3", "r4", "r5", "r6", "lr")  # low + lr: a 16-bit PUSH
 TAIL_REGS = ("r0", "r1", "r2", "r3", "r4", "r5", "r6")  # lr holds the counter reset
@@ -264,6 +266,9 @@ def gather_kernel(prefix: str, blob: Blob) -> GatherKernel:
         "ldr     r2, .Lram", "ldmia.w r2!, {r5, r10, r11}", "cbnz    r5, .Lready",
         "movs    r0, #12", "b       .Lret",  # CHROMATIC_ERR_ARGUMENT: not initialized
         ".Lready:", "mov     r1, r2", f"addw    r9, r2, #{pal_off}", f"movs    r7, #{d0}",
+        # the bad-observation rule (chromatic.h): s3 = +OBS_LIMIT, s4 = -OBS_LIMIT, s5 = 0
+        f"movw    r4, #{_OBS_BITS & 0xFFFF}", f"movt    r4, #{_OBS_BITS >> 16}", "vmov    s3, r4",
+        "vneg.f32 s4, s3", "vsub.f32 s5, s3, s3",
         ".Lnorm:",  # r0 obs, r5 means, r2 -> a; r7 ends at 0: the first row's bit phase
     ]
     if f16:
@@ -272,6 +277,10 @@ def gather_kernel(prefix: str, blob: Blob) -> GatherKernel:
     else:
         body += [f"vldr    s1, [r5, #{4 * d0}]", "vldmia  r5!, {s0}"]
     body += ["vldmia  r0!, {s2}", "vsub.f32 s2, s2, s0", "vdiv.f32 s2, s2, s1",
+             # x0 > L or NaN (HI): L; then NaN (VS, same flags): 0; then x0 < -L: -L
+             "vcmp.f32 s2, s3", "vmrs    APSR_nzcv, fpscr", "it      hi", "vmovhi.f32 s2, s3",
+             "it      vs", "vmovvs.f32 s2, s5",
+             "vcmp.f32 s2, s4", "vmrs    APSR_nzcv, fpscr", "it      lt", "vmovlt.f32 s2, s4",
              "vstmia  r2!, {s2}", "subs    r7, #1", "bne     .Lnorm"]
     for l in range(nl):
         n, out = sizes[l], sizes[l + 1]

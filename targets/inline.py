@@ -137,8 +137,8 @@ int {prefix}_infer(const float *obs, float *act)
 {palette}
     if (!{prefix}_ready) return CHROMATIC_ERR_ARGUMENT; /* not initialized */
     for (j = 0; j < {d0}u; j++)
-        {prefix}_a[j] = (obs[j] - {prefix}_value({prefix}_blob + {mean_off}u, j)) /
-                        {prefix}_value({prefix}_blob + {std_off}u, j);
+        {prefix}_a[j] = chromatic_obs_clamp((obs[j] - {prefix}_value({prefix}_blob + {mean_off}u, j)) /
+                                            {prefix}_value({prefix}_blob + {std_off}u, j));
 {chr(10).join(calls)}
     return CHROMATIC_OK;
 }}

@@ -53,7 +53,7 @@ def float_kernel(prefix: str, blob: Blob) -> str:
     pal = np.asarray(p.palette, np.float32)
     mean = np.asarray(p.normalization.mean, np.float32)
     std = np.asarray(p.normalization.std, np.float32)
-    body = [f"    const float x0_{j} = (obs[{j}] - {_f(mean[j])}) / {_f(std[j])};"
+    body = [f"    const float x0_{j} = chromatic_obs_clamp((obs[{j}] - {_f(mean[j])}) / {_f(std[j])});"
             for j in range(p.layer_sizes[0])]
     last = len(p.layers) - 1
     for l, layer in enumerate(p.layers):

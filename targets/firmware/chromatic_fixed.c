@@ -214,7 +214,10 @@ int chromatic_fx_init(chromatic_fx_model *fx, const chromatic_model *m, int32_t 
         memset(fx, 0, sizeof *fx);
         return CHROMATIC_FX_ERR_RANGE;
     }
+    /* |x0| <= CHROMATIC_OBS_LIMIT (the rule of every kernel), and <= INT32_MAX / d0 so that no
+       per-color sum can overflow (the fixed-point format's own, smaller limit for d0 >= 4). */
     fx->input_clamp = (int32_t)(INT32_MAX / (int32_t)d0);
+    if (fx->input_clamp > CHROMATIC_FX_OBS_LIMIT_Q16) fx->input_clamp = CHROMATIC_FX_OBS_LIMIT_Q16;
     for (l = 0; l < m->num_layers; l++)
         fx->mailman[l] = (uint8_t)fx_choose_mailman(m->num_colors, m->layers[l].in);
     return CHROMATIC_OK;
@@ -271,11 +274,16 @@ static int64_t fx_row_mailman(const uint8_t *d, uint32_t pos, uint32_t b, const 
     return s;
 }
 
+/* The bad-observation rule (chromatic.h, docs/safety.md) in Q16: a NaN observation gives the
+   normalized input 0, +-inf and huge values saturate and are clamped like any other. */
 int32_t chromatic_fx_input(float obs, int32_t mean_q16, int32_t inv_std_q24, int32_t clamp)
 {
     int sat = 0;
-    int64_t dx = (int64_t)fx_from_bits(fx_float_bits(obs), CHROMATIC_FX_ACT_FRAC, &sat) - mean_q16;
-    int64_t t = ((int64_t)fx_sat32(dx) * inv_std_q24 + FX_W_HALF) >> CHROMATIC_FX_W_FRAC;
+    uint32_t u = fx_float_bits(obs);
+    int64_t dx, t;
+    if ((u & 0x7fffffffu) > 0x7f800000u) return 0; /* NaN */
+    dx = (int64_t)fx_from_bits(u, CHROMATIC_FX_ACT_FRAC, &sat) - mean_q16;
+    t = ((int64_t)fx_sat32(dx) * inv_std_q24 + FX_W_HALF) >> CHROMATIC_FX_W_FRAC;
     return t > clamp ? clamp : t < -clamp ? -clamp : (int32_t)t;
 }
 
@@ -288,7 +296,6 @@ int chromatic_fx_infer(const chromatic_fx_model *fx, const float *obs, float *ac
     int32_t *a, *y, *acc;
     const int32_t *x, *bias;
     uint32_t i, l, d0, b;
-    int sat = 0;
     if (fx == NULL || obs == NULL || act == NULL || scratch == NULL) return CHROMATIC_ERR_NULL;
     m = fx->m;
     if (m == NULL) return CHROMATIC_ERR_ARGUMENT;
@@ -296,11 +303,7 @@ int chromatic_fx_infer(const chromatic_fx_model *fx, const float *obs, float *ac
     d0 = m->layers[0].in;
     a = scratch;
     acc = scratch + 2u * m->max_width;
-    for (i = 0; i < d0; i++) {
-        int64_t dx = (int64_t)fx_from_bits(fx_float_bits(obs[i]), CHROMATIC_FX_ACT_FRAC, &sat) - fx->mean[i];
-        int64_t t = ((int64_t)fx_sat32(dx) * fx->inv_std[i] + FX_W_HALF) >> CHROMATIC_FX_W_FRAC;
-        a[i] = t > fx->input_clamp ? fx->input_clamp : t < -fx->input_clamp ? -fx->input_clamp : (int32_t)t;
-    }
+    for (i = 0; i < d0; i++) a[i] = chromatic_fx_input(obs[i], fx->mean[i], fx->inv_std[i], fx->input_clamp);
     x = a;
     bias = fx->bias;
     for (l = 0; l < m->num_layers; l++) {

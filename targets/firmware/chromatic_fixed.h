@@ -28,6 +28,8 @@
 
 #define CHROMATIC_FX_ACT_FRAC 16 /* Q16.16 activations */
 #define CHROMATIC_FX_W_FRAC 24   /* Q24 palette and 1/std */
+/* CHROMATIC_OBS_LIMIT (1e4) in Q16: the clamp of the bad-observation rule. */
+#define CHROMATIC_FX_OBS_LIMIT_Q16 ((int32_t)10000 << CHROMATIC_FX_ACT_FRAC)
 
 /* Index width the kernel is specialised for (unrolled constant-shift decoding);
    0 reads any width at run time (slower). The build passes the blob's width. */
