@@ -152,6 +152,29 @@ def write(name: str, case: Case, runs: Path) -> dict:
     return s
 
 
+def table(names: list[str]) -> str:
+    """A markdown table of the cases' summaries (docs/training.md quotes it)."""
+    lines = ["| case | seeds | median | q25 | q75 | best | threshold | share reaching | "
+             "median timesteps (episodes) to threshold | ARS episodes | timesteps/run | wall/run |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name in names:
+        path = RESULTS / f"seeds_{name}.json"
+        if not path.exists():
+            continue
+        s = json.loads(path.read_text())
+        if not s["seeds"]:
+            continue
+        ts = s["median_timesteps_to_threshold"]
+        reach = f"{ts / 1e6:.2f} M ({s['median_episodes_to_threshold']:.0f})" if ts else "-"
+        ars = f"{s['ars']['episodes']}" if s.get("ars") else "-"
+        steps = np.median([x["timesteps"] for x in s["per_seed"]])
+        wall = np.median([x["wall_s"] or 0 for x in s["per_seed"]])
+        lines.append(f"| {name} | {s['seeds']} | {s['median']:.0f} | {s['q25']:.0f} | {s['q75']:.0f} | "
+                     f"{s['best']:.0f} | {s['threshold']:.0f} | {100 * s['share_reaching']:.0f} % | {reach} | "
+                     f"{ars} | {steps / 1e6:.1f} M | {wall / 60:.1f} min |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("cases", nargs="*", help=f"cases to run: {', '.join(CASES)}")
@@ -159,10 +182,15 @@ def main() -> None:
     ap.add_argument("--workers", type=int, help="rollout workers per run (default: all cores)")
     ap.add_argument("--runs", type=Path, default=RUNS, help="where the run directories go")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
+    ap.add_argument("--table", action="store_true", help="print the markdown table of finished cases")
     args = ap.parse_args()
+    if args.table:
+        print(table(args.cases or list(CASES)), end="")
+        atomic_write_bytes(RESULTS / "seeds_table.md", table(list(CASES)).encode())
+        return
     if args.list or not args.cases:
         for name, c in CASES.items():
-            print(f"{name:22s} {c.cfg.command('RUN')}")
+            print(f"{name:28s} {c.cfg.command('RUN')}")
         return
     for name in args.cases:
         if name not in CASES:

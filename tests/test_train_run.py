@@ -230,3 +230,26 @@ def test_existing_run_directory_is_not_overwritten(tmp_path):
     start(tiny(iterations=1), tmp_path / "r", INLINE, progress=False)
     with pytest.raises(ChromaticError, match="--resume"):
         start(tiny(iterations=1), tmp_path / "r", INLINE, progress=False)
+
+
+def test_init_policy_starts_from_the_policy_and_keeps_its_normalization(tmp_path):
+    first = start(tiny(iterations=2), tmp_path / "a", INLINE, progress=False)
+    source = load_policy(first)
+    # architecture fields left at their defaults are taken from the policy
+    cfg = TrainConfig(env_id="Pendulum-v1", init_policy=str(first), iterations=1, perturbations=6,
+                      horizon=40, eval_episodes=2, seed=5)
+    start(cfg, tmp_path / "b", INLINE, progress=False)
+    saved = json.loads((tmp_path / "b" / "config.json").read_text())
+    assert saved["hidden"] == [4] and saved["colors"] == 5
+    tuned = load_policy(tmp_path / "b" / "final_policy.npz")
+    for la, lb in zip(source.layers, tuned.layers, strict=True):
+        assert np.array_equal(la.partition, lb.partition)
+    np.testing.assert_array_equal(tuned.normalization.mean, source.normalization.mean)
+    np.testing.assert_array_equal(tuned.normalization.std, source.normalization.std)
+    # one ARS step of lr 0.02 moves the palette a little, not to a fresh random start
+    assert 0 < np.abs(tuned.palette - source.palette).max() < 0.5
+    ckpt = run_mod.load_checkpoint(tmp_path / "b" / "checkpoint.npz")
+    assert ckpt.frozen is not None and ckpt.stats.count == 0
+    with pytest.raises(ChromaticError, match="has colors 5"):
+        start(TrainConfig(env_id="Pendulum-v1", init_policy=str(first), colors=9, iterations=1),
+              tmp_path / "c", INLINE, progress=False)

@@ -3,11 +3,22 @@
 Training alternates two phases. A *NAS step* draws a population of partitions, one per
 perturbation, from the controller (eq. (1)); a *weight phase* of K ES iterations then trains the
 shared palette with every perturbed rollout using its own partition (the ES pivot is the mean
-unperturbed return over the population's partitions). The controller's reward for a partition is
-the best return it earned during the weight phase (eq. (2): the max over the phase), and the
-controller takes one REINFORCE step on those rewards when the phase ends (eq. (3)). A replay
-buffer keeps the best partitions seen so far and puts some of them back into each new population.
-The final policy is the best partition with the trained palette, re-evaluated (:func:`finalists`).
+unperturbed return over the population's partitions). When the phase ends the controller takes
+one REINFORCE step on a reward per sampled partition, and a replay buffer keeps the best
+partitions seen so far and puts some of them back into each new population. The final policy is
+the best partition with the trained palette, re-evaluated (:func:`finalists`).
+
+The controller's reward for a partition P (docs/enas.md, "The controller's reward"):
+
+- ``score_episodes >= 1`` (the default): the mean return of ``score_episodes`` *unperturbed*
+  rollouts of the current palette with P, on episode seeds shared by the whole population
+  (:func:`score_jobs`, :func:`score`) -- ENAS's reward (§2: the child model evaluated with the
+  shared weights frozen). It measures the partition: re-scoring the same partitions correlates
+  at 0.96, where the phase's best perturbed return (below) correlated at -0.45;
+- ``score_episodes = 0``: eq. (2) as written, the best perturbed return P earned during the phase
+  (:func:`observe`), which mostly measures the luck of the perturbation and the episode seed.
+
+With ``bits_weight`` = lambda > 0 the reward is ``score - lambda * bits(P)`` (:func:`partition_bits`).
 
 Everything here is a pure function of the state it is given and the driver's RNG, and the state
 round-trips through the checkpoint as arrays, so a resumed run, any backend and any number of
@@ -20,6 +31,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from chromatic.compiler.ir import index_bits
 from chromatic.errors import ChromaticError
 
 PREFIX = "nas/"
@@ -35,6 +47,11 @@ class NasSettings:
     """partitions the replay buffer keeps (the best by reward)."""
     replay_fraction: float = 0.25
     """share of each new population resampled from the replay buffer."""
+    score_episodes: int = 1
+    """unperturbed rollouts of the current palette that score each partition for the controller
+    and the replay buffer (0: its best perturbed return of the phase, eq. (2) as written)."""
+    bits_weight: float = 0.0
+    """lambda: the controller maximises score - lambda * bits(partition) (fewer colors, fewer bits)."""
 
     def validate(self) -> NasSettings:
         if self.every < 1:
@@ -43,6 +60,10 @@ class NasSettings:
             raise ChromaticError(f"--replay-size must be >= 0, got {self.replay_size}")
         if not 0.0 <= self.replay_fraction < 1.0:
             raise ChromaticError(f"--replay-fraction must lie in [0, 1), got {self.replay_fraction}")
+        if self.score_episodes < 0:
+            raise ChromaticError(f"--score-episodes must be >= 0, got {self.score_episodes}")
+        if not self.bits_weight >= 0.0:
+            raise ChromaticError(f"--bits-weight must be >= 0, got {self.bits_weight}")
         return self
 
 
@@ -56,18 +77,23 @@ class NasState:
     buffer: np.ndarray  # (R, E) int64: the best partitions seen, best first
     buffer_scores: np.ndarray  # (R,) their rewards (from the phase that last judged them)
     updates: int = 0  # controller updates so far
+    scores: np.ndarray | None = None  # (P,) unperturbed score of each member (NaN: not scored)
     last_mean_reward: float = float("nan")
     last_entropy: float = float("nan")
 
     @staticmethod
     def empty(num_edges: int) -> NasState:
         e = np.zeros((0, num_edges), np.int64)
-        return NasState(e, np.zeros(0), np.zeros(0, bool), e.copy(), np.zeros(0))
+        return NasState(e, np.zeros(0), np.zeros(0, bool), e.copy(), np.zeros(0), scores=np.zeros(0))
+
+    def __post_init__(self) -> None:
+        if self.scores is None:  # a checkpoint from before scoring: nothing scored yet
+            object.__setattr__(self, "scores", np.full(len(self.population), np.nan))
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {PREFIX + k: np.asarray(v) for k, v in (
             ("population", self.population), ("best", self.best), ("sampled", self.sampled),
-            ("buffer", self.buffer), ("buffer_scores", self.buffer_scores),
+            ("buffer", self.buffer), ("buffer_scores", self.buffer_scores), ("scores", self.scores),
             ("updates", self.updates), ("last_mean_reward", self.last_mean_reward),
             ("last_entropy", self.last_entropy))}
 
@@ -79,7 +105,9 @@ class NasState:
         return NasState(g["population"].astype(np.int64), g["best"].astype(np.float64),
                         g["sampled"].astype(bool), g["buffer"].astype(np.int64),
                         g["buffer_scores"].astype(np.float64), int(g["updates"]),
-                        float(g["last_mean_reward"]), float(g["last_entropy"]))
+                        scores=g["scores"].astype(np.float64) if "scores" in g else None,
+                        last_mean_reward=float(g["last_mean_reward"]),
+                        last_entropy=float(g["last_entropy"]))
 
 
 def split_state(state: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -110,7 +138,7 @@ def start_phase(st: NasState, controller, size: int, settings: NasSettings,
         population = fresh
     sampled = np.arange(draws) < draws - n_replay
     return replace(st, population=np.repeat(population, group, axis=0), best=np.full(size, -np.inf),
-                   sampled=np.repeat(sampled, group))
+                   sampled=np.repeat(sampled, group), scores=np.full(size, np.nan))
 
 
 def observe(st: NasState, returns: np.ndarray, group: int = 1) -> NasState:
@@ -120,19 +148,86 @@ def observe(st: NasState, returns: np.ndarray, group: int = 1) -> NasState:
     return replace(st, best=np.maximum(st.best, np.repeat(r, group)))
 
 
+@dataclass(frozen=True, eq=False)
+class ScoreJobs:
+    """The unperturbed rollouts that score a phase's partitions: rollout j runs population member
+    ``rows[j]`` (with the current palette, no perturbation) from episode seed ``seeds[j]``."""
+
+    rows: np.ndarray  # (n,) int64 population indices, each distinct partition once per episode
+    seeds: np.ndarray  # (n,) int64 episode seeds; every partition gets the same ones
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def score_jobs(st: NasState, settings: NasSettings, rng: np.random.Generator) -> ScoreJobs:
+    """Rollouts that score every distinct partition of the population (none if
+    ``score_episodes`` is 0). The driver runs them in the phase's last ES iteration, with that
+    iteration's (unperturbed) parameters, and hands their returns to :func:`score`.
+
+    All partitions share the same ``score_episodes`` episode seeds (common random numbers), so a
+    score difference is a difference of partitions, not of starting states. Draws the seeds from
+    ``rng`` only when there is something to score.
+    """
+    k = settings.score_episodes
+    if k == 0 or not len(st.population):
+        return ScoreJobs(np.zeros(0, np.int64), np.zeros(0, np.int64))
+    _, first = np.unique(st.population, axis=0, return_index=True)
+    rows = np.sort(first)
+    seeds = rng.integers(0, 2**31, size=k)
+    return ScoreJobs(np.repeat(rows, k), np.tile(seeds, len(rows)).astype(np.int64))
+
+
+def score(st: NasState, jobs: ScoreJobs, returns: np.ndarray) -> NasState:
+    """Each population member's score: the mean return of the :func:`score_jobs` rollouts of its
+    partition (members that share a partition share the score)."""
+    returns = np.asarray(returns, np.float64).reshape(-1)
+    if len(returns) != len(jobs):
+        raise ChromaticError(f"score: expected {len(jobs)} returns, found {len(returns)}")
+    if not len(jobs):
+        return st
+    rows, inv = np.unique(jobs.rows, return_inverse=True)
+    means = np.bincount(inv.reshape(-1), weights=returns) / np.bincount(inv.reshape(-1))
+    _, member = np.unique(st.population, axis=0, return_inverse=True)  # partition id per member
+    member = member.reshape(-1)
+    by_id = np.full(member.max() + 1, np.nan)
+    by_id[member[rows]] = means
+    return replace(st, scores=by_id[member])
+
+
+def partition_bits(parts: np.ndarray) -> np.ndarray:
+    """Bits each partition (row) costs in the paper's accounting once its unused colors are
+    dropped: a ceil(log2 k)-bit index per edge plus a 32-bit palette entry per color, k = the
+    number of distinct colors it uses."""
+    parts = np.sort(np.atleast_2d(np.asarray(parts)), axis=1)
+    k = 1 + (np.diff(parts, axis=1) != 0).sum(axis=1)
+    return np.array([parts.shape[1] * index_bits(int(c)) + 32 * int(c) for c in k], np.float64)
+
+
+def rewards(st: NasState, settings: NasSettings) -> np.ndarray:
+    """The controller's reward of each population member: its unperturbed score where scored,
+    else its best perturbed return of the phase; minus ``bits_weight`` x its bits."""
+    assert st.scores is not None
+    r = np.where(np.isfinite(st.scores), st.scores, st.best)
+    if settings.bits_weight > 0 and len(r):
+        r = r - settings.bits_weight * partition_bits(st.population)
+    return r
+
+
 def end_phase(st: NasState, controller, settings: NasSettings, group: int = 1) -> NasState:
-    """One controller update on the phase's rewards (one per drawn partition), then the replay
-    buffer keeps the best."""
+    """One controller update on the phase's rewards (:func:`rewards`, one per drawn partition),
+    then the replay buffer keeps the best partitions by the same reward."""
     fresh = st.sampled.copy()
     fresh[np.arange(len(fresh)) % group != 0] = False  # one sample per shared partition
-    stats = controller.update(st.population[fresh], st.best[fresh]) if fresh.any() else None
+    reward = rewards(st, settings)
+    stats = controller.update(st.population[fresh], reward[fresh]) if fresh.any() else None
     stats = stats or {}
     parts = np.concatenate([st.population, st.buffer])
-    scores = np.concatenate([st.best, st.buffer_scores])  # newest judgement first: it wins ties
+    scores = np.concatenate([reward, st.buffer_scores])  # newest judgement first: it wins ties
     _, first = np.unique(parts, axis=0, return_index=True)
     keep = first[np.argsort(-scores[first], kind="stable")][: settings.replay_size]
     return replace(st, buffer=parts[keep], buffer_scores=scores[keep], updates=st.updates + 1,
-                   last_mean_reward=float(stats.get("mean_reward", np.mean(st.best[fresh]) if fresh.any()
+                   last_mean_reward=float(stats.get("mean_reward", np.mean(reward[fresh]) if fresh.any()
                                                     else np.nan)),
                    last_entropy=float(stats.get("entropy", np.nan)))
 
@@ -143,8 +238,9 @@ def finalists(st: NasState, count: int) -> np.ndarray:
     The replay buffer and the current phase's population, ranked by their rewards; the driver
     re-evaluates them with the trained palette and keeps the best.
     """
+    assert st.scores is not None
     parts = np.concatenate([st.buffer, st.population])
-    scores = np.concatenate([st.buffer_scores, st.best])
+    scores = np.concatenate([st.buffer_scores, np.where(np.isfinite(st.scores), st.scores, st.best)])
     if not len(parts):
         return parts
     _, first = np.unique(parts, axis=0, return_index=True)

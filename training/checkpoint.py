@@ -19,6 +19,7 @@ from typing import IO
 import numpy as np
 
 from chromatic.atomic import atomic_write_bytes, atomic_write_with
+from chromatic.compiler.ir import Normalization
 from chromatic.errors import ChromaticError
 from chromatic.training.alternating import NasState
 from chromatic.training.es.strategy import ESState, OptState
@@ -57,6 +58,7 @@ class RunState:
     elapsed: float = 0.0
     eval_timesteps: int = 0
     best: Best | None = None
+    frozen: Normalization | None = None  # the --init-policy's normalization, kept fixed
     controller_state: dict[str, np.ndarray] = field(default_factory=dict)
     nas: NasState | None = None  # the alternating optimization's state (a learning controller)
 
@@ -80,6 +82,8 @@ def save_checkpoint(path: Path, st: RunState) -> None:
                       best_stats_sum=st.best.stats.sum, best_stats_sumsq=st.best.stats.sumsq,
                       best_score=np.array(st.best.score), best_iteration=np.array(st.best.iteration),
                       best_partition=st.best.partition)
+    if st.frozen is not None:
+        arrays.update(frozen_mean=st.frozen.mean, frozen_std=st.frozen.std)
     arrays.update({f"partition_{l}": p for l, p in enumerate(st.spec.partitions)})
     arrays.update({f"controller_{k}": v for k, v in st.controller_state.items()})
 
@@ -128,9 +132,12 @@ def load_checkpoint(path: Path) -> RunState:
                         RunningStats(int(a["best_stats_count"]), a["best_stats_sum"], a["best_stats_sumsq"]),
                         float(a["best_score"]), int(a["best_iteration"]), np.array(a["best_partition"]))
             _check(best.params.shape == es.params.shape, "best params do not match the params")
+        frozen = Normalization(a["frozen_mean"], a["frozen_std"]) if "frozen_mean" in a else None
+        _check(frozen is None or frozen.mean.shape == (sizes[0],), "frozen normalization size")
         ctrl = {k[len("controller_"):]: v for k, v in a.items() if k.startswith("controller_")}
         return RunState(es, stats, rng, spec, counters["iteration"], counters["timesteps"],
-                        counters["episodes"], float(a["elapsed"]), counters["eval_timesteps"], best, ctrl)
+                        counters["episodes"], float(a["elapsed"]), counters["eval_timesteps"], best,
+                        frozen, ctrl)
     except ChromaticError:
         raise
     except (KeyError, ValueError, TypeError, OSError, EOFError, AttributeError, zipfile.BadZipFile) as e:

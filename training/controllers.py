@@ -4,8 +4,10 @@ A controller has ``sample(batch, rng) -> (B, E) int`` partitions (all layers' co
 flattened as :meth:`PolicySpec.flat_partition`) and ``update(partitions, rewards)``. The driver
 asks it for one partition per perturbation every iteration, so each perturbation can be judged
 under its own partition; ``fixed`` (the default) always returns the run's one partition.
-The learning controllers live in ``training/enas`` (``enas``: the pointer-network LSTM,
-``factorized``: an independent softmax per edge, ``random``: uniform colors) and ``population``
+The learning controllers live in ``training/enas`` (``enas``: the pointer-network LSTM with
+per-edge logits, ``factorized``: an independent softmax per edge, ``random``: uniform colors);
+``enas`` and ``factorized`` start concentrated on the run's initial partition (local edits of a few
+percent of its edges, ``concentration``) and move from there. ``population``
 is the Fig. 4 baseline of a fixed random population of partitions; all but ``fixed`` run the
 alternating optimization of :mod:`training.alternating`.
 """
@@ -67,10 +69,22 @@ def _seed(seed: int) -> int:
 
 
 def _enas(name: str) -> Callable[..., Controller]:
-    def factory(spec: PolicySpec, seed: int, **options: float) -> Controller:
+    def factory(spec: PolicySpec, seed: int, **options: float | None) -> Controller:
+        """Options that are None take the controller's default. A learning controller starts
+        concentrated on the run's initial partition (``concentration`` > 0, default
+        :data:`DEFAULTS` ["concentration"]) and samples local edits of it; ``concentration`` 0
+        starts from the uniform distribution (the paper's controller)."""
         from chromatic.training.enas import make_controller as make_enas
+        from chromatic.training.enas.optim import DEFAULTS
 
-        return make_enas(name, spec.num_edges, spec.num_colors, seed=_seed(seed), **options)
+        opts = {k: v for k, v in options.items() if v is not None}
+        if name != "random":
+            conc = opts.pop("concentration", DEFAULTS["concentration"])
+            if conc:
+                opts.update(init_partition=spec.flat_partition(), concentration=conc)
+        else:
+            opts.pop("concentration", None)
+        return make_enas(name, spec.num_edges, spec.num_colors, seed=_seed(seed), **opts)
 
     return factory
 
@@ -87,8 +101,9 @@ CONTROLLERS: dict[str, Callable[[PolicySpec, int], Controller]] = {
 }
 
 
-def make_controller(name: str, spec: PolicySpec, seed: int, **options: float) -> Controller:
-    """``options`` (learning_rate, entropy_weight) go to the learning controllers."""
+def make_controller(name: str, spec: PolicySpec, seed: int, **options: float | None) -> Controller:
+    """``options`` (learning_rate, entropy_weight, concentration, ...; None: the default) go to the
+    learning controllers."""
     if name not in CONTROLLERS:
         raise ChromaticError(f"unknown controller {name!r}; available: {', '.join(CONTROLLERS)}")
     if name != "fixed" and spec.structure != Structure.CHROMATIC:

@@ -108,6 +108,22 @@ def load_init_partition(path: str) -> Policy:
     return load_policy(path)
 
 
+def init_from_policy(policy: Policy) -> tuple[PolicySpec, np.ndarray]:
+    """The spec and ES parameters (palette, biases) of an existing policy, to fine-tune it.
+
+    The trainer's rollouts compute tanh on every layer, so only such policies can be fine-tuned.
+    """
+    if policy.hidden_activation != Activation.TANH or policy.output_activation != Activation.TANH:
+        raise ChromaticError(
+            f"--init-policy: ES fine-tunes tanh policies (tanh hidden and output layers); this one has "
+            f"{policy.hidden_activation.name.lower()} hidden and {policy.output_activation.name.lower()} "
+            f"output activations")
+    spec = PolicySpec(policy.layer_sizes, policy.structure, policy.num_colors,
+                      tuple(layer.partition for layer in policy.layers))
+    theta = np.concatenate([policy.palette, *[layer.bias for layer in policy.layers]])
+    return spec, theta
+
+
 def initial_params(spec: PolicySpec, rng: np.random.Generator) -> np.ndarray:
     """Zero for linear policies (as in ARS); small random palette for hidden layers.
 

@@ -60,7 +60,14 @@ from chromatic.training.checkpoint import (
 from chromatic.training.controllers import make_controller
 from chromatic.training.envs import describe_env
 from chromatic.training.normalization import RunningStats
-from chromatic.training.policy_params import PolicySpec, initial_params, load_init_partition, make_spec, to_policy
+from chromatic.training.policy_params import (
+    PolicySpec,
+    init_from_policy,
+    initial_params,
+    load_init_partition,
+    make_spec,
+    to_policy,
+)
 from chromatic.training.rollout.engine import Engine, make_engine
 from chromatic.training.rollout.worker import Job
 from chromatic.training.settings import TrainConfig, check_blob_limits
@@ -79,19 +86,37 @@ def _streams(seed: int) -> tuple[np.random.Generator, ...]:
 
 def new_state(cfg: TrainConfig, obs_dim: int, act_dim: int) -> RunState:
     setup, rng = _streams(cfg.seed)[:2]
-    init = load_init_partition(cfg.init_partition) if cfg.init_partition else None
     sizes = (obs_dim, *cfg.hidden, act_dim)
     check_blob_limits(cfg.hidden, None, sizes)
-    spec = make_spec(cfg.structure, sizes, cfg.colors, setup, init)
-    es = cfg.make_strategy().init(initial_params(spec, setup))
-    return RunState(es, RunningStats.zeros(obs_dim), rng, spec)
+    frozen = None
+    if cfg.init_policy:
+        _, policy = cfg.with_init_policy()
+        spec, theta = init_from_policy(policy)
+        if spec.layer_sizes != sizes:
+            raise ChromaticError(f"--init-policy has layer sizes {list(spec.layer_sizes)}; "
+                                 f"{cfg.env_id} needs {list(sizes)}")
+        frozen = policy.normalization
+    else:
+        init = load_init_partition(cfg.init_partition) if cfg.init_partition else None
+        spec = make_spec(cfg.structure, sizes, cfg.colors, setup, init)
+        theta = initial_params(spec, setup)
+    es = cfg.make_strategy().init(theta)
+    return RunState(es, RunningStats.zeros(obs_dim), rng, spec, frozen=frozen)
 
 
 # -- one iteration ----------------------------------------------------------------------------
-def normalization(cfg: TrainConfig, stats: RunningStats) -> Normalization:
+def normalization(cfg: TrainConfig, st: RunState, stats: RunningStats | None = None) -> Normalization:
+    """The observation filter: frozen (--init-policy), running statistics, or the identity."""
+    if st.frozen is not None:
+        return st.frozen
+    stats = st.stats if stats is None else stats
     if not cfg.normalized:
         return Normalization.identity(len(stats.sum))
     return stats.to_normalization()
+
+
+def collects_stats(cfg: TrainConfig, st: RunState) -> bool:
+    return cfg.normalized and st.frozen is None
 
 
 def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
@@ -118,9 +143,9 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
         pids = pids.reshape(-1)
         job_parts = tuple(st.spec.unflatten(row) for row in uniq)
         pivot_pids = pids[pivot_partitions(ask.num_pivot, n, st.iteration)]
-    norm = normalization(cfg, st.stats)
+    norm = normalization(cfg, st)
     job = Job(cfg.env_id, st.spec, st.es.params, sigma, norm.mean, norm.std, cfg.horizon,
-              cfg.normalized, job_parts)
+              collects_stats(cfg, st), job_parts)
     tasks = [(k, int(ask.seeds[k]), int(ask.signs[k]), int(pids[k]), int(ep_seeds[k])) for k in range(n)]
     tasks += [(n + j, 0, 0, int(pivot_pids[j]), int(pivot_seeds[j])) for j in range(ask.num_pivot)]
     t0 = time.perf_counter()
@@ -138,7 +163,7 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
             nas = end_phase(nas, controller, cfg.nas(), group)
             nas_update = True
     stats = st.stats
-    if cfg.normalized:
+    if collects_stats(cfg, st):
         for r in results:
             if r.obs_count:
                 stats = stats.merge(RunningStats(r.obs_count, r.obs_sum, r.obs_sumsq))
@@ -195,7 +220,7 @@ def current_partition(st: RunState) -> np.ndarray:
 
 def evaluate_mean(cfg: TrainConfig, st: RunState, engine: Engine) -> tuple[float, int]:
     """Mean unperturbed return of the current parameters on the selection seeds, and its steps."""
-    norm = normalization(cfg, st.stats)
+    norm = normalization(cfg, st)
     parts = (st.spec.unflatten(current_partition(st)),)
     job = Job(cfg.env_id, st.spec, st.es.params, 0.0, norm.mean, norm.std, cfg.horizon, False, parts)
     seeds = selection_seeds(cfg)
@@ -279,7 +304,7 @@ def start(cfg: TrainConfig, run_dir: str | Path, engine_opts: EngineOptions,
     A folder holding only what a run killed before its first checkpoint left (its config and an
     empty log) may be reused by a fresh start.
     """
-    cfg.validate()
+    cfg = cfg.validate().with_init_policy()[0]
     engine_opts.validate()
     run_dir = Path(run_dir)
     if (run_dir / CHECKPOINT).exists() or read_log(run_dir):
@@ -418,7 +443,7 @@ def final_choice(cfg: TrainConfig, st: RunState, engine: Engine) -> PolicySpec:
     if not len(cands):  # no NAS step yet: the run's initial partition
         return st.spec
     seeds = _streams(cfg.seed)[2].integers(2**31, 2**32, size=FINALIST_EPISODES)
-    norm = normalization(cfg, st.stats)
+    norm = normalization(cfg, st)
     parts = tuple(st.spec.unflatten(c) for c in cands)
     job = Job(cfg.env_id, st.spec, st.es.params, 0.0, norm.mean, norm.std, cfg.horizon, False, parts)
     tasks = [(k * len(seeds) + e, 0, 0, k, int(s)) for k in range(len(cands)) for e, s in enumerate(seeds)]
@@ -435,7 +460,7 @@ def write_policy(cfg: TrainConfig, st: RunState, spec: PolicySpec, params: np.nd
             "timesteps": int(st.timesteps), "iterations": int(st.iteration),
             "eval_seed": eval_seed(cfg), "eval_episodes": int(cfg.eval_episodes),
             "controller": cfg.controller, **(extra or {})}
-    norm = normalization(cfg, stats)
+    norm = normalization(cfg, st, stats)
     returns = evaluate_policy(to_policy(spec, params, norm, {**meta, "eval_return": float("nan")}),
                               cfg.env_id, cfg.eval_episodes, eval_seed(cfg), cfg.horizon)
     meta.update(eval_return=float(returns.mean()), eval_std=float(returns.std()))

@@ -78,6 +78,9 @@ class TrainConfig:
     normalize: bool | None = opt(None, "observation normalization (default: on except Swimmer, B.2)")
     init_partition: str | None = opt(None, "reuse this policy file's partition (Appendix D)",
                                      metavar="POLICY.npz")
+    init_policy: str | None = opt(None, "start from this policy file: its partition, palette, biases "
+                                        "and (frozen) normalization, e.g. a colored import to fine-tune",
+                                  metavar="POLICY.npz")
     controller: str = opt("fixed", "where each perturbation's partition comes from (docs/enas.md)",
                           choices=tuple(sorted(CONTROLLERS)))
     nas_every: int = opt(5, "ES iterations per weight phase; a learning controller updates after each",
@@ -168,10 +171,36 @@ class TrainConfig:
         if self.controller not in CONTROLLERS:
             raise ChromaticError(
                 f"unknown controller {self.controller!r}; available: {', '.join(CONTROLLERS)}")
+        if self.init_policy and self.init_partition:
+            raise ChromaticError("give --init-policy or --init-partition, not both")
         if self.learns_partitions and self.structure != "chromatic":
             raise ChromaticError(
                 f"--controller {self.controller} learns partitions: it needs --structure chromatic")
         return self
+
+    def with_init_policy(self):
+        """These settings with the architecture of ``--init-policy`` filled in, and that policy.
+
+        Fields left at their defaults take the policy's values; a field set to something else
+        than the policy's is an error (the run could not start from that policy).
+        """
+        from chromatic.compiler.policy_file import load_policy
+
+        if not self.init_policy:
+            return self, None
+        policy = load_policy(self.init_policy)
+        own = {"hidden": tuple(policy.layer_sizes[1:-1]), "structure": policy.structure.name.lower(),
+               "colors": policy.num_colors}
+        defaults, values = TrainConfig(), {}
+        for name, value in own.items():
+            mine = getattr(self, name)
+            if name == "colors" and own["structure"] != "chromatic":
+                value = mine
+            if mine != value and mine != getattr(defaults, name):
+                raise ChromaticError(f"--init-policy {self.init_policy} has {name} {value!r}; "
+                                     f"this run asks for {mine!r}")
+            values[name] = value
+        return dataclasses.replace(self, **values), policy
 
     # -- config.json and the recorded command ----------------------------------------------------
     def to_json(self) -> str:

@@ -1,8 +1,8 @@
 """Ablation controllers with the ENAS controller's API (paper §4.3, Fig. 4).
 
 - :class:`FactorizedController`: an independent softmax per edge (no LSTM, no attention), trained
-  with the same REINFORCE + entropy + EMA-critic recipe: does the pointer network's coupling
-  between decisions matter?
+  with the same REINFORCE recipe as the ENAS controller's per-edge logits (batch baseline, entropy
+  bonus, plain gradient steps): what does the pointer network add to the per-edge table?
 - :class:`RandomController`: uniform colors and a no-op update, the paper's "random NAS
   controller" baseline.
 """
@@ -15,8 +15,13 @@ import numpy as np
 
 from chromatic.errors import ChromaticError
 from chromatic.training.enas.optim import (
+    DEFAULTS,
     Adam,
     EmaCritic,
+    Optimizers,
+    Sgd,
+    anchor_logits,
+    check_baseline,
     check_parts,
     check_rewards,
     check_sizes,
@@ -45,18 +50,32 @@ class FactorizedController:
         num_edges: int,
         num_colors: int,
         seed: int = 0,
-        learning_rate: float = 1e-3,
-        entropy_weight: float = 0.3,
+        entropy_weight: float = DEFAULTS["entropy_weight"],
+        baseline: str = DEFAULTS["baseline"],
+        edge_learning_rate: float = DEFAULTS["edge_learning_rate"],
+        learning_rate: float | None = None,
+        init_partition: np.ndarray | None = None,
+        concentration: float = DEFAULTS["concentration"],
+        update_steps: int = 1,
         critic_decay: float = 0.99,
         temperature: float = 1.0,
         init_scale: float = 0.1,
     ) -> None:
+        """Plain gradient steps at ``edge_learning_rate`` on the logits, or Adam at
+        ``learning_rate`` if that is given (the paper recipe's optimizer); the other options are
+        the ENAS controller's."""
         check_sizes(num_edges, num_colors)
         self.num_edges, self.num_colors = int(num_edges), int(num_colors)
         self.entropy_weight, self.temperature = float(entropy_weight), float(temperature)
+        self.baseline, self.update_steps = check_baseline(baseline), int(update_steps)
         rng = np.random.default_rng(seed)
-        self.params = {"logits": rng.uniform(-init_scale, init_scale, (self.num_edges, self.num_colors))}
-        self.optimizer = Adam(self.params, lr=learning_rate)
+        logits = rng.uniform(-init_scale, init_scale, (self.num_edges, self.num_colors))
+        if init_partition is not None:
+            logits = logits + anchor_logits(init_partition, self.num_edges, self.num_colors, concentration)
+        self.params = {"logits": logits}
+        self.optimizer = Optimizers(
+            sgd=Sgd(self.params, lr=edge_learning_rate)
+        ) if learning_rate is None else Optimizers(adam=Adam(self.params, lr=learning_rate))
         self.critic = EmaCritic(critic_decay)
 
     def sample(

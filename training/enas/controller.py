@@ -11,9 +11,16 @@ Parameters ``theta`` (all trained by REINFORCE, see :mod:`training.enas.optim`):
 - pointer attention (Vinyals et al. 2015): ``u_tc = v^T tanh(W1 enc_c + W2 dec_t)`` and
   ``pi(a_t = c) = softmax_c(u_t / temperature)``.
 
+- per-edge logits ``b: E x M`` added to the pointer scores, ``u_tc + b_tc`` (``per_edge=True``,
+  the default). The pointer network alone shares what it learns across edges ("every edge
+  color 3" in a dozen updates) but cannot hold 943 independent choices; the table can, and it is
+  where a working partition is planted (``init_partition``): ``b_t = kappa onehot(P0(t))`` so that
+  each edge keeps its color with probability ``concentration`` and samples are local edits of P0.
+
 Sampling is batched over B partitions with numpy; the gradient of the REINFORCE + entropy loss is
-back-propagated through time by hand (decoder, attention, encoder, embeddings) and checked
-against finite differences in ``tests/test_enas_controller.py``.
+back-propagated through time by hand (decoder, attention, encoder, embeddings, edge logits) and
+checked against finite differences in ``tests/test_enas_controller.py``. The network's parameters
+take Adam steps, the edge logits plain gradient steps (:class:`training.enas.optim.Sgd`).
 """
 
 from __future__ import annotations
@@ -24,8 +31,13 @@ import numpy as np
 
 from chromatic.errors import ChromaticError
 from chromatic.training.enas.optim import (
+    DEFAULTS,
     Adam,
     EmaCritic,
+    Optimizers,
+    Sgd,
+    anchor_logits,
+    check_baseline,
     check_parts,
     check_rewards,
     check_sizes,
@@ -88,12 +100,23 @@ class EnasController:
         embedding_dim: int = 64,
         attention_dim: int = 64,
         learning_rate: float = 1e-3,
-        entropy_weight: float = 0.3,
+        entropy_weight: float = DEFAULTS["entropy_weight"],
+        baseline: str = DEFAULTS["baseline"],
+        per_edge: bool = True,
+        edge_learning_rate: float = DEFAULTS["edge_learning_rate"],
+        init_partition: np.ndarray | None = None,
+        concentration: float = DEFAULTS["concentration"],
+        update_steps: int = 1,
         critic_decay: float = 0.99,
         temperature: float = 1.0,
         init_scale: float = 0.1,
         dtype: type = np.float32,
     ) -> None:
+        """``learning_rate``: Adam on the network (App. B.1: 0.001); ``edge_learning_rate``: plain
+        gradient steps on the per-edge logits; ``entropy_weight`` multiplies the per-decision
+        entropy against advantages of unit scale (``baseline="batch"`` or ``"rank"``);
+        ``init_partition`` (E,) plants a partition that each edge keeps with probability
+        ``concentration``; ``update_steps`` optimizer steps per batch."""
         check_sizes(num_edges, num_colors)
         self.num_edges, self.num_colors = int(num_edges), int(num_colors)
         self.hidden, self.embedding_dim, self.attention_dim = (
@@ -102,6 +125,8 @@ class EnasController:
             int(attention_dim),
         )
         self.entropy_weight, self.temperature = float(entropy_weight), float(temperature)
+        self.baseline, self.per_edge = check_baseline(baseline), bool(per_edge)
+        self.update_steps = int(update_steps)
         self.dtype = np.dtype(dtype)
         E, M, H, d, A = self.num_edges, self.num_colors, self.hidden, self.embedding_dim, self.attention_dim
         shapes = {
@@ -125,7 +150,18 @@ class EnasController:
             )
             for k, s in shapes.items()
         }
-        self.optimizer = Adam(self.params, lr=learning_rate)
+        network = Adam(self.params, lr=learning_rate)
+        if self.per_edge:
+            logits = np.zeros((E, M))
+            if init_partition is not None:
+                logits = anchor_logits(init_partition, E, M, concentration)
+            self.params["edge_logits"] = logits.astype(self.dtype)
+            edge = Sgd({"edge_logits": logits}, lr=edge_learning_rate)
+            self.optimizer = Optimizers(adam=network, sgd=edge)
+        elif init_partition is not None:
+            raise ChromaticError("controller: init_partition needs the per-edge logits (per_edge=True)")
+        else:
+            self.optimizer = Optimizers(adam=network)
         self.critic = EmaCritic(critic_decay)
 
     # -- forward ---------------------------------------------------------------------------
@@ -168,6 +204,7 @@ class EnasController:
         edge_g = p["V_edge"] @ p["dec_Wx"][:d] + p["dec_b"]  # (E, 4H): the edge half of x_t @ Wx
         part_g = p["V_partition"] @ p["dec_Wx"][d:]  # (M, 4H): the previous-decision half
         Wh, W2, v, encW = p["dec_Wh"], p["att_W2"], p["att_v"], enc["encW"]
+        edge = p.get("edge_logits")
         h = np.broadcast_to(enc["h"][-1], (batch, H)).copy()
         c = np.broadcast_to(enc["c"][-1], (batch, H)).copy()
         out_a = np.empty((E, batch), np.int64) if actions is None else actions.T
@@ -189,6 +226,8 @@ class EnasController:
             h = o * np.tanh(c)
             np.add(encW[None], (h @ W2)[:, None, :], out=att)
             u = np.tanh(att, out=att) @ v  # (B, M) pointer scores
+            if edge is not None:
+                u = u + edge[t]
             pr, lp = softmax(u, self.temperature)
             if actions is None:
                 if greedy:
@@ -254,6 +293,8 @@ class EnasController:
             np.add(encW[None], (h @ W2)[:, None, :], out=th)
             np.tanh(th, out=th)  # (B, M, A)
             dl = dlogits[t]
+            if self.per_edge:
+                grads["edge_logits"][t] = dl.sum(axis=0)
             dv += dl.reshape(-1) @ th.reshape(-1, A)
             th *= th
             # d u_bm / d pre_bma = v_a (1 - th^2): contract dl against th^2 over m (-> dq) and over
@@ -310,19 +351,22 @@ class EnasController:
         out = {"params/" + k: v.copy() for k, v in self.params.items()}
         out.update(self.optimizer.state_dict())
         out.update(self.critic.state_dict())
-        out["config/shape"] = np.array(
-            [self.num_edges, self.num_colors, self.hidden, self.embedding_dim, self.attention_dim]
-        )
+        out["config/shape"] = self._shape()
         return out
+
+    def _shape(self) -> np.ndarray:
+        return np.array(
+            [self.num_edges, self.num_colors, self.hidden, self.embedding_dim, self.attention_dim,
+             int(self.per_edge)]
+        )
 
     def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
         shape = np.asarray(state.get("config/shape", ()))
-        mine = np.array(
-            [self.num_edges, self.num_colors, self.hidden, self.embedding_dim, self.attention_dim]
-        )
+        mine = self._shape()
         if shape.shape != mine.shape or np.any(shape != mine):
             raise ChromaticError(
-                f"controller checkpoint: expected (edges, colors, hidden, embedding, attention) = "
+                f"controller checkpoint: expected (edges, colors, hidden, embedding, attention, "
+                f"per_edge) = "
                 f"{tuple(mine.tolist())}, found {tuple(shape.tolist())}"
             )
         for k in self.params:
