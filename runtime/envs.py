@@ -32,24 +32,37 @@ SUPPORTED_ENVS: tuple[str, ...] = (
     "Reacher-v5",
     "Pusher-v5",
     "Ant-v5",
+    "chromatic/Striker-v0",
+    "chromatic/Thrower-v0",
     "chromatic/Minitaur-v0",
 )
 
 MINITAUR_ID = "chromatic/Minitaur-v0"
+STRIKER_ID = "chromatic/Striker-v0"
+THROWER_ID = "chromatic/Thrower-v0"
 
 # gymnasium's logger.warn/deprecation print colored "WARN: ..." lines through `warnings`;
 # raising its level to ERROR silences them for the whole process (chromatic is the application).
 gym.logger.min_level = gym.logger.ERROR
 
 
+#: chromatic's own ids: (entry point, max_episode_steps, reward_threshold).
+_OWN_ENVS: dict[str, tuple[str, int, float | None]] = {
+    # 10 s at 100 Hz control, as pybullet's MinitaurBulletEnv-v0
+    MINITAUR_ID: ("chromatic.runtime.minitaur:MinitaurEnv", 1000, None),
+    # 100 steps of 0.05 s and a threshold of 0, as gym's Striker-v2 and Thrower-v2
+    STRIKER_ID: ("chromatic.runtime.striker:StrikerEnv", 100, 0.0),
+    THROWER_ID: ("chromatic.runtime.thrower:ThrowerEnv", 100, 0.0),
+}
+
+
 def _register() -> None:
     """Register chromatic's own ids once per process (workers re-import this module)."""
-    if MINITAUR_ID not in gym.registry:
-        gym.register(
-            id=MINITAUR_ID,
-            entry_point="chromatic.runtime.minitaur:MinitaurEnv",
-            max_episode_steps=1000,  # 10 s at 100 Hz control, as pybullet's MinitaurBulletEnv-v0
-        )
+    for env_id, (entry_point, steps, threshold) in _OWN_ENVS.items():
+        if env_id not in gym.registry:
+            gym.register(
+                id=env_id, entry_point=entry_point, max_episode_steps=steps, reward_threshold=threshold
+            )
 
 
 _register()
@@ -94,8 +107,32 @@ def _flush_c_stdio() -> None:
         ctypes.CDLL(None).fflush(None)
 
 
+def _no_mujoco_log_file(env_id: str) -> None:
+    """Keep MuJoCo from appending to MUJOCO_LOG.TXT in the user's working folder.
+
+    MuJoCo's default handler writes every warning (HalfCheetah's "settotalmass is deprecated"
+    at each model load) to that file as well as to the console. The env's module is imported
+    first, so MuJoCo is configured only for envs that load it (Minitaur does not).
+    """
+    spec = gym.registry.get(env_id)
+    load_creator = getattr(gym.envs.registration, "load_env_creator", None)
+    if spec is not None and isinstance(spec.entry_point, str) and load_creator is not None:
+        with contextlib.suppress(Exception):  # gym.make reports a missing module properly
+            load_creator(spec.entry_point)
+    mujoco = sys.modules.get("mujoco")
+    if mujoco is None:
+        return
+    if hasattr(mujoco, "MjLogConfig"):  # MuJoCo >= 3.10: the default handler's settings
+        config = mujoco.MjLogConfig.get()
+        if config.logto_file:
+            config.logto_file = False
+            config.set()
+    elif mujoco.get_mju_user_warning() is None:  # older: a warning handler replaces the file
+        mujoco.set_mju_user_warning(lambda msg: print(f"MuJoCo warning: {msg}", file=sys.stderr))
+
+
 def _resolve_id(env_id: str) -> str:
-    """Accept ``Minitaur-v0`` for ``chromatic/Minitaur-v0``; otherwise the id as given."""
+    """Accept ``Minitaur-v0`` for ``chromatic/Minitaur-v0`` (and so on); otherwise the id as given."""
     if env_id not in gym.registry and f"chromatic/{env_id}" in gym.registry:
         return f"chromatic/{env_id}"
     return env_id
@@ -122,6 +159,7 @@ def make_env(env_id: str, seed: int | None = None, **kwargs: Any) -> gym.Env:
     resolved = _resolve_id(env_id)
     try:
         with silenced_output():
+            _no_mujoco_log_file(resolved)
             env = gym.make(resolved, **kwargs)
             if seed is not None:
                 env.reset(seed=int(seed))
