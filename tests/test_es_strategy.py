@@ -54,7 +54,7 @@ def test_ars_uses_only_the_top_directions_and_is_scale_free():
 
 
 def test_ars_all_directions_equals_antithetic_up_to_scale():
-    ars, anti = STRATEGIES["ars"](num_perturbations=6), STRATEGIES["antithetic"](num_perturbations=6)
+    ars, anti = STRATEGIES["ars"](num_perturbations=6, top_directions=3), STRATEGIES["antithetic"](num_perturbations=6)
     state = ars.init(np.zeros(3))
     ask = ars.ask(state, np.random.default_rng(0))
     returns = np.array([3.0, 1.0, -2.0, 0.5, 1.5, 1.0])
@@ -124,3 +124,8 @@ def test_bad_settings_are_user_errors(kwargs):
 
     with pytest.raises(ChromaticError):
         ForwardES(**kwargs)
+
+
+def test_ars_uses_half_of_the_pairs_by_default():
+    assert STRATEGIES["ars"](num_perturbations=32).top == 8
+    assert STRATEGIES["ars"](num_perturbations=2).top == 1

@@ -230,8 +230,8 @@ class ARS:
 
     @property
     def top(self) -> int:
-        """b, the number of directions used (default: all pairs)."""
-        return self.num_perturbations // 2 if self.top_directions is None else self.top_directions
+        """b, the number of directions used (default: half of the pairs)."""
+        return max(1, self.num_perturbations // 4) if self.top_directions is None else self.top_directions
 
     @property
     def antithetic(self) -> bool:
