@@ -223,7 +223,7 @@ def test_help_shows_the_settings_defaults(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "(default: ars)" in out and "(default: 0.03)" in out and "--timesteps" in out
+    assert "(default: ars)" in out and "(default: 0.05)" in out and "--timesteps" in out
 
 
 def test_existing_run_directory_is_not_overwritten(tmp_path):

@@ -62,8 +62,8 @@ class TrainConfig:
     perturbations: int = opt(32, "perturbed rollouts per iteration (a pair counts twice)")
     top_directions: int | None = opt(None, "ars: directions (pairs) used per step, by max(r+, r-) "
                                            "(default: half of the pairs)", metavar="B")
-    sigma: float = opt(0.03, "exploration noise std of each perturbation")
-    lr: float = opt(0.02, "step size (ARS's alpha for ars)")
+    sigma: float = opt(0.05, "exploration noise std of each perturbation")
+    lr: float = opt(0.05, "step size (ARS's alpha for ars)")
     optimizer: str = opt("sgd", "sgd or adam", choices=("sgd", "adam"))
     weight_decay: float = opt(0.0, "ars: shrink parameters by lr * weight_decay each step")
     sigma_decay: float = opt(1.0, "ars: multiply sigma by this every iteration (1: constant)")
