@@ -197,9 +197,12 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--workers", type=int, help="rollout workers per run (default: all cores)")
     ap.add_argument("--runs", type=Path, default=RUNS, help="where the run directories go")
+    ap.add_argument("--results", type=Path, default=RESULTS, help="where the JSON, PNG and table go")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     ap.add_argument("--table", action="store_true", help="print the markdown table of finished cases")
     args = ap.parse_args()
+    global RESULTS
+    RESULTS = args.results
     if args.table:
         print(table(args.cases or list(CASES)), end="")
         atomic_write_bytes(RESULTS / "seeds_table.md", table(list(CASES)).encode())
