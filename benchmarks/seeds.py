@@ -192,6 +192,7 @@ def table(names: list[str]) -> str:
 
 
 def main() -> None:
+    global RESULTS
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("cases", nargs="*", help=f"cases to run: {', '.join(CASES)}")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
@@ -201,7 +202,6 @@ def main() -> None:
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     ap.add_argument("--table", action="store_true", help="print the markdown table of finished cases")
     args = ap.parse_args()
-    global RESULTS
     RESULTS = args.results
     if args.table:
         print(table(args.cases or list(CASES)), end="")
