@@ -253,3 +253,18 @@ def test_init_policy_starts_from_the_policy_and_keeps_its_normalization(tmp_path
     with pytest.raises(ChromaticError, match="has colors 5"):
         start(TrainConfig(env_id="Pendulum-v1", init_policy=str(first), colors=9, iterations=1),
               tmp_path / "c", INLINE, progress=False)
+
+
+def test_docs_options_table_lists_exactly_the_train_options():
+    """docs/training.md's table and the generated parser cannot drift apart."""
+    import re
+    from pathlib import Path
+
+    from chromatic.cli import build_parser
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "training.md").read_text()
+    table = doc[doc.index("## Options"):doc.index("## The run directory")]
+    documented = set(re.findall(r"`(--[a-z-]+)", table)) - {"--no-normalize", "--help"}
+    sub = build_parser()._subparsers._group_actions[0].choices["train"]
+    flags = {f for a in sub._actions for f in a.option_strings if f.startswith("--")}
+    assert documented == flags - {"--help", "--no-normalize"}
