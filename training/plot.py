@@ -1,4 +1,4 @@
-"""`chromatic plot RUN_DIR`: the training curve (mean and max return against timesteps) as a PNG."""
+"""`chromatic plot RUN_DIR`: the training curve (perturbed returns and evaluations against timesteps) as a PNG."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
              if r.get("pivot_return") is not None]
     if pivot:
         ax.plot(*zip(*pivot, strict=True), label="unperturbed return", alpha=0.7)
+    evals = [(x, r["eval_return"]) for x, r in zip(t, rows, strict=True) if r.get("eval_return") is not None]
+    if evals:  # the periodic evaluations on held-out seeds that pick policy.npz
+        ax.plot(*zip(*evals, strict=True), "o-", ms=3, color="k", lw=1.2, label="evaluation (held-out seeds)")
     nas = [x for x, r in zip(t, rows, strict=True) if r.get("nas_update")]
     for k, x in enumerate(nas):  # NAS updates as vertical lines, as in the paper's Fig. 5
         ax.axvline(x, color="grey", lw=0.6, alpha=0.5, ls="--", label="NAS update" if k == 0 else None)
