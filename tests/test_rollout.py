@@ -101,3 +101,18 @@ def test_ray_backend_survives_a_killed_actor(reference):
         assert returns(engine.run(job, tasks)) == reference
     finally:
         engine.close()
+
+
+def test_local_backend_stops_when_workers_keep_dying_and_names_the_cause():
+    from chromatic.errors import ChromaticError
+
+    job, tasks = job_and_tasks()
+    from dataclasses import replace
+
+    crashing = replace(job, env_id="tests.crashing_env:Crash-v0")
+    engine = make_engine("local", 1)
+    try:
+        with pytest.raises(ChromaticError, match="died 4 times in a row.*exit code 3"):
+            engine.run(crashing, tasks)
+    finally:
+        engine.close()

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
 
+from chromatic.errors import ChromaticError
 from chromatic.training.rollout.engine import BatchSizer, in_order
 from chromatic.training.rollout.worker import (
     Job,
@@ -29,6 +30,9 @@ from chromatic.training.rollout.worker import (
 )
 
 IN_FLIGHT = 2
+#: Workers replaced in a row without one finished batch before the run stops (a crash at start-up
+#: — a broken environment, a missing library, memory — would otherwise respawn forever).
+MAX_FRUITLESS_RESTARTS = 3
 
 
 def _serve(conn: Connection) -> None:
@@ -91,6 +95,7 @@ class LocalEngine:
         self._workers = [_Worker(self._ctx) for _ in range(workers)]
         self.sizer = BatchSizer()
         self.restarts = 0
+        self._fruitless = 0  # replacements since the last finished batch
 
     def run(self, job: Job, tasks: Sequence[Task]) -> list[RolloutResult]:
         pending = deque(self.sizer.batches(tasks, self.num_workers))
@@ -112,6 +117,7 @@ class LocalEngine:
                 if msg[0] == "error":
                     raise RuntimeError(f"rollout worker failed: {msg[1]}\n{msg[2]}")
                 batch = w.inflight.popleft()
+                self._fruitless = 0
                 self.sizer.observe(len(batch), msg[2])
                 for r in msg[1]:
                     results[r.index] = r
@@ -135,6 +141,14 @@ class LocalEngine:
         pending.extendleft(reversed(dead.inflight))
         dead.inflight.clear()
         dead.proc.join(timeout=1)
+        self._fruitless += 1
+        if self._fruitless > MAX_FRUITLESS_RESTARTS:
+            code = dead.proc.exitcode
+            cause = (f"killed by signal {-code}" if code is not None and code < 0
+                     else f"exit code {code}")
+            raise ChromaticError(
+                f"rollout workers died {self._fruitless} times in a row without finishing a rollout "
+                f"(last one: {cause}); check that the environment builds and runs in a fresh process")
         fresh = _Worker(self._ctx)
         self._workers[self._workers.index(dead)] = fresh
         self._send(fresh, ("job", job))
