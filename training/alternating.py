@@ -50,6 +50,9 @@ class NasSettings:
     score_episodes: int = 1
     """unperturbed rollouts of the current palette that score each partition for the controller
     and the replay buffer (0: its best perturbed return of the phase, eq. (2) as written)."""
+    controller_batch: int = 32
+    """fresh partitions per controller update: the population's own plus score-only samples
+    (scored, not trained on) to make up the number; needs score_episodes >= 1."""
     bits_weight: float = 0.0
     """lambda: the controller maximises score - lambda * bits(partition) (fewer colors, fewer bits)."""
 
@@ -62,6 +65,8 @@ class NasSettings:
             raise ChromaticError(f"--replay-fraction must lie in [0, 1), got {self.replay_fraction}")
         if self.score_episodes < 0:
             raise ChromaticError(f"--score-episodes must be >= 0, got {self.score_episodes}")
+        if self.controller_batch < 0:
+            raise ChromaticError(f"--controller-batch must be >= 0, got {self.controller_batch}")
         if not self.bits_weight >= 0.0:
             raise ChromaticError(f"--bits-weight must be >= 0, got {self.bits_weight}")
         return self
@@ -77,23 +82,27 @@ class NasState:
     buffer: np.ndarray  # (R, E) int64: the best partitions seen, best first
     buffer_scores: np.ndarray  # (R,) their rewards (from the phase that last judged them)
     updates: int = 0  # controller updates so far
-    scores: np.ndarray | None = None  # (P,) unperturbed score of each member (NaN: not scored)
+    candidates: np.ndarray | None = None  # (C, E) score-only fresh samples of this phase
+    scores: np.ndarray | None = None  # (P + C,) unperturbed score of each scored partition (NaN: none)
     last_mean_reward: float = float("nan")
     last_entropy: float = float("nan")
+
+    def __post_init__(self) -> None:  # a checkpoint from before scoring: nothing scored yet
+        if self.candidates is None:
+            object.__setattr__(self, "candidates", np.zeros((0, self.population.shape[1]), np.int64))
+        if self.scores is None:
+            object.__setattr__(self, "scores", np.full(len(self.population) + len(self.candidates), np.nan))
 
     @staticmethod
     def empty(num_edges: int) -> NasState:
         e = np.zeros((0, num_edges), np.int64)
-        return NasState(e, np.zeros(0), np.zeros(0, bool), e.copy(), np.zeros(0), scores=np.zeros(0))
-
-    def __post_init__(self) -> None:
-        if self.scores is None:  # a checkpoint from before scoring: nothing scored yet
-            object.__setattr__(self, "scores", np.full(len(self.population), np.nan))
+        return NasState(e, np.zeros(0), np.zeros(0, bool), e.copy(), np.zeros(0))
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {PREFIX + k: np.asarray(v) for k, v in (
             ("population", self.population), ("best", self.best), ("sampled", self.sampled),
-            ("buffer", self.buffer), ("buffer_scores", self.buffer_scores), ("scores", self.scores),
+            ("buffer", self.buffer), ("buffer_scores", self.buffer_scores),
+            ("candidates", self.candidates), ("scores", self.scores),
             ("updates", self.updates), ("last_mean_reward", self.last_mean_reward),
             ("last_entropy", self.last_entropy))}
 
@@ -102,10 +111,10 @@ class NasState:
         if PREFIX + "population" not in a:
             return NasState.empty(num_edges)
         g = {k[len(PREFIX):]: v for k, v in a.items() if k.startswith(PREFIX)}
+        opt = {k: g[k].astype(t) for k, t in (("candidates", np.int64), ("scores", np.float64)) if k in g}
         return NasState(g["population"].astype(np.int64), g["best"].astype(np.float64),
                         g["sampled"].astype(bool), g["buffer"].astype(np.int64),
-                        g["buffer_scores"].astype(np.float64), int(g["updates"]),
-                        scores=g["scores"].astype(np.float64) if "scores" in g else None,
+                        g["buffer_scores"].astype(np.float64), int(g["updates"]), **opt,
                         last_mean_reward=float(g["last_mean_reward"]),
                         last_entropy=float(g["last_entropy"]))
 
@@ -123,22 +132,33 @@ def _sample(controller, batch: int, rng: np.random.Generator) -> np.ndarray:
 
 def start_phase(st: NasState, controller, size: int, settings: NasSettings,
                 rng: np.random.Generator, group: int = 1) -> NasState:
-    """Draw the population of a new weight phase: controller samples plus replayed partitions.
+    """Draw the population of a new weight phase: controller samples plus replayed partitions,
+    and the score-only candidates that make the controller's batch up to ``controller_batch``.
 
     With ``group = 2`` (antithetic ES) each partition is drawn once and given to both halves of
     a pair, so the pair's return difference measures the perturbation, not the partition.
     """
     draws = size // group
     n_replay = min(int(settings.replay_fraction * draws), len(st.buffer))
-    fresh = _sample(controller, draws - n_replay, rng)
+    n_fresh = draws - n_replay
+    extra = max(0, settings.controller_batch - n_fresh) if settings.score_episodes else 0
+    fresh = _sample(controller, n_fresh + extra, rng)
     if n_replay:
         pick = np.sort(rng.choice(len(st.buffer), size=n_replay, replace=False))
-        population = np.concatenate([fresh, st.buffer[pick]])
+        population = np.concatenate([fresh[:n_fresh], st.buffer[pick]])
     else:
-        population = fresh
-    sampled = np.arange(draws) < draws - n_replay
+        population = fresh[:n_fresh]
+    sampled = np.arange(draws) < n_fresh
     return replace(st, population=np.repeat(population, group, axis=0), best=np.full(size, -np.inf),
-                   sampled=np.repeat(sampled, group), scores=np.full(size, np.nan))
+                   sampled=np.repeat(sampled, group), candidates=fresh[n_fresh:],
+                   scores=np.full(size + len(fresh[n_fresh:]), np.nan))
+
+
+def scored_partitions(st: NasState) -> np.ndarray:
+    """The population followed by the score-only candidates (P + C, E): the partitions the
+    driver sends with the job; perturbation k uses row k, :class:`ScoreJobs` rows index this."""
+    assert st.candidates is not None
+    return np.concatenate([st.population, st.candidates])
 
 
 def observe(st: NasState, returns: np.ndarray, group: int = 1) -> NasState:
@@ -150,10 +170,10 @@ def observe(st: NasState, returns: np.ndarray, group: int = 1) -> NasState:
 
 @dataclass(frozen=True, eq=False)
 class ScoreJobs:
-    """The unperturbed rollouts that score a phase's partitions: rollout j runs population member
-    ``rows[j]`` (with the current palette, no perturbation) from episode seed ``seeds[j]``."""
+    """The unperturbed rollouts that score a phase's partitions: rollout j runs row ``rows[j]`` of
+    :func:`scored_partitions` (current palette, no perturbation) from episode seed ``seeds[j]``."""
 
-    rows: np.ndarray  # (n,) int64 population indices, each distinct partition once per episode
+    rows: np.ndarray  # (n,) int64, each distinct partition once per episode
     seeds: np.ndarray  # (n,) int64 episode seeds; every partition gets the same ones
 
     def __len__(self) -> int:
@@ -161,38 +181,39 @@ class ScoreJobs:
 
 
 def score_jobs(st: NasState, settings: NasSettings, rng: np.random.Generator) -> ScoreJobs:
-    """Rollouts that score every distinct partition of the population (none if
-    ``score_episodes`` is 0). The driver runs them in the phase's last ES iteration, with that
-    iteration's (unperturbed) parameters, and hands their returns to :func:`score`.
+    """Rollouts that score every distinct partition of the phase (none if ``score_episodes`` is
+    0). The driver runs them in the phase's last ES iteration, next to its perturbed rollouts and
+    with the same (unperturbed) parameters, and hands their returns to :func:`score`.
 
     All partitions share the same ``score_episodes`` episode seeds (common random numbers), so a
     score difference is a difference of partitions, not of starting states. Draws the seeds from
     ``rng`` only when there is something to score.
     """
-    k = settings.score_episodes
-    if k == 0 or not len(st.population):
+    k, parts = settings.score_episodes, scored_partitions(st)
+    if k == 0 or not len(parts):
         return ScoreJobs(np.zeros(0, np.int64), np.zeros(0, np.int64))
-    _, first = np.unique(st.population, axis=0, return_index=True)
+    _, first = np.unique(parts, axis=0, return_index=True)
     rows = np.sort(first)
     seeds = rng.integers(0, 2**31, size=k)
     return ScoreJobs(np.repeat(rows, k), np.tile(seeds, len(rows)).astype(np.int64))
 
 
 def score(st: NasState, jobs: ScoreJobs, returns: np.ndarray) -> NasState:
-    """Each population member's score: the mean return of the :func:`score_jobs` rollouts of its
-    partition (members that share a partition share the score)."""
+    """Each scored partition's score: the mean return of its :func:`score_jobs` rollouts
+    (population members and candidates that share a partition share the score)."""
     returns = np.asarray(returns, np.float64).reshape(-1)
     if len(returns) != len(jobs):
         raise ChromaticError(f"score: expected {len(jobs)} returns, found {len(returns)}")
     if not len(jobs):
         return st
     rows, inv = np.unique(jobs.rows, return_inverse=True)
-    means = np.bincount(inv.reshape(-1), weights=returns) / np.bincount(inv.reshape(-1))
-    _, member = np.unique(st.population, axis=0, return_inverse=True)  # partition id per member
-    member = member.reshape(-1)
-    by_id = np.full(member.max() + 1, np.nan)
-    by_id[member[rows]] = means
-    return replace(st, scores=by_id[member])
+    inv = inv.reshape(-1)
+    means = np.bincount(inv, weights=returns) / np.bincount(inv)
+    _, ids = np.unique(scored_partitions(st), axis=0, return_inverse=True)  # partition id per row
+    ids = ids.reshape(-1)
+    by_id = np.full(ids.max() + 1, np.nan)
+    by_id[ids[rows]] = means
+    return replace(st, scores=by_id[ids])
 
 
 def partition_bits(parts: np.ndarray) -> np.ndarray:
@@ -205,28 +226,33 @@ def partition_bits(parts: np.ndarray) -> np.ndarray:
 
 
 def rewards(st: NasState, settings: NasSettings) -> np.ndarray:
-    """The controller's reward of each population member: its unperturbed score where scored,
-    else its best perturbed return of the phase; minus ``bits_weight`` x its bits."""
-    assert st.scores is not None
-    r = np.where(np.isfinite(st.scores), st.scores, st.best)
+    """The controller's reward of each row of :func:`scored_partitions`: its unperturbed score
+    where scored, else (population members) its best perturbed return of the phase, else NaN;
+    minus ``bits_weight`` x its bits."""
+    assert st.scores is not None and st.candidates is not None
+    fallback = np.concatenate([st.best, np.full(len(st.candidates), np.nan)])
+    r = np.where(np.isfinite(st.scores), st.scores, fallback)
     if settings.bits_weight > 0 and len(r):
-        r = r - settings.bits_weight * partition_bits(st.population)
+        r = r - settings.bits_weight * partition_bits(scored_partitions(st))
     return r
 
 
 def end_phase(st: NasState, controller, settings: NasSettings, group: int = 1) -> NasState:
-    """One controller update on the phase's rewards (:func:`rewards`, one per drawn partition),
-    then the replay buffer keeps the best partitions by the same reward."""
-    fresh = st.sampled.copy()
-    fresh[np.arange(len(fresh)) % group != 0] = False  # one sample per shared partition
+    """One controller update on the phase's rewards (:func:`rewards`; one per drawn partition:
+    the fresh population members and the scored candidates), then the replay buffer keeps the
+    best partitions by the same reward."""
+    P = len(st.population)
     reward = rewards(st, settings)
-    stats = controller.update(st.population[fresh], reward[fresh]) if fresh.any() else None
+    fresh = np.concatenate([st.sampled & (np.arange(P) % group == 0), np.isfinite(reward[P:])])
+    parts = scored_partitions(st)
+    stats = controller.update(parts[fresh], reward[fresh]) if fresh.any() else None
     stats = stats or {}
-    parts = np.concatenate([st.population, st.buffer])
-    scores = np.concatenate([reward, st.buffer_scores])  # newest judgement first: it wins ties
-    _, first = np.unique(parts, axis=0, return_index=True)
-    keep = first[np.argsort(-scores[first], kind="stable")][: settings.replay_size]
-    return replace(st, buffer=parts[keep], buffer_scores=scores[keep], updates=st.updates + 1,
+    judged = np.concatenate([np.ones(P, bool), fresh[P:]])  # unscored candidates were never judged
+    pool = np.concatenate([parts[judged], st.buffer])
+    pool_scores = np.concatenate([reward[judged], st.buffer_scores])  # newest judgement first wins
+    _, first = np.unique(pool, axis=0, return_index=True)
+    keep = first[np.argsort(-pool_scores[first], kind="stable")][: settings.replay_size]
+    return replace(st, buffer=pool[keep], buffer_scores=pool_scores[keep], updates=st.updates + 1,
                    last_mean_reward=float(stats.get("mean_reward", np.mean(reward[fresh]) if fresh.any()
                                                     else np.nan)),
                    last_entropy=float(stats.get("entropy", np.nan)))
@@ -235,12 +261,14 @@ def end_phase(st: NasState, controller, settings: NasSettings, group: int = 1) -
 def finalists(st: NasState, count: int) -> np.ndarray:
     """Up to ``count`` distinct candidate partitions for the final policy, best first.
 
-    The replay buffer and the current phase's population, ranked by their rewards; the driver
-    re-evaluates them with the trained palette and keeps the best.
+    The replay buffer and the current phase's partitions, ranked by their rewards (unperturbed
+    scores where the phase was scored); the driver re-evaluates them with the trained palette and
+    keeps the best.
     """
-    assert st.scores is not None
-    parts = np.concatenate([st.buffer, st.population])
-    scores = np.concatenate([st.buffer_scores, np.where(np.isfinite(st.scores), st.scores, st.best)])
+    r = rewards(st, NasSettings())
+    ok = np.isfinite(r) | (np.arange(len(r)) < len(st.population))
+    parts = np.concatenate([st.buffer, scored_partitions(st)[ok]])
+    scores = np.concatenate([st.buffer_scores, r[ok]])
     if not len(parts):
         return parts
     _, first = np.unique(parts, axis=0, return_index=True)

@@ -124,15 +124,16 @@ def init_from_policy(policy: Policy) -> tuple[PolicySpec, np.ndarray]:
     return spec, theta
 
 
-def initial_params(spec: PolicySpec, rng: np.random.Generator) -> np.ndarray:
+def initial_params(spec: PolicySpec, rng: np.random.Generator, scale: float | None = None) -> np.ndarray:
     """Zero for linear policies (as in ARS); small random palette for hidden layers.
 
     With hidden layers an all-zero start is a saddle (every first-order effect vanishes), so
-    the palette starts at N(0, 1/d0); biases start at zero.
+    the palette starts at N(0, scale^2), by default scale = 1/sqrt(d0); biases start at zero.
     """
     theta = np.zeros(spec.num_params)
     if len(spec.layer_sizes) > 2:
-        theta[: spec.num_colors] = rng.normal(0.0, 1.0 / np.sqrt(spec.layer_sizes[0]), spec.num_colors)
+        std = 1.0 / np.sqrt(spec.layer_sizes[0]) if scale is None else scale
+        theta[: spec.num_colors] = std * rng.standard_normal(spec.num_colors)
     return theta
 
 

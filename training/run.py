@@ -99,7 +99,7 @@ def new_state(cfg: TrainConfig, obs_dim: int, act_dim: int) -> RunState:
     else:
         init = load_init_partition(cfg.init_partition) if cfg.init_partition else None
         spec = make_spec(cfg.structure, sizes, cfg.colors, setup, init)
-        theta = initial_params(spec, setup)
+        theta = initial_params(spec, setup, cfg.init_scale)
     es = cfg.make_strategy().init(theta)
     return RunState(es, RunningStats.zeros(obs_dim), rng, spec, frozen=frozen)
 

@@ -76,6 +76,8 @@ class TrainConfig:
     eval_episodes: int = opt(5, "episodes of each evaluation (held-out reset seeds)")
     horizon: int | None = opt(None, "cap on episode length (default: the env's own limit)")
     normalize: bool | None = opt(None, "observation normalization (default: on except Swimmer, B.2)")
+    init_scale: float | None = opt(None, "std of the initial palette of a hidden-layer policy "
+                                         "(default: 1/sqrt(observation size))")
     init_partition: str | None = opt(None, "reuse this policy file's partition (Appendix D)",
                                      metavar="POLICY.npz")
     init_policy: str | None = opt(None, "start from this policy file: its partition, palette, biases "
