@@ -13,6 +13,18 @@ from dataclasses import dataclass
 from chromatic.compiler.blob import Blob
 from chromatic.compiler.ir import Policy, Structure, index_bits
 
+ARROW = "\u2192"
+
+
+def describe(blob: Blob) -> str:
+    """One line naming what a blob holds: ``17→41→6  chromatic  M=17  f32  5-bit indices (bits)``."""
+    p = blob.policy
+    sizes = ARROW.join(str(s) for s in p.layer_sizes)
+    return (
+        f"{sizes}  {p.structure.name.lower()}  M={p.num_colors}  {blob.dtype.label}  "
+        f"{blob.index_bits}-bit indices ({blob.pack})"
+    )
+
 
 def weight_params(policy: Policy) -> int:
     """Free weight parameters: M, or M - 1 for masked (the pruned class is not a parameter)."""

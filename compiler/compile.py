@@ -6,10 +6,11 @@ import os
 from collections.abc import Callable
 
 from chromatic.compiler.blob import PACK_MODES, DType, encode
-from chromatic.errors import ChromaticError
 from chromatic.compiler.ir import Policy
 from chromatic.compiler.passes.canonicalize import canonicalize
 from chromatic.compiler.passes.quantize import quantize
+from chromatic.compiler.policy_file import load_policy
+from chromatic.errors import ChromaticError
 
 Pass = Callable[[Policy], Policy]
 
@@ -24,8 +25,19 @@ def run_passes(policy: Policy, passes: tuple[Pass, ...]) -> Policy:
     return policy
 
 
-def compile_policy(policy: Policy, dtype: str = "f32", pack: str = "bits") -> bytes:
-    """Compile a validated policy into blob bytes (docs/blob-format.md)."""
+def compile_policy(
+    policy: Policy | str | os.PathLike[str], dtype: str = "f32", pack: str = "bits"
+) -> bytes:
+    """Compile a policy, or the policy file at a path, into blob bytes (docs/blob-format.md).
+
+    ``dtype`` stores the palette, biases and normalization as ``"f32"`` (bit-exact) or
+    ``"f16"``; ``pack`` stores the color indices at ceil(log2 M) ``"bits"`` or whole
+    ``"bytes"``. This is ``chromatic.compile`` and ``chromatic compile``.
+    """
+    if isinstance(policy, str | os.PathLike):
+        policy = load_policy(policy)
+    if not isinstance(policy, Policy):
+        raise ChromaticError(f"expected a Policy or the path of a policy file, found {type(policy).__name__}")
     if dtype not in ("f32", "f16"):
         raise ChromaticError(f"unknown dtype {dtype!r}; expected f32 or f16")
     if pack not in PACK_MODES:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
 from chromatic.atomic import atomic_write_with
-from chromatic.errors import PolicyFormatError
 from chromatic.compiler.ir import Activation, Layer, Normalization, Policy, Structure
+from chromatic.errors import PolicyFormatError
 
 FORMAT_KEYS = {
     "layer_sizes",
@@ -153,7 +153,8 @@ def policy_to_arrays(policy: Policy) -> dict[str, np.ndarray]:
 
 def save_policy(policy: Policy, path: str | os.PathLike[str]) -> None:
     """Validate and write a policy file atomically."""
-    arrays = policy_to_arrays(policy.validate())
+    # Any: to numpy's stub a dict of arrays could also bind savez's allow_pickle: bool
+    arrays: dict[str, Any] = policy_to_arrays(policy.validate())
 
     def write(f: IO) -> None:
         np.savez_compressed(f, **arrays)

@@ -50,7 +50,7 @@ def random_policy(
     palette = rng.normal(0.0, weight_scale, size=num_colors)
     if structure == Structure.MASKED:
         palette[0] = 0.0
-    layers = tuple(Layer(p, rng.normal(0.0, 0.1, size=p.shape[0])) for p in parts)
+    layers = tuple(Layer(p, rng.normal(0.0, 0.1, size=int(p.shape[0]))) for p in parts)
     norm = Normalization(rng.normal(0.0, 1.0, size=sizes[0]), rng.uniform(0.5, 2.0, size=sizes[0]))
     return Policy(
         layers=layers,

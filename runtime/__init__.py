@@ -1,17 +1,21 @@
 """Runtimes: load a blob and run it (numpy reference, Numba, C through cffi).
 
-``load(blob_bytes, backend)`` returns a Runner: ``runner(obs)`` maps a (d0,) observation
-to a (dL,) float32 action and ``runner.batch(obs)`` maps (N, d0) to (N, dL).
+``load(blob, runtime)`` returns a Runner: ``runner(obs)`` maps a (d0,) observation to a
+(dL,) float32 action and ``runner.batch(obs)`` maps (N, d0) to (N, dL).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Protocol
+import os
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from chromatic.errors import ChromaticError
+
+if TYPE_CHECKING:
+    from chromatic.compiler.files import BlobSource
 
 # backend name -> "module:factory"; a factory takes blob bytes and returns a Runner.
 BACKENDS = {
@@ -29,13 +33,23 @@ class Runner(Protocol):
     def batch(self, obs: np.ndarray) -> np.ndarray: ...
 
 
-def load(blob: bytes, backend: str = "numpy") -> Runner:
-    """A Runner for the blob on the named backend (raises ChromaticError if unknown)."""
-    if backend not in BACKENDS:
-        raise ChromaticError(f"unknown runtime {backend!r}; expected one of {list(BACKENDS)}")
-    module, _, name = BACKENDS[backend].partition(":")
+def load(blob: BlobSource, runtime: str = "numpy") -> Runner:
+    """A Runner for a blob (bytes, or the path of a .cblob file) on the named runtime.
+
+    ``runtime`` is one of ``numpy`` (the reference), ``numba`` or ``c``; an unknown name or
+    a bad blob raises ChromaticError. This is ``chromatic.load``.
+    """
+    if runtime not in BACKENDS:
+        raise ChromaticError(f"unknown runtime {runtime!r}; expected one of {list(BACKENDS)}")
+    if isinstance(blob, str | os.PathLike):
+        from chromatic.compiler.files import read_blob
+
+        blob, _ = read_blob(blob)
+    module, _, name = BACKENDS[runtime].partition(":")
     factory = getattr(importlib.import_module(module), name)
-    return factory(blob)
+    runner: Runner = factory(blob)
+    return runner
+
 
 
 def check_obs(obs: np.ndarray, d0: int, batch: bool) -> np.ndarray:

@@ -1,15 +1,99 @@
-"""`chromatic` subcommands of the runtime stage (see compiler/cli.py)."""
+"""`chromatic infer | run | export`: the runtime stage's subcommands (see chromatic/cli.py).
+
+Registering costs nothing but argparse: each handler imports what it runs (numpy for
+``infer``, gymnasium and the simulators for ``run``, onnx for ``export``) when it runs.
+"""
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+RUNTIMES = ("numpy", "numba", "c")
+
+
+# -- infer ----------------------------------------------------------------------------------
+def load_observations(path: str) -> np.ndarray:
+    """An N x d0 float array from a .npy file, with one-line errors."""
+    import numpy as np
+
+    from chromatic.compiler.files import read_file
+    from chromatic.errors import ChromaticError
+
+    read_file(path, "observation file")  # uniform errors for missing/unreadable files
+    try:
+        obs = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise ChromaticError(f"{path}: not a readable .npy array ({e})") from None
+    if not isinstance(obs, np.ndarray) or obs.dtype.kind not in "fiu":
+        raise ChromaticError(f"{path}: expected a numeric .npy array")
+    if obs.ndim == 1:
+        obs = obs[None, :]
+    if obs.ndim != 2:
+        raise ChromaticError(f"{path}: expected an N x d0 array, found shape {obs.shape}")
+    if not np.isfinite(obs).all():
+        raise ChromaticError(f"{path}: observations contain NaN or inf")
+    return obs
+
+
+def cmd_infer(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from chromatic.atomic import atomic_write_with
+    from chromatic.compiler.files import read_blob
+    from chromatic.errors import ChromaticError
+    from chromatic.runtime import load
+
+    data, blob = read_blob(args.blob)
+    obs = load_observations(args.input)
+    d0 = blob.policy.layer_sizes[0]
+    if obs.shape[1] != d0:
+        raise ChromaticError(f"{args.input}: observations have {obs.shape[1]} columns, the blob expects {d0}")
+    actions = load(data, args.runtime).batch(obs)
+    atomic_write_with(args.output, lambda f: np.save(f, actions))
+    print(f"wrote {args.output}: {actions.shape[0]} x {actions.shape[1]} actions ({args.runtime} runtime)")
+    return 0
+
+
+# -- run ------------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    """The robot control loop (runtime/control_loop.py) on a gymnasium environment."""
+    import json
+    import sys
+    from dataclasses import asdict
+
+    from chromatic.runtime import load
+    from chromatic.runtime.control_loop import format_report, run_episodes
+
+    runner = load(args.blob, args.runtime)
+    report = run_episodes(
+        runner,
+        args.env,
+        args.episodes,
+        args.seed,
+        hz=args.hz,
+        max_steps=args.max_steps,
+        runtime_name=args.runtime,
+        progress=not args.json and sys.stderr.isatty(),
+    )
+    if args.json:
+        out = asdict(report)
+        out.pop("observations")
+        print(json.dumps(out, indent=2))
+    else:
+        print(format_report(report))
+    return 0
 
 
 # -- export ---------------------------------------------------------------------------------
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the blob's dense-equivalent ONNX graph (runtime/onnx_export.py)."""
     from chromatic.atomic import atomic_write_bytes
-    from chromatic.compiler.commands import describe, read_blob
+    from chromatic.compiler.bits import describe
+    from chromatic.compiler.files import read_blob
     from chromatic.runtime.onnx_export import OPSET, export_onnx_bytes
 
     data, blob = read_blob(args.blob)
@@ -19,16 +103,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _register_export(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="write a blob's dense-equivalent ONNX graph")
-    p.add_argument("blob")
-    p.add_argument("-o", "--output", required=True, help="ONNX file to write (.onnx)")
-    p.set_defaults(handler=cmd_export)
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the CLI."""
-    from chromatic.runtime.control_loop import register_run
+    p = sub.add_parser("infer", help="run a blob on a batch of observations")
+    p.add_argument("blob", help="blob file (.cblob)")
+    p.add_argument("--input", required=True, help="observations, N x d0 .npy")
+    p.add_argument("--output", required=True, help="actions to write, N x dL .npy")
+    p.add_argument("--runtime", choices=RUNTIMES, default="numpy", help="runtime that runs the blob")
+    p.set_defaults(handler=cmd_infer)
 
-    register_run(sub)
-    _register_export(sub)
+    p = sub.add_parser("run", help="run a blob in a gymnasium environment (the robot control loop)")
+    p.add_argument("blob", help="blob file (.cblob)")
+    p.add_argument("--env", required=True, help="environment id, e.g. HalfCheetah-v5, chromatic/Minitaur-v0")
+    p.add_argument("--episodes", type=int, default=1, help="episodes to run")
+    p.add_argument("--runtime", choices=RUNTIMES, default="c", help="runtime that runs the blob")
+    p.add_argument("--seed", type=int, default=0, help="episode k resets with seed S + k")
+    p.add_argument(
+        "--hz", type=float, default=None, help="run at a fixed control rate and count deadline misses"
+    )
+    p.add_argument("--max-steps", type=int, default=None, help="cap steps per episode")
+    p.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("export", help="write a blob's dense-equivalent ONNX graph")
+    p.add_argument("blob", help="blob file (.cblob)")
+    p.add_argument("-o", "--output", required=True, help="ONNX file to write (.onnx)")
+    p.set_defaults(handler=cmd_export)

@@ -8,18 +8,16 @@ steps that missed their deadline. The blob carries its own observation normaliza
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm import tqdm
 
 from chromatic.errors import ChromaticError
-from chromatic.runtime import Runner, load
+from chromatic.runtime import Runner
 from chromatic.runtime.envs import check_policy_fits, make_env
 
 
@@ -147,42 +145,3 @@ def format_report(r: RunReport) -> str:
     if r.hz is not None:
         lines.append(f"control rate   {r.hz:g} Hz   deadline misses {r.deadline_misses} of {r.steps}")
     return "\n".join(lines)
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from chromatic.compiler.commands import read_blob
-
-    data, _ = read_blob(args.blob)
-    runner = load(data, args.runtime)
-    report = run_episodes(
-        runner,
-        args.env,
-        args.episodes,
-        args.seed,
-        hz=args.hz,
-        max_steps=args.max_steps,
-        runtime_name=args.runtime,
-        progress=not args.json and sys.stderr.isatty(),
-    )
-    if args.json:
-        out = asdict(report)
-        out.pop("observations")
-        print(json.dumps(out, indent=2))
-    else:
-        print(format_report(report))
-    return 0
-
-
-def register_run(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run a blob in a gymnasium environment (the robot control loop)")
-    p.add_argument("blob")
-    p.add_argument("--env", required=True, help="environment id, e.g. HalfCheetah-v5, chromatic/Minitaur-v0")
-    p.add_argument("--episodes", type=int, default=1)
-    p.add_argument("--runtime", choices=("numpy", "numba", "c"), default="c")
-    p.add_argument("--seed", type=int, default=0, help="episode k resets with seed S + k")
-    p.add_argument(
-        "--hz", type=float, default=None, help="run at a fixed control rate and count deadline misses"
-    )
-    p.add_argument("--max-steps", type=int, default=None, help="cap steps per episode")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=cmd_run)

@@ -18,8 +18,8 @@ from collections.abc import Callable
 import numpy as np
 
 from chromatic.compiler.blob import decode
-from chromatic.errors import ChromaticError
 from chromatic.compiler.ir import Activation
+from chromatic.errors import ChromaticError
 
 NAMES = ("c", "numba", "numpy", "dense_c", "dense_numpy", "onnxruntime")
 
@@ -138,7 +138,7 @@ def measure(blob: bytes, quick: bool = False) -> dict[str, object]:
 
 
 def latency_report(blob: bytes, quick: bool = False) -> tuple[dict[str, object], list[str]]:
-    """The JSON fields and table lines ``chromatic measure`` adds (see compiler/commands.py)."""
+    """The JSON fields and table lines ``chromatic measure`` adds (see targets/measure.py)."""
     data = measure(blob, quick=quick)
     lat = data["latency_ns"]
     spread = data["latency_spread_ns"]

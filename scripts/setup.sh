@@ -12,7 +12,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "setup: installing chromatic and its Python dependencies into .venv"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev,ray]'
+# An editable install maps chromatic.compiler etc. onto the stage folders with an import hook;
+# setuptools then warns that a folder named like the package (chromatic/) may take precedence
+# when Python runs in the repository. Here it is the package's own source, so the warning is
+# only noise: filter that one message (by its text), not setuptools' warnings in general.
+PYTHONWARNINGS="ignore:Editable installation" \
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev,ray]'
 
 if [ -f scripts/install_firmware_toolchain.sh ]; then
   bash scripts/install_firmware_toolchain.sh

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from chromatic.compiler.blob import Blob, decode
+from chromatic.compiler.blob import Blob
+from chromatic.compiler.files import BlobSource, load_blob
 from chromatic.errors import ChromaticError
 from chromatic.runtime.reference import forward
-from chromatic.targets.registry import Target
+from chromatic.targets.registry import KERNELS, Target, get_target
 from chromatic.targets.render import (
-    KERNELS,
     Sizes,
     dense_source,
     linker_script,
@@ -36,6 +36,7 @@ FLOAT_RTOL = 1e-5
 FLOAT_ATOL = 1e-6
 SELFTEST_VECTORS = 8
 INSTALL_HINT = "run scripts/install_firmware_toolchain.sh"
+DEFAULT_PREFIX = "chromatic_policy"
 
 
 @dataclass(frozen=True)
@@ -104,10 +105,21 @@ def check_fits(blob: Blob, data: bytes, target: Target, flash: int, ram: int) ->
                              f"parameters; target {target.name} has {ram:,}")
 
 
-def build(data: bytes, target: Target, out_dir: str | Path, kernel: str = "loadable",
-          prefix: str = "chromatic_policy", flash_bytes: int | None = None,
+def build(data: BlobSource, target: Target | str, out_dir: str | Path, kernel: str | None = None,
+          prefix: str | None = None, flash_bytes: int | None = None,
           ram_bytes: int | None = None, dense: bool = False) -> BuildResult:
-    """Write sources, lib<prefix>.a and selftest(.elf) for ``target`` into ``out_dir``."""
+    """Write sources, lib<prefix>.a and selftest(.elf) for ``target`` into ``out_dir``.
+
+    ``data`` is the blob's bytes or a blob file's path; ``target`` a Target or its name
+    (targets/registry.py); ``kernel`` one of KERNELS (default ``loadable``); ``prefix`` the
+    C symbols' prefix (default ``chromatic_policy``). ``flash_bytes``/``ram_bytes`` override
+    the part's memory; ``dense`` also builds the dense float32 baseline. This is
+    ``chromatic.build`` and ``chromatic build``; run the self-test with :func:`run_selftest`.
+    """
+    if isinstance(target, str):
+        target = get_target(target)
+    kernel = "loadable" if kernel is None else kernel
+    prefix = DEFAULT_PREFIX if prefix is None else prefix
     if kernel not in KERNELS:
         raise ChromaticError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
     if kernel == "inline" and target.kernel == "fixed":
@@ -122,7 +134,7 @@ def build(data: bytes, target: Target, out_dir: str | Path, kernel: str = "loada
                                  "loadable or unrolled")
     if not prefix.isidentifier():
         raise ChromaticError(f"prefix {prefix!r} is not a C identifier")
-    blob = decode(data)
+    data, blob = load_blob(data)
     flash = target.flash_bytes if flash_bytes is None else flash_bytes
     ram = target.ram_bytes if ram_bytes is None else ram_bytes
     check_fits(blob, data, target, flash, ram)

@@ -1,25 +1,25 @@
-"""`chromatic build`: the targets stage's subcommand (see compiler/cli.py)."""
+"""`chromatic build | measure`: the targets stage's subcommands (see chromatic/cli.py).
+
+``measure`` lives here because it is the end of the road: bits from the compiler, latency
+from the runtimes, and a target's footprint. Registering costs nothing but argparse (the
+registry is plain data); each handler imports what it runs when it runs.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from chromatic.targets.registry import TARGETS
-from chromatic.targets.render import KERNELS
+from chromatic.targets.registry import KERNELS, TARGETS
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from chromatic.compiler.commands import read_blob
     from chromatic.targets.build import build, run_selftest
-    from chromatic.targets.registry import get_target
 
-    data, _ = read_blob(args.blob)
-    target = get_target(args.target)
-    r = build(data, target, args.output, kernel=args.kernel, prefix=args.prefix,
+    r = build(args.blob, args.target, args.output, kernel=args.kernel, prefix=args.prefix,
               flash_bytes=None if args.flash_kib is None else args.flash_kib * 1024,
               ram_bytes=None if args.ram_kib is None else args.ram_kib * 1024)
     print(f"wrote {r.out_dir}/: {r.prefix}.c/.h, {r.library.name}, {r.selftest.name} "
-          f"({target.name}, {r.kernel} {target.kernel} kernel)")
+          f"({r.target.name}, {r.kernel} {r.target.kernel} kernel)")
     if args.run:
         rc, out = run_selftest(r)
         print(out)
@@ -27,11 +27,26 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_measure(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from chromatic.targets.measure import measure_report
+
+    report, lines = measure_report(args.blob, args.target, latency=args.latency, quick=args.quick)
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        print()
+    else:
+        print("\n".join(lines))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the CLI."""
     p = sub.add_parser("build", help="C sources, a static library and a self-test image for a target")
-    p.add_argument("blob")
-    p.add_argument("--target", required=True, choices=tuple(TARGETS))
+    p.add_argument("blob", help="blob file (.cblob)")
+    p.add_argument("--target", required=True, choices=tuple(TARGETS), help="target to build for")
     p.add_argument("-o", "--output", required=True, help="directory to write")
     p.add_argument("--kernel", choices=KERNELS, default="loadable",
                    help="decode any blob at run time (loadable), decode this policy's bits with "
@@ -43,3 +58,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ram-kib", type=int, help="override the target's RAM size (KiB)")
     p.add_argument("--run", action="store_true", help="run the self-test (QEMU for firmware)")
     p.set_defaults(handler=cmd_build)
+
+    p = sub.add_parser("measure", help="bits (paper and honest), latency, and target footprint")
+    p.add_argument("blob", help="blob file (.cblob)")
+    p.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    p.add_argument(
+        "--no-latency", dest="latency", action="store_false", help="skip the host latency benchmark"
+    )
+    p.add_argument("--quick", action="store_true", help="fewer latency repetitions")
+    firmware = ", ".join(name for name, t in TARGETS.items() if t.firmware)
+    p.add_argument("--target", help="also build for this firmware target and report flash, RAM, "
+                                    f"instructions (one of {firmware})")
+    p.set_defaults(handler=cmd_measure)

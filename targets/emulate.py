@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
+
+from chromatic.errors import ChromaticError
 
 RETURN_ADDR = 0x0FFF_FFF0  # LR for the called function: a mapped page we stop at
 STACK_PAINT = 16 * 1024  # bytes painted below the stack pointer to find the high-water mark
@@ -29,12 +32,20 @@ class Symbol:
     section: str
 
 
+def symtab(elf: ELFFile, path: str | Path) -> SymbolTableSection:
+    """The ELF's .symtab (our builds are never stripped: a missing one is a clear error)."""
+    table = elf.get_section_by_name(".symtab")
+    if not isinstance(table, SymbolTableSection):
+        raise ChromaticError(f"{path}: no symbol table (.symtab); was it stripped?")
+    return table
+
+
 def symbols(elf_path: Path) -> dict[str, Symbol]:
     with open(elf_path, "rb") as f:
         elf = ELFFile(f)
         secs = [s.name for s in elf.iter_sections()]
         out = {}
-        for sym in elf.get_section_by_name(".symtab").iter_symbols():
+        for sym in symtab(elf, elf_path).iter_symbols():
             kind = sym["st_info"]["type"]
             if kind not in ("STT_FUNC", "STT_OBJECT") or not sym.name:
                 continue

@@ -1,4 +1,8 @@
-"""`chromatic measure --target`: flash, RAM and instructions per inference on a target.
+"""`chromatic measure`: a blob's bits, its host latency and (``--target``) its footprint.
+
+:func:`measure` is ``chromatic.measure`` and what ``chromatic measure --json`` prints: the
+bit accounting (compiler/bits.py), the latency of every runtime (runtime/latency.py) and,
+for a firmware target, flash, RAM and instructions per inference on it, measured as follows.
 
 Builds the policy in a temporary directory, then reads the self-test ELF with pyelftools:
 flash is split into the kernel (the infer path), validation (init, CRC32), the blob and the
@@ -14,14 +18,18 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from chromatic.compiler.blob import decode
 from chromatic.errors import ChromaticError
 from chromatic.targets.build import BuildResult, build, have_toolchain, selftest_vectors
-from chromatic.targets.emulate import run_infer, symbols
+from chromatic.targets.emulate import run_infer, symbols, symtab
 from chromatic.targets.registry import get_target
+
+if TYPE_CHECKING:
+    from chromatic.compiler.files import BlobSource
 
 VALIDATE_NAMES = re.compile(r"(^|_)(init|crc32|crc_nibble|check_values|value_ok|bit_length|choose_block_rows|"
                             r"block_cost|buckets|strerror|set_block_rows|scratch_floats|"
@@ -33,7 +41,7 @@ def object_symbols(obj: Path) -> set[str]:
 
     with open(obj, "rb") as f:
         elf = ELFFile(f)
-        return {s.name for s in elf.get_section_by_name(".symtab").iter_symbols()
+        return {s.name for s in symtab(elf, obj).iter_symbols()
                 if s.name and s["st_shndx"] != "SHN_UNDEF"
                 and s["st_info"]["type"] in ("STT_FUNC", "STT_OBJECT")}
 
@@ -58,7 +66,7 @@ def _code(elf: Path) -> list[tuple[int, bytes]]:
         secs = [(i, s) for i, s in enumerate(e.iter_sections())
                 if s["sh_flags"] & 0x4 and s["sh_type"] == "SHT_PROGBITS"]  # executable
         marks: dict[int, list[tuple[int, bool]]] = {i: [] for i, _ in secs}
-        for sym in e.get_section_by_name(".symtab").iter_symbols():
+        for sym in symtab(e, elf).iter_symbols():
             if sym.name[:2] in ("$t", "$d", "$a") and sym["st_shndx"] in marks:
                 marks[sym["st_shndx"]].append((sym["st_value"], sym.name[1] != "d"))
         out = []
@@ -212,3 +220,51 @@ def target_report(data: bytes, target_name: str, kernel: str | None = None):
                        for k, e in report["kernels"].items())  # type: ignore[attr-defined]
     lines.append(f"{'dense/kernel':<15}{ratios}   (instruction ratio; >1: the kernel runs fewer)")
     return report, lines
+
+
+def measure_report(blob: BlobSource, target: str | None = None, *, latency: bool = True,
+                   quick: bool = False) -> tuple[dict[str, object], list[str]]:
+    """(the ``chromatic measure --json`` object, the lines of its table) for a blob.
+
+    ``blob`` is bytes or the path of a blob file (the report's ``"blob"``, None for bytes).
+    """
+    import os
+
+    from chromatic.compiler.bits import bit_report, describe
+    from chromatic.compiler.files import load_blob
+
+    data, decoded = load_blob(blob)
+    bits = bit_report(decoded)
+    name = os.fspath(blob) if isinstance(blob, str | os.PathLike) else None
+    report: dict[str, object] = {"blob": name, "policy": describe(decoded), **bits.as_dict()}
+    lines = [
+        f"policy         {describe(decoded)}",
+        f"paper_bits     {bits.paper_bits:>10,}   paper Table 2 accounting",
+        f"blob_bits      {bits.blob_bits:>10,}   8 x file size: "
+        + " + ".join(f"{k} {v:,}" for k, v in bits.parts.items() if v),
+        f"weight_params  {bits.weight_params:>10,}",
+        f"compression    {100 * bits.compression:>9.1f}%   "
+        "1 - (params + hidden biases) / (edges + hidden biases)",
+    ]
+    if latency:
+        from chromatic.runtime.latency import latency_report
+
+        extra, extra_lines = latency_report(data, quick=quick)
+        report.update(extra)
+        lines += extra_lines
+    if target:
+        extra, extra_lines = target_report(data, target)
+        report.update(extra)
+        lines += extra_lines
+    return report, lines
+
+
+def measure(blob: BlobSource, target: str | None = None, *, latency: bool = True,
+            quick: bool = False) -> dict[str, object]:
+    """What ``chromatic measure --json`` prints: bits, latency, and a target's footprint.
+
+    ``blob`` is bytes or a blob file's path; ``target`` a firmware target (``cortex-m4f``,
+    ``cortex-m3``, ``cortex-m0plus``) or None; ``latency=False`` skips the host benchmark
+    (seconds), ``quick=True`` shortens it. This is ``chromatic.measure``.
+    """
+    return measure_report(blob, target, latency=latency, quick=quick)[0]

@@ -13,6 +13,9 @@ from chromatic.errors import ChromaticError
 
 KIB = 1024
 
+#: The kernels `chromatic build --kernel` renders (targets/render.py); loadable is the default.
+KERNELS = ("loadable", "inline", "gather", "unrolled")
+
 
 @dataclass(frozen=True)
 class Board:

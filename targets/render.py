@@ -15,8 +15,6 @@ import numpy as np
 from chromatic.compiler.blob import Blob
 from chromatic.targets.registry import Target
 
-KERNELS = ("loadable", "inline", "gather", "unrolled")
-
 
 def policy_hash(data: bytes) -> str:
     """The short hash generated files carry: the first 16 hex digits of SHA-256(blob)."""

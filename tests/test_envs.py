@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from chromatic.errors import ChromaticError
 from chromatic.compiler.synth import random_policy
+from chromatic.errors import ChromaticError
 from chromatic.runtime.envs import SUPPORTED_ENVS, check_policy_fits, env_dims, make_env
 
 # gymnasium MuJoCo v5 (obs, act); the paper's Table 1 differs for Reacher (11) and Ant (111),
@@ -107,10 +107,18 @@ def test_model_load_chatter_is_silenced(capfd: pytest.CaptureFixture[str]) -> No
 
 
 def test_pybullet_import_banner_is_silenced() -> None:
-    code = "import runtime.minitaur; print('ok')"
+    code = "import chromatic.runtime.minitaur; print('ok')"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout == "ok\n"
     assert "pybullet build time" not in done.stderr
+
+
+def test_mujoco_leaves_no_log_file(tmp_path) -> None:
+    # MuJoCo's default handler appends each warning (HalfCheetah's "settotalmass is
+    # deprecated") to MUJOCO_LOG.TXT in the working folder; a fresh process, as a user's.
+    code = "from chromatic.runtime.envs import make_env; make_env('HalfCheetah-v5').close()"
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, capture_output=True)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_check_policy_fits() -> None:

@@ -7,12 +7,14 @@ is a user error rather than a silent change of behaviour.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from chromatic.errors import ChromaticError
 from chromatic.compiler.ir import Layer, Normalization, Policy
+from chromatic.errors import ChromaticError
 
-DTYPES = {"f32": np.dtype("<f4"), "f16": np.dtype("<f2")}
+DTYPES: dict[str, np.dtype[Any]] = {"f32": np.dtype("<f4"), "f16": np.dtype("<f2")}
 
 
 def round_to(name: str, values: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -1,0 +1,50 @@
+"""Read a user's files with one-line errors; a blob may be given as bytes or as a path.
+
+Every command and every function of the Python API that takes a blob accepts either, so
+the path-or-bytes rule and the messages (``out.cblob: no such blob file``) live here once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from chromatic.compiler.blob import Blob, decode
+from chromatic.errors import BlobError, ChromaticError
+
+#: A blob: its bytes, or the path of a .cblob file.
+BlobSource = bytes | bytearray | memoryview | str | os.PathLike[str]
+
+
+def read_file(path: str | os.PathLike[str], what: str, limit: int = 1 << 30) -> bytes:
+    """Read a user's file with one-line errors (missing, unreadable, absurdly large)."""
+    p = Path(path)
+    try:
+        if p.stat().st_size > limit:
+            raise ChromaticError(f"{path}: {what} is larger than {limit} bytes")
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise ChromaticError(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise ChromaticError(f"{path}: is a directory, expected a {what}") from None
+    except OSError as e:
+        raise ChromaticError(f"{path}: cannot read {what} ({e.strerror})") from None
+
+
+def read_blob(path: str | os.PathLike[str]) -> tuple[bytes, Blob]:
+    """A blob file's bytes and decoded blob; errors name the file."""
+    data = read_file(path, "blob file")
+    try:
+        return data, decode(data)
+    except ChromaticError as e:
+        raise ChromaticError(f"{path}: {e}") from None
+
+
+def load_blob(blob: BlobSource) -> tuple[bytes, Blob]:
+    """``(bytes, decoded blob)`` of a blob given as bytes or as a path (read and checked)."""
+    if isinstance(blob, str | os.PathLike):
+        return read_blob(blob)
+    if not isinstance(blob, bytes | bytearray | memoryview):
+        raise BlobError(f"a blob must be bytes or the path of a blob file, found {type(blob).__name__}")
+    data = bytes(blob)
+    return data, decode(data)
