@@ -4,6 +4,7 @@ the functions are the ones the commands call, and importing the package costs no
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -39,6 +40,19 @@ def test_the_documented_example_runs(tmp_path):
     assert lines[0] == "1016 bytes" and lines[1] == "6571 8128"
     assert lines[2] == "out/host/libchromatic_policy.a" and lines[3].startswith("refused: ")
     assert (tmp_path / "out" / "host" / "selftest").is_file()
+
+
+@pytest.mark.firmware
+def test_the_readme_example_runs(tmp_path):
+    if not all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm")):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but the firmware toolchain is missing")
+        pytest.skip("the README's example builds for cortex-m4f")
+    (tmp_path / "policies").symlink_to(ROOT / "policies")
+    r = subprocess.run([sys.executable, "-c", python_blocks(ROOT / "README.md")], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "m4f" / "selftest.elf").is_file()
 
 
 def test_import_chromatic_loads_no_stage():
