@@ -15,6 +15,7 @@ import importlib
 import os
 import sys
 import warnings
+from pathlib import Path
 from typing import Any, NoReturn
 
 # chromatic's matrices are tiny: BLAS threads only contend with rollout workers and slow the
@@ -66,11 +67,65 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_files(run_dir: str | None, *own: Path) -> list[Path]:
+    """The files of a run folder (its inputs), except a command's own previous outputs."""
+    root = Path(run_dir) if run_dir else None
+    if root is None or not root.is_dir():
+        return []
+    mine = [Path(os.path.realpath(o)) for o in own]
+    return [f for f in root.rglob("*") if f.is_file() and not any(
+        Path(os.path.realpath(f)) == m or m in Path(os.path.realpath(f)).parents for m in mine)]
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """What every command writes and its numeric options, checked before any work is done
+    (docs/safety.md): an output that is an input, a folder, a special file, or lies in a
+    missing or unwritable folder is one line and nothing is touched."""
+    from chromatic.atomic import check_output
+
+    cmd = args.command
+    if cmd == "compile":
+        check_output(args.output, args.policy, what="blob")
+    elif cmd == "infer":
+        check_output(args.output, args.blob, args.input, what="actions file")
+    elif cmd == "export":
+        check_output(args.output, args.blob, what="ONNX file")
+    elif cmd == "build":
+        check_output(args.output, args.blob, directory=True, what="build folder")
+        for name in ("flash_kib", "ram_kib"):
+            if getattr(args, name, None) is not None and args.__dict__[name] < 1:
+                raise ChromaticError(f"--{name.replace('_', '-')} must be >= 1, got {args.__dict__[name]}")
+    elif cmd == "run":
+        from chromatic.runtime.control_loop import check_run_options
+
+        check_run_options(args.episodes, args.seed, args.hz, args.max_steps)
+    elif cmd == "plot":
+        out = Path(args.output) if args.output else Path(args.run_dir) / "curve.png"
+        check_output(out, *_run_files(args.run_dir, Path(args.run_dir) / "curve.png"), what="plot")
+    elif cmd == "analyze":
+        default = Path(args.run_dir) / "analysis"
+        out = Path(args.output) if args.output else default
+        check_output(out, *_run_files(args.run_dir), directory=True, what="analysis folder")
+        if out.is_dir():
+            inputs = _run_files(args.run_dir, default)
+            for name in ("analysis.json", "entropy.png", "displacement_ranks.png", "pairwise_metrics.png"):
+                check_output(out / name, *inputs, what="analysis file")
+    elif cmd == "import":
+        check_output(args.output, args.model, getattr(args, "normalization", None),
+                     getattr(args, "calibration", None), what="policy file")
+    elif cmd == "train" and getattr(args, "out", None):
+        check_output(args.out, getattr(args, "init_partition", None), directory=True, what="run folder")
+
+
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
+    for stream in (sys.stdout, sys.stderr):  # a non-UTF-8 file name prints escaped, never a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        check_arguments(args)
         code = args.handler(args)
     except ChromaticError as e:
         print(f"chromatic: error: {e}", file=sys.stderr)

@@ -7,6 +7,7 @@ the path-or-bytes rule and the messages (``out.cblob: no such blob file``) live 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from chromatic.compiler.blob import Blob, decode
@@ -20,9 +21,18 @@ def read_file(path: str | os.PathLike[str], what: str, limit: int = 1 << 30) -> 
     """Read a user's file with one-line errors (missing, unreadable, absurdly large)."""
     p = Path(path)
     try:
-        if p.stat().st_size > limit:
+        st = p.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(st.st_mode):  # /dev/zero, /dev/full, a FIFO: endless or blocking
+            raise ChromaticError(f"{path}: not a regular file (a device, pipe or socket), expected a {what}")
+        if st.st_size > limit:
             raise ChromaticError(f"{path}: {what} is larger than {limit} bytes")
-        return p.read_bytes()
+        with open(p, "rb") as f:
+            data = f.read(limit + 1)  # a /proc file says 0 bytes and may say more than limit
+        if len(data) > limit:
+            raise ChromaticError(f"{path}: {what} is larger than {limit} bytes")
+        return data
     except FileNotFoundError:
         raise ChromaticError(f"{path}: no such {what}") from None
     except IsADirectoryError:

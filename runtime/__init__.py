@@ -51,12 +51,27 @@ def load(blob: BlobSource, runtime: str = "numpy") -> Runner:
     return runner
 
 
+_F32_MAX = float(np.finfo(np.float32).max)
 
-def check_obs(obs: np.ndarray, d0: int, batch: bool) -> np.ndarray:
-    """Observations as contiguous float32, with a clear error on a size mismatch."""
-    obs = np.asarray(obs)
+
+def check_obs(obs: object, d0: int, batch: bool) -> np.ndarray:
+    """Observations as contiguous float32, with a clear ChromaticError for anything else.
+
+    Numbers of any real dtype are accepted; strings, objects, complex numbers and ragged
+    lists are refused, as is a wrong shape. Values beyond float32's range saturate to
+    +-FLT_MAX instead of becoming inf; NaN and inf pass through to the bad-observation rule
+    every kernel applies after normalization (docs/safety.md).
+    """
+    try:
+        arr = np.asarray(obs)
+    except (ValueError, TypeError) as e:  # ragged nesting, unconvertible objects
+        raise ChromaticError(f"observations must be a numeric array: {e}") from None
+    if arr.dtype.kind not in "fiub":
+        raise ChromaticError(f"observations must be real numbers, found dtype {arr.dtype} ({arr.dtype.kind!r})")
     want = 2 if batch else 1
-    if obs.ndim != want or obs.shape[-1] != d0:
+    if arr.ndim != want or arr.shape[-1] != d0:
         shape = f"(N, {d0})" if batch else f"({d0},)"
-        raise ChromaticError(f"observation shape {obs.shape} does not match the blob: expected {shape}")
-    return np.ascontiguousarray(obs, dtype=np.float32)
+        raise ChromaticError(f"observation shape {arr.shape} does not match the blob: expected {shape}")
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > 4:
+        arr = np.clip(arr, -_F32_MAX, _F32_MAX)  # NaN stays NaN
+    return np.ascontiguousarray(arr, dtype=np.float32)

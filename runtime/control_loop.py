@@ -46,7 +46,36 @@ def _action_map(env) -> Callable[[np.ndarray], np.ndarray | int]:
     if hasattr(space, "n"):  # Discrete: one output per choice
         return lambda raw: int(np.argmax(raw))
     low, high = np.asarray(space.low, np.float32), np.asarray(space.high, np.float32)
-    return lambda raw: np.minimum(np.maximum(raw, low, out=raw), high, out=raw)
+    # fmax/fmin, not maximum/minimum: a NaN output (impossible for a blob check_finite accepted)
+    # still becomes an in-bounds action, at the same cost.
+    return lambda raw: np.fmin(np.fmax(raw, low, out=raw), high, out=raw)
+
+
+def check_finite(runner: Runner) -> None:
+    """Refuse a blob whose values are so large that float32 arithmetic could overflow.
+
+    Every kernel clamps its normalized inputs to +-OBS_LIMIT and tanh bounds hidden units by
+    1, so no layer sum can exceed ``max|w| * in * bound + max|b|``; past FLT_MAX / 4 some
+    observation might give an infinite or NaN action, so `run` says so before it starts.
+    """
+    from chromatic.runtime.reference import output_bound
+
+    policy = getattr(runner, "policy", None)
+    if policy is not None and not output_bound(policy) < float(np.finfo(np.float32).max) / 4:
+        raise ChromaticError("the blob's weights are so large that float32 inference could overflow "
+                             "to inf or NaN; refusing to drive an environment with it")
+
+
+def check_run_options(episodes: int, seed: int, hz: float | None, max_steps: int | None) -> None:
+    """The control loop's numeric options, checked before anything is built (one line each)."""
+    if not isinstance(episodes, int) or episodes < 1:
+        raise ChromaticError(f"--episodes must be an integer >= 1, got {episodes}")
+    if not isinstance(seed, int) or seed < 0:
+        raise ChromaticError(f"--seed must be an integer >= 0, got {seed}")
+    if hz is not None and not (isinstance(hz, int | float) and 0 < hz < float("inf")):
+        raise ChromaticError(f"--hz must be a finite number > 0, got {hz}")
+    if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
+        raise ChromaticError(f"--max-steps must be an integer >= 1, got {max_steps}")
 
 
 def run_episodes(
@@ -61,10 +90,8 @@ def run_episodes(
     progress: bool = True,
 ) -> RunReport:
     """Run ``episodes`` episodes (episode k is reset with seed ``seed + k``)."""
-    if episodes < 1:
-        raise ChromaticError(f"--episodes must be >= 1, got {episodes}")
-    if hz is not None and hz <= 0:
-        raise ChromaticError(f"--hz must be > 0, got {hz}")
+    check_run_options(episodes, seed, hz, max_steps)
+    check_finite(runner)
     env = make_env(env_id)
     try:
         check_policy_fits(runner.layer_sizes, env, "blob")

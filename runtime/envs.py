@@ -178,6 +178,8 @@ def make_env(env_id: str, seed: int | None = None, **kwargs: Any) -> gym.Env:
         raise ChromaticError(
             f"environment {env_id!r} does not accept options {sorted(kwargs)}: {_one_line(ex)}"
         ) from None
+    except gym.error.Error as ex:  # e.g. a malformed id: "Malformed environment ID"
+        raise ChromaticError(f"environment {env_id!r}: {_one_line(ex)}") from None
     return env
 
 

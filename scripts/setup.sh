@@ -22,4 +22,8 @@ PYTHONWARNINGS="ignore:Editable installation" \
 if [ -f scripts/install_firmware_toolchain.sh ]; then
   bash scripts/install_firmware_toolchain.sh
 fi
+# clang + compiler-rt for the libFuzzer part of benchmarks/fuzz_campaign.py (not needed by the tests)
+if [ -f scripts/install_fuzz_toolchain.sh ]; then
+  bash scripts/install_fuzz_toolchain.sh || echo "setup: fuzz toolchain not installed (optional)" >&2
+fi
 echo "setup: done (activate with: source .venv/bin/activate)"
