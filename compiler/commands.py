@@ -38,4 +38,38 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="indices at ceil(log2 M) bits, or whole bytes for faster decoding",
     )
     p.set_defaults(handler=cmd_compile)
+    register_import(sub)
 
+
+# -- import ---------------------------------------------------------------------------------
+def cmd_import(args: argparse.Namespace) -> int:
+    from chromatic.compiler.importer import import_model, load_calibration, summary
+    from chromatic.compiler.policy_file import save_policy
+
+    calibration = load_calibration(args.calibration) if args.calibration else None
+    result = import_model(
+        args.model, args.colors, args.normalization, weighting=args.weighting, calibration=calibration
+    )
+    save_policy(result.policy, args.output)
+    print(f"wrote {args.output}: {summary(result)}")
+    for note in result.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def register_import(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("import", help="import a dense MLP (ONNX or policy file), optionally colored")
+    p.add_argument("model", help="ONNX model or policy file (.npz); see docs/import.md")
+    p.add_argument("-o", "--output", required=True, help="policy file (.npz) to write")
+    p.add_argument("--colors", type=int, metavar="M", help="cluster all weights into one palette of M colors")
+    p.add_argument(
+        "--normalization", metavar="STATS.npz", help="observation mean and std (or var) to apply first"
+    )
+    p.add_argument(
+        "--weighting",
+        choices=("none", "sensitivity"),
+        default="none",
+        help="with --colors: weight each edge's squared error by its effect on the action",
+    )
+    p.add_argument("--calibration", metavar="OBS.npy", help="observations (N x d0) the policy visits")
+    p.set_defaults(handler=cmd_import)

@@ -1,0 +1,320 @@
+"""`chromatic import`: bring your own dense MLP (ONNX or a policy file), optionally colored.
+
+A model becomes a :class:`DenseMLP` (float64 matrices, biases, the input normalization and
+the output activation), then a ``dense`` policy (every edge its own color, which reproduces
+the model to float32 rounding), and with ``colors`` a chromatic one whose single palette is
+the exact 1-D k-means of all its weights (compiler/coloring.py; the paper's ``W_shared``, §3).
+
+Observation statistics from a separate file (docs/import.md) compose *before* the model:
+``obs -> (obs - mean) / std -> model``, the way VecNormalize feeds a Stable-Baselines3 policy.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from chromatic.compiler.coloring import ColoringReport, color_policy, sensitivity_edge_weights
+from chromatic.compiler.ir import (
+    Activation,
+    Layer,
+    Normalization,
+    Policy,
+    Structure,
+    canonical_partitions,
+)
+from chromatic.compiler.policy_file import load_policy
+from chromatic.errors import ChromaticError
+
+WEIGHTINGS = ("none", "sensitivity")
+STATS_KEYS = {"mean", "var", "std", "epsilon", "clip_obs", "count"}
+
+
+@dataclass(frozen=True)
+class Affine:
+    """The input of the next linear layer as ``(x - mean) / std`` of the current vector.
+
+    Sub/Div compose exactly (the common ``(obs - mean) / std`` export keeps its float32
+    values bit for bit); Mul by c divides std by c. ``std`` may be negative (a sign folded into
+    the next layer's columns); it is never 0 or infinite.
+    """
+
+    mean: np.ndarray = field(default_factory=lambda: np.zeros(()))
+    std: np.ndarray = field(default_factory=lambda: np.ones(()))
+
+    @property
+    def is_identity(self) -> bool:
+        return bool((self.mean == 0).all() and (self.std == 1).all())
+
+    def sub(self, c: np.ndarray) -> Affine:
+        return Affine(self.mean + c * self.std, self.std + 0 * c)
+
+    def add(self, c: np.ndarray) -> Affine:
+        return Affine(self.mean - c * self.std, self.std + 0 * c)
+
+    def neg(self) -> Affine:
+        return Affine(self.mean, -self.std)
+
+    def div(self, c: np.ndarray) -> Affine:
+        return Affine(self.mean + 0 * c, self.std * c)
+
+    def mul(self, c: np.ndarray) -> Affine:
+        return Affine(self.mean + 0 * c, self.std / c)
+
+    def then(self, inner: Affine) -> Affine:
+        """``inner`` applied to this one's output: ((x - m)/s - m')/s' = (x - (m + m' s))/(s s')."""
+        return Affine(self.mean + inner.mean * self.std, self.std * inner.std)
+
+    def broadcast(self, d: int) -> Affine:
+        return Affine(np.broadcast_to(self.mean, (d,)).copy(), np.broadcast_to(self.std, (d,)).copy())
+
+    def fold_into(self, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``W (x - mean) / std + b`` as one linear layer on x."""
+        a = self.broadcast(w.shape[1])
+        return w / a.std[None, :], b - w @ (a.mean / a.std)
+
+
+@dataclass(frozen=True)
+class DenseMLP:
+    """A tanh MLP in dense form: ``x_{l+1} = tanh(W_l x_l + b_l)``, the last layer's activation
+    ``output_activation``, input ``(obs - input.mean) / input.std``."""
+
+    weights: tuple[np.ndarray, ...]  # (out, in) each
+    biases: tuple[np.ndarray, ...]
+    input: Affine
+    output_activation: Activation
+
+    def to_policy(self, metadata: dict[str, str | int | float] | None = None) -> Policy:
+        """The lossless ``dense`` policy (every edge its own color)."""
+        a = self.input.broadcast(self.weights[0].shape[1])
+        w0 = self.weights[0].copy()
+        # The format needs std >= 0: a negative std is the same as flipping the column's sign.
+        flip = a.std < 0
+        w0[:, flip] *= -1.0
+        weights = (w0,) + tuple(self.weights[1:])
+        sizes = (w0.shape[1],) + tuple(w.shape[0] for w in weights)
+        parts = canonical_partitions(Structure.DENSE, sizes)
+        palette = np.concatenate([w.ravel() for w in weights])
+        return Policy(
+            layers=tuple(Layer(p, b) for p, b in zip(parts, self.biases, strict=True)),
+            palette=palette,
+            normalization=Normalization(a.mean, np.abs(a.std)),
+            structure=Structure.DENSE,
+            output_activation=self.output_activation,
+            metadata=dict(metadata or {}),
+        ).validate()
+
+
+def mlp_from_policy(policy: Policy) -> DenseMLP:
+    """A policy file of any structure, expanded to dense matrices."""
+    std = np.where(policy.normalization.std == 0, 1.0, policy.normalization.std)
+    inp = Affine(policy.normalization.mean, std)
+    return DenseMLP(
+        weights=tuple(policy.weight_matrices()),
+        biases=tuple(layer.bias for layer in policy.layers),
+        input=inp,
+        output_activation=policy.output_activation,
+    )
+
+
+# -- observation statistics file ------------------------------------------------------------
+@dataclass(frozen=True)
+class ObsStats:
+    """``(obs - mean) / std`` applied before the model; ``clip`` is recorded, not applied."""
+
+    mean: np.ndarray
+    std: np.ndarray
+    clip: float | None
+
+
+def load_stats(path: str | os.PathLike[str]) -> ObsStats:
+    """Read a statistics .npz (docs/import.md): ``mean`` and ``std``, or ``mean`` and ``var``
+    with an optional ``epsilon`` (std = sqrt(var + epsilon), as SB3's VecNormalize); optional
+    ``clip_obs``; ``count`` is ignored."""
+    p = Path(path)
+    if not p.is_file():
+        raise ChromaticError(f"{path}: no such statistics file")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise ChromaticError(f"{path}: not a readable .npz statistics file ({e})") from None
+    try:
+        return _stats_from_arrays(arrays)
+    except ChromaticError as e:
+        raise ChromaticError(f"{path}: {e}") from None
+
+
+def _vector(arrays: dict[str, np.ndarray], key: str) -> np.ndarray:
+    a = arrays[key]
+    if a.dtype.kind not in "fiu" or a.ndim != 1 or a.size < 1:
+        raise ChromaticError(f"{key}: expected a 1-d float array, found dtype {a.dtype} shape {a.shape}")
+    a = a.astype(np.float64)
+    if not np.isfinite(a).all():
+        raise ChromaticError(f"{key}: expected finite values, found NaN or inf")
+    return a
+
+
+def _scalar(arrays: dict[str, np.ndarray], key: str) -> float:
+    a = arrays[key]
+    if a.dtype.kind not in "fiu" or a.size != 1:
+        raise ChromaticError(f"{key}: expected a number, found dtype {a.dtype} shape {a.shape}")
+    v = float(a.reshape(()))
+    if not np.isfinite(v) or v < 0:
+        raise ChromaticError(f"{key}: expected a finite number >= 0, found {v}")
+    return v
+
+
+def _stats_from_arrays(arrays: dict[str, np.ndarray]) -> ObsStats:
+    unknown = sorted(set(arrays) - STATS_KEYS)
+    if unknown:
+        raise ChromaticError(f"{unknown[0]}: unexpected key; expected {sorted(STATS_KEYS)}")
+    if "mean" not in arrays:
+        raise ChromaticError("mean: missing key")
+    if ("var" in arrays) == ("std" in arrays):
+        raise ChromaticError("expected exactly one of 'var' and 'std'")
+    mean = _vector(arrays, "mean")
+    if "var" in arrays:
+        var = _vector(arrays, "var")
+        if (var < 0).any():
+            raise ChromaticError("var: expected values >= 0, found a negative one")
+        eps = _scalar(arrays, "epsilon") if "epsilon" in arrays else 0.0
+        std = np.sqrt(var + eps)
+        key = "var"
+    else:
+        if "epsilon" in arrays:
+            raise ChromaticError(
+                "epsilon: only used with 'var' (std = sqrt(var + epsilon)); fold it into 'std'"
+            )
+        std = _vector(arrays, "std")
+        if (std < 0).any():
+            raise ChromaticError("std: expected values >= 0, found a negative one")
+        key = "std"
+    if std.shape != mean.shape:
+        raise ChromaticError(f"{key}: expected shape {mean.shape} (as mean), found {std.shape}")
+    std = np.where(std == 0, 1.0, std)  # as in the policy file: a std of 0 counts as 1
+    clip = _scalar(arrays, "clip_obs") if "clip_obs" in arrays else None
+    return ObsStats(mean, std, clip)
+
+
+# -- the command ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImportResult:
+    policy: Policy
+    dense: Policy
+    coloring: ColoringReport | None
+    notes: tuple[str, ...]
+
+
+def is_policy_file(path: str | os.PathLike[str]) -> bool:
+    """A .npz (zip) file, by its magic bytes rather than its name."""
+    with open(path, "rb") as f:
+        return f.read(4) == b"PK\x03\x04"
+
+
+def read_mlp(path: str | os.PathLike[str]) -> tuple[DenseMLP, dict[str, str | int | float]]:
+    """The dense MLP in an ONNX file or a policy file, and the metadata to carry over."""
+    p = Path(path)
+    if not p.is_file():
+        raise ChromaticError(f"{path}: no such model file")
+    if is_policy_file(p):
+        policy = load_policy(p)
+        return mlp_from_policy(policy), dict(policy.metadata)
+    from chromatic.compiler.onnx_import import mlp_from_onnx
+
+    return mlp_from_onnx(p), {}
+
+
+def import_model(
+    model: str | os.PathLike[str],
+    colors: int | None = None,
+    stats: str | os.PathLike[str] | None = None,
+    weighting: str = "none",
+    calibration: np.ndarray | None = None,
+) -> ImportResult:
+    """Import ``model``; with ``colors`` cluster its weights into one palette of that size.
+
+    ``weighting="sensitivity"`` weights each edge's squared error by its first-order effect on
+    the action over ``calibration`` observations (raw, N x d0, ones the policy visits).
+    """
+    if weighting not in WEIGHTINGS:
+        raise ChromaticError(f"unknown weighting {weighting!r}; expected one of {list(WEIGHTINGS)}")
+    if weighting != "none" and calibration is None:
+        raise ChromaticError(
+            f"--weighting {weighting} needs --calibration OBS.npy (observations the policy visits)"
+        )
+    if weighting != "none" and colors is None:
+        raise ChromaticError(f"--weighting {weighting} only applies with --colors")
+    notes: list[str] = []
+    meta: dict[str, str | int | float] = {}
+    obs_stats = None if stats is None else load_stats(stats)
+    mlp, carried = read_mlp(model)
+    d0 = mlp.weights[0].shape[1]
+    if obs_stats is not None:
+        s = obs_stats
+        if s.mean.shape != (d0,):
+            raise ChromaticError(f"{stats}: mean has {s.mean.size} entries, the model has {d0} inputs")
+        mlp = DenseMLP(mlp.weights, mlp.biases, Affine(s.mean, s.std).then(mlp.input), mlp.output_activation)
+        if s.clip is not None:
+            meta["obs_clip"] = s.clip
+            notes.append(
+                f"clip_obs={s.clip:g} recorded as metadata obs_clip but not applied: chromatic has no "
+                "observation clip (normalized observations beyond it differ from the source)"
+            )
+    if colors is not None and "eval_return" in carried:  # the dense model's, not the colored one's
+        carried["source_eval_return"] = carried.pop("eval_return")
+    meta = {**carried, **meta, "import_source": Path(model).name}
+    dense = mlp.to_policy(meta)
+    if colors is None:
+        return ImportResult(dense, dense, None, tuple(notes))
+    if not 1 <= colors <= 1 << 16:
+        raise ChromaticError(f"--colors must be in [1, 65536], got {colors}")
+    edge_weights = None
+    if calibration is not None and weighting != "none":
+        if calibration.ndim != 2 or calibration.shape[1] != dense.layer_sizes[0]:
+            raise ChromaticError(
+                f"calibration observations have shape {calibration.shape}, "
+                f"expected (N, {dense.layer_sizes[0]})"
+            )
+        edge_weights = sensitivity_edge_weights(dense, calibration)
+    colored, report = color_policy(dense, colors, edge_weights)
+    colored = colored.replace(
+        metadata={**colored.metadata, "import_colors": colors, "import_variance_loss": report.variance_loss}
+    )
+    if report.num_colors < colors:
+        notes.append(f"only {report.distinct_weights} distinct weights: M={report.num_colors}, not {colors}")
+    return ImportResult(colored.validate(), dense, report, tuple(notes))
+
+
+def load_calibration(path: str | os.PathLike[str]) -> np.ndarray:
+    """Observations (N, d0) from a .npy file, for sensitivity weighting."""
+    p = Path(path)
+    if not p.is_file():
+        raise ChromaticError(f"{path}: no such observation file")
+    try:
+        obs = np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise ChromaticError(f"{path}: not a readable .npy array ({e})") from None
+    if not isinstance(obs, np.ndarray) or obs.dtype.kind not in "fiu" or obs.ndim != 2 or obs.shape[0] < 1:
+        raise ChromaticError(f"{path}: expected a numeric N x d0 array")
+    if not np.isfinite(obs).all():
+        raise ChromaticError(f"{path}: observations contain NaN or inf")
+    return obs.astype(np.float64)
+
+
+def summary(result: ImportResult) -> str:
+    """One line: shape, output activation, structure, M, and the coloring's variance loss."""
+    p = result.policy
+    sizes = "\u2192".join(str(s) for s in p.layer_sizes)
+    line = f"{sizes}, {p.output_activation.name.lower()} output, {p.structure.name.lower()} M={p.num_colors}"
+    c = result.coloring
+    if c is None:
+        return line + " (lossless)"
+    line += f", weight-variance loss {100 * c.variance_loss:.2f}%"
+    if c.weighted_loss != c.variance_loss:
+        line += f" ({100 * c.weighted_loss:.2f}% weighted)"
+    return line

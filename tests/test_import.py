@@ -1,0 +1,457 @@
+"""`chromatic import` (compiler/importer.py, onnx_import.py, coloring.py): ONNX MLPs as PyTorch and
+tf2onnx write them, normalization folding, statistics files, one-line errors, exact 1-D k-means."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from chromatic.cli import main
+from chromatic.compiler.coloring import color_policy, kmeans_1d
+from chromatic.compiler.compile import compile_policy
+from chromatic.compiler.importer import import_model
+from chromatic.compiler.ir import Activation, Structure
+from chromatic.compiler.policy_file import load_policy, save_policy
+from chromatic.compiler.synth import random_policy
+from chromatic.errors import ChromaticError
+from chromatic.runtime import load
+from chromatic.runtime.reference import forward
+
+F32 = np.float32
+BACKENDS = [
+    "numpy",
+    pytest.param("numba", marks=pytest.mark.numba),
+    pytest.param("c", marks=pytest.mark.c),
+]
+
+
+# -- graph builders (what torch.onnx.export and tf2onnx write) -------------------------------
+class Graph:
+    """A chain graph built node by node: ``obs`` in, the last value out."""
+
+    def __init__(self, d0: int, seed: int = 0) -> None:
+        self.d0, self.rng = d0, np.random.default_rng(seed)
+        self.nodes: list[onnx.NodeProto] = []
+        self.inits: list[onnx.TensorProto] = []
+        self.x, self.width, self.n = "obs", d0, 0
+
+    def const(self, value: np.ndarray) -> str:
+        name = f"c{len(self.inits)}"
+        self.inits.append(numpy_helper.from_array(np.asarray(value, F32), name))
+        return name
+
+    def op(self, op_type: str, *others: str, first: bool = True, name: str | None = None, **attrs) -> Graph:
+        self.n += 1
+        out = f"v{self.n}"
+        ins = [self.x, *others] if first else [*others, self.x]
+        self.nodes.append(
+            helper.make_node(op_type, ins, [out], name=name or f"{op_type.lower()}{self.n}", **attrs)
+        )
+        self.x = out
+        return self
+
+    def gemm(self, out: int, trans_b: int = 1, **attrs) -> Graph:
+        w = self.rng.normal(0, 1 / np.sqrt(self.width), (out, self.width))
+        b = self.rng.normal(0, 0.1, out)
+        self.op("Gemm", self.const(w if trans_b else w.T), self.const(b), transB=trans_b, **attrs)
+        self.width = out
+        return self
+
+    def matmul_add(self, out: int) -> Graph:
+        w = self.rng.normal(0, 1 / np.sqrt(self.width), (self.width, out))
+        self.op("MatMul", self.const(w)).op("Add", self.const(self.rng.normal(0, 0.1, out)))
+        self.width = out
+        return self
+
+    def model(self, check: bool = True) -> onnx.ModelProto:
+        g = helper.make_graph(
+            self.nodes,
+            "mlp",
+            [helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["N", self.d0])],
+            [helper.make_tensor_value_info(self.x, TensorProto.FLOAT, ["N", self.width])],
+            initializer=self.inits,
+        )
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+        m.ir_version = 8
+        if check:
+            onnx.checker.check_model(m, full_check=True)
+        return m
+
+    def save(self, path: Path) -> Path:
+        onnx.save(self.model(), str(path))
+        return path
+
+
+def torch_style(d0=17, hidden=(41,), d=6, out_tanh=True, seed=0) -> Graph:
+    g = Graph(d0, seed)
+    g.op("Sub", g.const(g.rng.normal(size=d0))).op("Div", g.const(g.rng.uniform(0.5, 2.0, d0)))
+    for h in hidden:
+        g.gemm(h).op("Tanh")
+    g.gemm(d)
+    return g.op("Tanh") if out_tanh else g
+
+
+def keras_style(d0=11, hidden=(64, 64), d=3, seed=1) -> Graph:
+    g = Graph(d0, seed)
+    g.op("Sub", g.const(g.rng.normal(size=(1, d0)))).op("Mul", g.const(g.rng.uniform(0.5, 2.0, (1, d0))))
+    for h in hidden:
+        g.matmul_add(h).op("Tanh")
+    return g.matmul_add(d)
+
+
+def ort_run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, {"obs": x.astype(F32)})[0]
+
+
+def observations(d0: int, n: int = 200, seed: int = 7) -> np.ndarray:
+    return (np.random.default_rng(seed).normal(size=(n, d0)) * 2).astype(F32)
+
+
+# -- lossless import ------------------------------------------------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "build",
+    [torch_style, keras_style, lambda: torch_style(out_tanh=False, hidden=(32, 16))],
+    ids=["gemm", "matmul", "gemm-linear-out"],
+)
+def test_lossless_import_matches_onnxruntime(tmp_path, build, backend):
+    g = build()
+    r = import_model(g.save(tmp_path / "m.onnx"))
+    p = r.policy
+    assert p.structure == Structure.DENSE and r.coloring is None
+    x = observations(g.d0)
+    got = load(compile_policy(p), backend).batch(x)
+    np.testing.assert_allclose(got, ort_run(g.model(), x), rtol=0, atol=5e-6)
+
+
+def test_output_activation_follows_the_graph(tmp_path):
+    assert import_model(torch_style().save(tmp_path / "a.onnx")).policy.output_activation == Activation.TANH
+    assert (
+        import_model(keras_style().save(tmp_path / "b.onnx")).policy.output_activation == Activation.IDENTITY
+    )
+
+
+def test_sub_div_fold_bit_for_bit(tmp_path):
+    g = torch_style()
+    mean, std = (numpy_helper.to_array(g.inits[i]) for i in (0, 1))
+    path = tmp_path / "m.onnx"
+    save_policy(import_model(g.save(tmp_path / "g.onnx")).policy, path)
+    p = load_policy(path)
+    assert np.array_equal(p.normalization.mean.astype(F32), mean)
+    assert np.array_equal(p.normalization.std.astype(F32), std)
+
+
+def test_sub_mul_fold_to_reciprocal_std(tmp_path):
+    g = keras_style()
+    scale = numpy_helper.to_array(g.inits[1]).ravel()
+    p = import_model(g.save(tmp_path / "m.onnx")).policy
+    np.testing.assert_allclose(p.normalization.std, 1.0 / scale.astype(np.float64), rtol=1e-15)
+
+
+def test_negative_scale_and_affine_between_layers(tmp_path):
+    """A negative divisor flips the first layer's columns (std stays >= 0); a Mul/Add after a
+    Tanh folds into the next layer, a Neg/Sub after a layer into that layer."""
+    g = Graph(5, seed=3)
+    g.op("Div", g.const([2.0, -1.5, 1.0, -4.0, 0.5])).op("Sub", g.const([0.1, 0.2, 0.3, 0.4, 0.5]))
+    g.gemm(8).op("Neg").op("Tanh").op("Mul", g.const(np.linspace(0.5, 2, 8)), first=False)
+    g.op("Add", g.const(0.25)).gemm(4).op("Sub", g.const([1.0, 2.0, 3.0, 4.0]), first=False)
+    p = import_model(g.save(tmp_path / "m.onnx")).policy
+    assert (p.normalization.std > 0).all()
+    x = observations(5)
+    np.testing.assert_allclose(forward(p, x), ort_run(g.model(), x), rtol=0, atol=2e-5)
+
+
+def test_identity_between_layers_multiplies_them(tmp_path):
+    g = Graph(6, seed=4)
+    g.gemm(10).op("Identity").gemm(12, trans_b=0).op("Tanh").matmul_add(3).op("Dropout").gemm(2)
+    p = import_model(g.save(tmp_path / "m.onnx")).policy
+    assert p.layer_sizes == (6, 12, 2)
+    x = observations(6)
+    np.testing.assert_allclose(forward(p, x), ort_run(g.model(), x), rtol=0, atol=1e-5)
+
+
+def test_gemm_alpha_beta_and_constant_subgraphs(tmp_path):
+    """Gemm's alpha/beta; a Constant node and a Transpose of a weight (torch's dynamo exporter)."""
+    g = Graph(4, seed=5)
+    mean = np.array([0.5, -1.0, 2.0, 0.0], F32)
+    g.nodes.append(helper.make_node("Constant", [], ["mean"], value=numpy_helper.from_array(mean)))
+    g.op("Sub", "mean")
+    w = g.rng.normal(size=(7, 4))
+    g.nodes.append(helper.make_node("Transpose", [g.const(w)], ["wt"], perm=[1, 0]))
+    g.op("MatMul", "wt").op("Tanh")
+    g.width = 7
+    g.gemm(3, alpha=0.5, beta=2.0)
+    p = import_model(g.save(tmp_path / "m.onnx")).policy
+    assert np.array_equal(p.normalization.mean, mean.astype(np.float64))
+    x = observations(4)
+    np.testing.assert_allclose(forward(p, x), ort_run(g.model(), x), rtol=0, atol=1e-5)
+
+
+def test_dense_policy_file_round_trip(tmp_path):
+    """A policy file of any structure imports as the same function, dense."""
+    save_policy(random_policy((17, 41, 6), 17, seed=2), tmp_path / "p.npz")
+    src = load_policy(tmp_path / "p.npz")
+    p = import_model(tmp_path / "p.npz").policy
+    assert p.structure == Structure.DENSE and p.num_colors == 17 * 41 + 41 * 6
+    x = observations(17)
+    np.testing.assert_allclose(forward(p, x), forward(src, x), rtol=0, atol=1e-12)
+
+
+# -- statistics file ------------------------------------------------------------------------
+def test_vecnormalize_stats_compose_before_the_model(tmp_path):
+    g = torch_style()
+    rng = np.random.default_rng(9)
+    mean, var = rng.normal(size=17), rng.uniform(0.1, 5.0, 17)
+    np.savez(tmp_path / "s.npz", mean=mean, var=var, epsilon=1e-8, clip_obs=10.0, count=123.0)
+    r = import_model(g.save(tmp_path / "m.onnx"), stats=tmp_path / "s.npz")
+    assert r.policy.metadata["obs_clip"] == 10.0 and any("clip" in n for n in r.notes)
+    x = observations(17)
+    want = ort_run(g.model(), ((x - mean) / np.sqrt(var + 1e-8)).astype(F32))
+    np.testing.assert_allclose(forward(r.policy, x), want, rtol=0, atol=1e-5)
+
+
+def test_std_stats_on_a_model_without_normalization(tmp_path):
+    g = Graph(3, seed=6).gemm(5).op("Tanh").gemm(2)
+    mean, std = np.array([1.0, 2.0, 3.0], F32), np.array([0.5, 0.0, 4.0], F32)
+    np.savez(tmp_path / "s.npz", mean=mean, std=std)
+    p = import_model(g.save(tmp_path / "m.onnx"), stats=tmp_path / "s.npz").policy
+    assert np.array_equal(p.normalization.mean, mean) and np.array_equal(p.normalization.std, [0.5, 1.0, 4.0])
+
+
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"mean": np.zeros(3), "var": np.ones(3), "std": np.ones(3)}, "exactly one of 'var' and 'std'"),
+        ({"mean": np.zeros(3), "std": np.ones(3), "epsilon": 1e-8}, "epsilon: only used with 'var'"),
+        ({"mean": np.zeros(3), "std": np.ones(3), "scale": 1.0}, "scale: unexpected key"),
+        ({"mean": np.zeros(3), "var": -np.ones(3)}, "var: expected values >= 0"),
+        ({"mean": np.zeros(4), "std": np.ones(4)}, "mean has 4 entries, the model has 3 inputs"),
+        ({"std": np.ones(3)}, "mean: missing key"),
+    ],
+)
+def test_bad_stats_files(tmp_path, arrays, message):
+    g = Graph(3).gemm(2)
+    np.savez(tmp_path / "s.npz", **arrays)
+    with pytest.raises(ChromaticError, match=message):
+        import_model(g.save(tmp_path / "m.onnx"), stats=tmp_path / "s.npz")
+
+
+# -- unsupported graphs: one line naming the node ---------------------------------------------
+def _relu() -> Graph:
+    return Graph(4).gemm(8).op("Relu", name="/net/net.1/Relu").gemm(2)
+
+
+def _two_outputs() -> onnx.ModelProto:
+    g = Graph(4).gemm(3)
+    m = g.model()
+    m.graph.output.append(helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["N", 4]))
+    return m
+
+
+def _branch() -> Graph:
+    g = Graph(4).gemm(3)
+    g.nodes.append(helper.make_node("Tanh", ["obs"], ["side"], name="value_head"))
+    return g
+
+
+def _scaled_output() -> Graph:
+    g = Graph(4).gemm(3).op("Tanh")
+    return g.op("Mul", g.const(2.0), name="max_action")
+
+
+def _div_by_zero() -> Graph:
+    g = Graph(2)
+    return g.op("Div", g.const([1.0, 0.0]), name="d").gemm(2)
+
+
+def _wrong_width() -> Graph:
+    g = Graph(4)
+    return g.op("Sub", g.const([[1.0, 2.0, 3.0]]), name="s")
+
+
+UNSUPPORTED = {
+    "relu": (
+        _relu,
+        "node '/net/net.1/Relu' (Relu): Relu hidden layers are not supported yet (issue 15 item 2)",
+    ),
+    "sigmoid": (
+        lambda: Graph(4).gemm(3).op("Sigmoid", name="sig"),
+        "node 'sig' (Sigmoid): Sigmoid is not supported",
+    ),
+    "scaled-output": (_scaled_output, "node 'max_action' (Mul): scaling or shifting after the output Tanh"),
+    "tanh-first": (
+        lambda: Graph(4).op("Tanh", name="t").gemm(2),
+        "node 't' (Tanh): Tanh before the first layer",
+    ),
+    "branch": (_branch, "node 'value_head' (Tanh): reads 'obs', already used by"),
+    "two-outputs": (_two_outputs, "expected one graph output"),
+    "no-layer": (lambda: Graph(4).op("Identity"), "no Gemm or MatMul layer"),
+    "div-by-zero": (_div_by_zero, "node 'd' (Div): Div by 0"),
+    "wrong-width": (_wrong_width, "node 's' (Sub): expected a constant of shape (4,)"),
+}
+
+
+def _save(build, path: Path) -> Path:
+    built = build()
+    onnx.save(built if isinstance(built, onnx.ModelProto) else built.model(check=False), str(path))
+    return path
+
+
+@pytest.mark.parametrize("case", list(UNSUPPORTED))
+def test_unsupported_graphs_name_the_node(tmp_path, case):
+    build, message = UNSUPPORTED[case]
+    path = _save(build, tmp_path / "m.onnx")
+    with pytest.raises(ChromaticError) as e:
+        import_model(path)
+    assert message in str(e.value) and str(e.value).startswith(str(path))
+    assert "\n" not in str(e.value)
+
+
+def chromatic(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "chromatic", *map(str, args)], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_cli_unsupported_is_one_line_exit_1_no_output(tmp_path):
+    path = _save(UNSUPPORTED["relu"][0], tmp_path / "m.onnx")
+    r = chromatic("import", path, "-o", tmp_path / "p.npz")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("chromatic: error:") and UNSUPPORTED["relu"][1] in lines[0]
+    assert not (tmp_path / "p.npz").exists() and list(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.parametrize("case", ["branch", "scaled-output", "two-outputs"])
+def test_cli_errors_keep_an_existing_output(tmp_path, capsys, case):
+    path = _save(UNSUPPORTED[case][0], tmp_path / "m.onnx")
+    (tmp_path / "p.npz").write_bytes(b"previous")
+    assert main(["import", str(path), "-o", str(tmp_path / "p.npz")]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and UNSUPPORTED[case][1] in err
+    assert (tmp_path / "p.npz").read_bytes() == b"previous" and len(list(tmp_path.iterdir())) == 2
+
+
+def test_cli_not_a_model(tmp_path, capsys):
+    (tmp_path / "m.onnx").write_bytes(b"\x00garbage")
+    assert main(["import", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "p.npz")]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "not a readable ONNX" in err
+    assert not (tmp_path / "p.npz").exists()
+
+
+# -- coloring -------------------------------------------------------------------------------
+def brute_force_sse(x: np.ndarray, w: np.ndarray, k: int) -> float:
+    best = np.inf
+    for labels in itertools.product(range(k), repeat=x.size):
+        lab = np.array(labels)
+        sse = 0.0
+        for c in np.unique(lab):
+            m = lab == c
+            sse += float(np.dot(w[m], (x[m] - np.dot(w[m], x[m]) / w[m].sum()) ** 2))
+        best = min(best, sse)
+    return best
+
+
+@pytest.mark.parametrize("method", ["dense", "dc"])
+def test_kmeans_is_optimal_against_brute_force(method):
+    rng = np.random.default_rng(0)
+    for trial in range(40):
+        n, k = int(rng.integers(1, 7)), int(rng.integers(1, 4))
+        x = np.round(rng.normal(size=n), 1)  # ties on purpose
+        w = rng.uniform(0.1, 3.0, n) if trial % 2 else np.ones(n)
+        got = kmeans_1d(x, k, w, method)
+        assert got.sse == pytest.approx(brute_force_sse(x, w, k), rel=1e-9, abs=1e-12)
+        assert got.centers.size == min(k, np.unique(x).size)
+        assert np.all(np.diff(got.centers) > 0)
+
+
+def test_kmeans_solvers_agree_on_larger_inputs():
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.normal(size=600), rng.standard_t(2, size=300)])
+    w = rng.uniform(0.1, 2.0, x.size)
+    for k in (2, 5, 17, 64):
+        a, b = kmeans_1d(x, k, w, "dense"), kmeans_1d(x, k, w, "dc")
+        assert a.sse == pytest.approx(b.sse, rel=1e-9)
+        # every value is assigned to its nearest center (a necessary condition for optimality)
+        nearest = np.abs(x[:, None] - a.centers[None, :]).min(axis=1)
+        assert np.allclose(np.abs(x - a.centers[a.labels]), nearest)
+
+
+def test_coloring_recovers_a_chromatic_policy():
+    src = random_policy((17, 41, 6), 17, seed=8)
+    colored, report = color_policy(import_model_policy(src), 17)
+    assert report.variance_loss == pytest.approx(0.0, abs=1e-15) and colored.num_colors == 17
+    x = observations(17)
+    np.testing.assert_allclose(forward(colored, x), forward(src, x), rtol=0, atol=1e-12)
+
+
+def import_model_policy(policy):
+    from chromatic.compiler.importer import mlp_from_policy
+
+    return mlp_from_policy(policy).to_policy()
+
+
+@pytest.mark.parametrize("weighting", ["none", "sensitivity"])
+def test_colored_import_compiles_and_runs(tmp_path, weighting):
+    g = torch_style()
+    calib = observations(17, 300, seed=3) if weighting != "none" else None
+    r = import_model(g.save(tmp_path / "m.onnx"), colors=8, weighting=weighting, calibration=calib)
+    p = r.policy
+    assert p.structure == Structure.CHROMATIC and p.num_colors == 8 and 0 < r.coloring.variance_loss < 0.1
+    blob = compile_policy(p)
+    x = observations(17)
+    np.testing.assert_allclose(load(blob, "numpy").batch(x), forward(p, x), atol=1e-6)
+    # coloring is an approximation of the dense import, close for 8 colors on these weights
+    assert np.abs(forward(p, x) - forward(r.dense, x)).mean() < 0.2
+
+
+def test_sensitivity_weights_are_squared_action_gradients():
+    """Edge weight = mean over observations of ||d action / d W_ij||^2, checked by finite differences."""
+    from chromatic.compiler.coloring import sensitivity_edge_weights
+
+    for out_act in (Activation.TANH, Activation.IDENTITY):
+        p = import_model_policy(random_policy((3, 4, 5, 2), 7, seed=4, output_activation=out_act))
+        obs = observations(3, 6, seed=5).astype(np.float64)
+        got = sensitivity_edge_weights(p, obs)
+        h = 1e-6
+        for l, layer in enumerate(p.layers):
+            for i, j in itertools.product(range(layer.shape[0]), range(layer.shape[1])):
+                pal = p.palette.copy()
+                pal[layer.partition[i, j]] += h  # dense: one color per edge
+                grad = (forward(p.replace(palette=pal), obs) - forward(p, obs)) / h
+                assert got[l][i, j] == pytest.approx((grad**2).sum(axis=1).mean(), rel=1e-4, abs=1e-9)
+
+
+def test_weighting_needs_calibration(tmp_path):
+    path = torch_style().save(tmp_path / "m.onnx")
+    with pytest.raises(ChromaticError, match="needs --calibration"):
+        import_model(path, colors=8, weighting="sensitivity")
+
+
+def test_cli_colored_import(tmp_path, capsys):
+    g = keras_style()
+    np.save(tmp_path / "obs.npy", observations(11, 100))
+    args = ["import", str(g.save(tmp_path / "m.onnx")), "-o", str(tmp_path / "p.npz"), "--colors", "17"]
+    assert main([*args, "--weighting", "sensitivity", "--calibration", str(tmp_path / "obs.npy")]) == 0
+    out = capsys.readouterr().out
+    assert "chromatic M=17" in out and "weight-variance loss" in out and "weighted" in out
+    p = load_policy(tmp_path / "p.npz")
+    assert p.metadata["import_colors"] == 17 and p.metadata["import_source"] == "m.onnx"
+    assert main(["compile", str(tmp_path / "p.npz"), "-o", str(tmp_path / "p.cblob")]) == 0
+
+
+def test_more_colors_than_distinct_weights(tmp_path):
+    src = random_policy((3, 4, 2), 5, seed=1)
+    save_policy(src, tmp_path / "p.npz")
+    r = import_model(tmp_path / "p.npz", colors=9)
+    assert r.policy.num_colors == 5 and any("only 5 distinct weights" in n for n in r.notes)
