@@ -128,7 +128,8 @@ def initial_params(spec: PolicySpec, rng: np.random.Generator, scale: float | No
     """Zero for linear policies (as in ARS); small random palette for hidden layers.
 
     With hidden layers an all-zero start is a saddle (every first-order effect vanishes), so
-    the palette starts at N(0, scale^2), by default scale = 1/sqrt(d0); biases start at zero.
+    the palette starts at N(0, scale^2) (``chromatic train`` passes ``--init-scale``, 0.1;
+    None: 1/sqrt(d0), the earlier default); biases start at zero.
     """
     theta = np.zeros(spec.num_params)
     if len(spec.layer_sizes) > 2:

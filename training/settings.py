@@ -76,8 +76,7 @@ class TrainConfig:
     eval_episodes: int = opt(5, "episodes of each evaluation (held-out reset seeds)")
     horizon: int | None = opt(None, "cap on episode length (default: the env's own limit)")
     normalize: bool | None = opt(None, "observation normalization (default: on except Swimmer, B.2)")
-    init_scale: float | None = opt(None, "std of the initial palette of a hidden-layer policy "
-                                         "(default: 1/sqrt(observation size))")
+    init_scale: float = opt(0.1, "std of the initial palette of a hidden-layer policy")
     init_partition: str | None = opt(None, "reuse this policy file's partition (Appendix D)",
                                      metavar="POLICY.npz")
     init_policy: str | None = opt(None, "start from this policy file: its partition, palette, biases "
@@ -155,6 +154,8 @@ class TrainConfig:
         for name in ("eval_episodes", "eval_every"):
             if getattr(self, name) < 1:
                 raise ChromaticError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if not self.init_scale >= 0:
+            raise ChromaticError(f"--init-scale must be >= 0, got {self.init_scale}")
         if self.horizon is not None and self.horizon < 1:
             raise ChromaticError(f"--horizon must be at least 1, got {self.horizon}")
         if self.seed < 0:
