@@ -1,4 +1,4 @@
-"""`chromatic train | plot | analyze`: the training stage's subcommands (see compiler/cli.py)."""
+"""`chromatic train | plot | analyze`: the training stage's subcommands (registered by chromatic/cli.py)."""
 
 from __future__ import annotations
 
