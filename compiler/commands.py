@@ -71,5 +71,7 @@ def register_import(sub: argparse._SubParsersAction) -> None:
         default="none",
         help="with --colors: weight each edge's squared error by its effect on the action",
     )
-    p.add_argument("--calibration", metavar="OBS.npy", help="observations (N x d0) the policy visits")
+    p.add_argument(
+        "--calibration", metavar="OBS.npy", help="with --colors: observations (N x d0) the policy visits"
+    )
     p.set_defaults(handler=cmd_import)

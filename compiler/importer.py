@@ -204,10 +204,26 @@ def _stats_from_arrays(arrays: dict[str, np.ndarray]) -> ObsStats:
 # -- the command ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ImportResult:
+    """The imported policy, the lossless dense one, and for a coloring how far it moved."""
+
     policy: Policy
     dense: Policy
     coloring: ColoringReport | None
     notes: tuple[str, ...]
+    action_rms_error: float | None = None  # colored vs dense actions, RMS over all outputs
+    action_max_error: float | None = None
+    error_inputs: str = ""  # which observations the errors are over
+
+
+def actions(policy: Policy, obs: np.ndarray) -> np.ndarray:
+    """The policy's actions in float64 (the same algebra as runtime/reference.py)."""
+    std = np.where(policy.normalization.std == 0, 1.0, policy.normalization.std)
+    x = (np.asarray(obs, np.float64) - policy.normalization.mean) / std
+    for l, (layer, w) in enumerate(zip(policy.layers, policy.weight_matrices(), strict=True)):
+        x = x @ w.T + layer.bias
+        if policy.activation(l) == Activation.TANH:
+            x = np.tanh(x)
+    return x
 
 
 def is_policy_file(path: str | os.PathLike[str]) -> bool:
@@ -247,8 +263,10 @@ def import_model(
         raise ChromaticError(
             f"--weighting {weighting} needs --calibration OBS.npy (observations the policy visits)"
         )
-    if weighting != "none" and colors is None:
-        raise ChromaticError(f"--weighting {weighting} only applies with --colors")
+    if colors is not None and not 1 <= colors <= 1 << 16:
+        raise ChromaticError(f"--colors must be in [1, 65536], got {colors}")
+    if colors is None and (weighting != "none" or calibration is not None):
+        raise ChromaticError("--weighting and --calibration only apply with --colors")
     notes: list[str] = []
     meta: dict[str, str | int | float] = {}
     obs_stats = None if stats is None else load_stats(stats)
@@ -271,23 +289,36 @@ def import_model(
     dense = mlp.to_policy(meta)
     if colors is None:
         return ImportResult(dense, dense, None, tuple(notes))
-    if not 1 <= colors <= 1 << 16:
-        raise ChromaticError(f"--colors must be in [1, 65536], got {colors}")
-    edge_weights = None
-    if calibration is not None and weighting != "none":
-        if calibration.ndim != 2 or calibration.shape[1] != dense.layer_sizes[0]:
+    d0 = dense.layer_sizes[0]
+    if calibration is not None:
+        if calibration.ndim != 2 or calibration.shape[1] != d0:
             raise ChromaticError(
-                f"calibration observations have shape {calibration.shape}, "
-                f"expected (N, {dense.layer_sizes[0]})"
+                f"calibration observations have shape {calibration.shape}, expected (N, {d0})"
             )
-        edge_weights = sensitivity_edge_weights(dense, calibration)
+        probe, probe_name = calibration, f"{calibration.shape[0]} calibration observations"
+    else:  # inputs the policy's own normalization maps to standard normal
+        z = np.random.default_rng(0).standard_normal((4096, d0))
+        probe = dense.normalization.mean + z * np.where(
+            dense.normalization.std == 0, 1.0, dense.normalization.std
+        )
+        probe_name = "4096 standard-normal normalized inputs"
+    edge_weights = None if weighting == "none" else sensitivity_edge_weights(dense, probe)
     colored, report = color_policy(dense, colors, edge_weights)
     colored = colored.replace(
         metadata={**colored.metadata, "import_colors": colors, "import_variance_loss": report.variance_loss}
     )
     if report.num_colors < colors:
         notes.append(f"only {report.distinct_weights} distinct weights: M={report.num_colors}, not {colors}")
-    return ImportResult(colored.validate(), dense, report, tuple(notes))
+    err = actions(colored, probe) - actions(dense, probe)
+    return ImportResult(
+        colored.validate(),
+        dense,
+        report,
+        tuple(notes),
+        action_rms_error=float(np.sqrt(np.mean(err * err))),
+        action_max_error=float(np.abs(err).max()),
+        error_inputs=probe_name,
+    )
 
 
 def load_calibration(path: str | os.PathLike[str]) -> np.ndarray:
@@ -317,4 +348,9 @@ def summary(result: ImportResult) -> str:
     line += f", weight-variance loss {100 * c.variance_loss:.2f}%"
     if c.weighted_loss != c.variance_loss:
         line += f" ({100 * c.weighted_loss:.2f}% weighted)"
+    if result.action_rms_error is not None:
+        line += (
+            f", action error vs dense RMS {result.action_rms_error:.4g} max {result.action_max_error:.4g}"
+            f" (over {result.error_inputs})"
+        )
     return line

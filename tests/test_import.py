@@ -432,10 +432,29 @@ def test_sensitivity_weights_are_squared_action_gradients():
                 assert got[l][i, j] == pytest.approx((grad**2).sum(axis=1).mean(), rel=1e-4, abs=1e-9)
 
 
-def test_weighting_needs_calibration(tmp_path):
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"colors": 8, "weighting": "sensitivity"}, "needs --calibration"),
+        ({"calibration": np.zeros((3, 17))}, "only apply with --colors"),
+        ({"colors": 0}, r"--colors must be in \[1, 65536\], got 0"),
+        ({"colors": 4, "calibration": np.zeros((3, 5))}, r"expected \(N, 17\)"),
+    ],
+)
+def test_bad_coloring_options(tmp_path, kwargs, message):
     path = torch_style().save(tmp_path / "m.onnx")
-    with pytest.raises(ChromaticError, match="needs --calibration"):
-        import_model(path, colors=8, weighting="sensitivity")
+    with pytest.raises(ChromaticError, match=message):
+        import_model(path, **kwargs)
+
+
+def test_colored_import_reports_its_action_error(tmp_path):
+    g = torch_style()
+    x = observations(17, 50)
+    r = import_model(g.save(tmp_path / "m.onnx"), colors=4, calibration=x)
+    err = forward(r.policy, x) - forward(r.dense, x)
+    assert r.action_rms_error == pytest.approx(np.sqrt((err**2).mean()), rel=1e-12)
+    assert r.action_max_error == pytest.approx(np.abs(err).max(), rel=1e-12) and r.action_max_error > 0
+    assert r.error_inputs == "50 calibration observations"
 
 
 def test_cli_colored_import(tmp_path, capsys):
@@ -445,6 +464,7 @@ def test_cli_colored_import(tmp_path, capsys):
     assert main([*args, "--weighting", "sensitivity", "--calibration", str(tmp_path / "obs.npy")]) == 0
     out = capsys.readouterr().out
     assert "chromatic M=17" in out and "weight-variance loss" in out and "weighted" in out
+    assert "action error vs dense RMS" in out and "(over 100 calibration observations)" in out
     p = load_policy(tmp_path / "p.npz")
     assert p.metadata["import_colors"] == 17 and p.metadata["import_source"] == "m.onnx"
     assert main(["compile", str(tmp_path / "p.npz"), "-o", str(tmp_path / "p.cblob")]) == 0
