@@ -7,8 +7,20 @@ import pytest
 
 from chromatic.cli import main
 from chromatic.compiler.policy_file import load_policy
+from chromatic.errors import ChromaticError
 from chromatic.training import run as run_mod
-from chromatic.training.alternating import NasSettings, NasState, end_phase, finalists, observe, start_phase
+from chromatic.training.alternating import (
+    NasSettings,
+    NasState,
+    end_phase,
+    finalists,
+    observe,
+    partition_bits,
+    score,
+    score_jobs,
+    scored_partitions,
+    start_phase,
+)
 from chromatic.training.run import EngineOptions, TrainConfig, resume, start
 from chromatic.training.run_analysis import analyze_run
 
@@ -76,13 +88,81 @@ def test_antithetic_pairs_share_a_partition_and_count_once():
     assert len(st.buffer) == 3
 
 
+def test_unperturbed_scores_are_the_reward_and_rank_the_buffer():
+    """score_jobs/score (the driver's extra rollouts): one rollout per distinct partition and
+    episode seed, the seeds shared; the controller and the buffer see the scores, not the maxima."""
+    parts = np.array([[0, 1, 2], [0, 1, 2], [2, 2, 2], [1, 0, 1], [4, 4, 0], [3, 3, 3]])
+    ctrl = Recorder(parts)
+    settings = NasSettings(every=2, replay_size=3, replay_fraction=0.0, score_episodes=2,
+                           controller_batch=5)
+    st = start_phase(NasState.empty(3), ctrl, 4, settings, np.random.default_rng(0))
+    assert len(st.population) == 4 and np.array_equal(st.candidates, parts[4:5])  # 4 + 1 = 5 fresh
+    assert np.array_equal(scored_partitions(st), parts[:5])
+    st = observe(st, np.array([9.0, 9.0, 9.0, 9.0]))  # maxima that scoring must override
+    jobs = score_jobs(st, settings, np.random.default_rng(1))
+    assert np.array_equal(jobs.rows, [0, 0, 2, 2, 3, 3, 4, 4])  # rows 0 and 1 are one partition
+    assert len(set(jobs.seeds[0::2])) == 1 and len(set(jobs.seeds[1::2])) == 1  # common seeds
+    returns = np.array([1.0, 3.0, 5.0, 7.0, -1.0, -3.0, 10.0, 20.0])
+    st = score(st, jobs, returns)
+    np.testing.assert_array_equal(st.scores, [2.0, 2.0, 6.0, -2.0, 15.0])
+    st = end_phase(st, ctrl, settings)
+    got_parts, rewards = ctrl.calls[-1]
+    assert np.array_equal(got_parts, parts[:5]) and np.array_equal(rewards, [2.0, 2.0, 6.0, -2.0, 15.0])
+    assert np.array_equal(st.buffer, parts[[4, 2, 0]]) and np.array_equal(st.buffer_scores, [15.0, 6.0, 2.0])
+    assert np.array_equal(finalists(st, 1)[0], parts[4])
+    with pytest.raises(ChromaticError, match="expected 8 returns"):
+        score(st, jobs, returns[:-1])
+
+
+def test_without_scoring_nothing_extra_is_drawn_and_the_phase_maximum_is_the_reward():
+    parts = np.arange(18).reshape(6, 3) % 5
+    ctrl = Recorder(parts)
+    settings = NasSettings(every=1, replay_fraction=0.0, score_episodes=0, controller_batch=6)
+    st = start_phase(NasState.empty(3), ctrl, 4, settings, np.random.default_rng(0))
+    assert len(st.candidates) == 0
+    rng = np.random.default_rng(5)
+    assert len(score_jobs(st, settings, rng)) == 0
+    assert rng.random() == np.random.default_rng(5).random()  # the stream is untouched
+    end_phase(observe(st, np.array([1.0, 2.0, 3.0, 4.0])), ctrl, settings)
+    assert np.array_equal(ctrl.calls[-1][1], [1.0, 2.0, 3.0, 4.0])
+
+
+def test_unscored_candidates_are_left_out_of_the_update():
+    """A driver that does not run the score rollouts still gives a working controller update."""
+    parts = np.arange(18).reshape(6, 3) % 5
+    ctrl = Recorder(parts)
+    settings = NasSettings(every=1, replay_fraction=0.0, controller_batch=6)
+    st = start_phase(NasState.empty(3), ctrl, 4, settings, np.random.default_rng(0))
+    assert len(st.candidates) == 2
+    end_phase(observe(st, np.array([1.0, 2.0, 3.0, 4.0])), ctrl, settings)
+    assert len(ctrl.calls[-1][0]) == 4
+
+
+def test_bits_of_a_partition_and_the_bits_aware_reward():
+    e = 943
+    assert partition_bits(np.arange(e) % 17)[0] == e * 5 + 32 * 17
+    assert partition_bits(np.arange(e) % 16)[0] == e * 4 + 32 * 16
+    assert partition_bits(np.zeros((2, e), int)).tolist() == [32.0, 32.0]  # one color: no index
+    parts = np.stack([np.arange(6) % 4, np.arange(6) % 2])
+    ctrl = Recorder(parts)
+    settings = NasSettings(every=1, replay_fraction=0.0, score_episodes=0, bits_weight=0.5)
+    st = start_phase(NasState.empty(6), ctrl, 2, settings, np.random.default_rng(0))
+    end_phase(observe(st, np.array([100.0, 100.0])), ctrl, settings)
+    np.testing.assert_allclose(ctrl.calls[-1][1], [100 - 0.5 * (6 * 2 + 32 * 4), 100 - 0.5 * (6 + 32 * 2)])
+    with pytest.raises(ChromaticError, match="--bits-weight"):
+        NasSettings(bits_weight=-1.0).validate()
+
+
 def test_state_round_trips_through_arrays():
     ctrl = Recorder(np.arange(8).reshape(2, 4) % 3)
     st = start_phase(NasState.empty(4), ctrl, 2, NasSettings(), np.random.default_rng(0))
     st = end_phase(observe(st, np.array([1.0, 2.0])), ctrl, NasSettings())
     back = NasState.from_arrays(st.to_arrays(), 4)
-    for name in ("population", "best", "sampled", "buffer", "buffer_scores"):
-        assert np.array_equal(getattr(back, name), getattr(st, name))
+    for name in ("population", "best", "sampled", "buffer", "buffer_scores", "candidates", "scores"):
+        assert np.array_equal(getattr(back, name), getattr(st, name), equal_nan=name == "scores")
+    old = {k: v for k, v in st.to_arrays().items() if k not in ("nas/candidates", "nas/scores")}
+    before = NasState.from_arrays(old, 4)  # a checkpoint from before scoring
+    assert len(before.candidates) == 0 and np.isnan(before.scores).all()
     assert back.updates == st.updates and back.last_entropy == st.last_entropy
 
 
@@ -97,7 +177,9 @@ def test_resumed_nas_run_equals_uninterrupted_on_any_backend(tmp_path, controlle
         assert np.array_equal(la.partition, lb.partition) and np.array_equal(la.bias, lb.bias)
     ca = run_mod.load_checkpoint(tmp_path / "full" / "checkpoint.npz").controller_state
     cb = run_mod.load_checkpoint(tmp_path / "part" / "checkpoint.npz").controller_state
-    assert ca.keys() == cb.keys() and all(np.array_equal(ca[k], cb[k]) for k in ca)
+    assert ca.keys() == cb.keys()
+    for k in ca:  # NaN: a partition not scored (yet)
+        assert np.array_equal(ca[k], cb[k], equal_nan=ca[k].dtype.kind == "f"), k
     for f in sorted((tmp_path / "full" / "partitions").glob("*.npz")):
         with np.load(f) as x, np.load(tmp_path / "part" / "partitions" / f.name) as y:
             assert np.array_equal(x["partitions"], y["partitions"])

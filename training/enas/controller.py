@@ -189,62 +189,76 @@ class EnasController:
             "encW": enc @ p["att_W1"],
         }
 
-    def _decode(
-        self,
-        p: Mapping[str, np.ndarray],
-        enc: Mapping[str, np.ndarray],
-        batch: int,
-        actions: np.ndarray | None,
-        uniforms: np.ndarray | None,
-        greedy: bool = False,
-        keep: bool = False,
-    ) -> dict[str, np.ndarray]:
-        """Step the decoder over all edges; sample (``actions is None``) or teacher-force ``actions``."""
-        E, M, H, d = self.num_edges, self.num_colors, self.hidden, self.embedding_dim
+    def _lstm_step(self, p: Mapping[str, np.ndarray], pre_x: np.ndarray, h: np.ndarray,
+                   c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        i, f, o, g = _lstm_gates(pre_x + h @ p["dec_Wh"], self.hidden)
+        c = f * c + i * g
+        return o * np.tanh(c), c
+
+    def _decoder_inputs(self, p: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        d = self.embedding_dim
         edge_g = p["V_edge"] @ p["dec_Wx"][:d] + p["dec_b"]  # (E, 4H): the edge half of x_t @ Wx
         part_g = p["V_partition"] @ p["dec_Wx"][d:]  # (M, 4H): the previous-decision half
-        Wh, W2, v, encW = p["dec_Wh"], p["att_W2"], p["att_v"], enc["encW"]
-        edge = p.get("edge_logits")
+        return edge_g, part_g
+
+    def _sample_decode(self, p: Mapping[str, np.ndarray], enc: Mapping[str, np.ndarray], batch: int,
+                       uniforms: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Step the decoder over all edges choosing colors (greedy if ``uniforms`` is None):
+        the actions (E, B) and the pointer scores u (E, B, M)."""
+        E, M, H = self.num_edges, self.num_colors, self.hidden
+        edge_g, part_g = self._decoder_inputs(p)
+        W2, v, encW, edge = p["att_W2"], p["att_v"], enc["encW"], p.get("edge_logits")
         h = np.broadcast_to(enc["h"][-1], (batch, H)).copy()
         c = np.broadcast_to(enc["c"][-1], (batch, H)).copy()
-        out_a = np.empty((E, batch), np.int64) if actions is None else actions.T
-        logp_sum = np.zeros(batch)
-        ent_sum = np.zeros(batch)
+        acts = np.empty((E, batch), np.int64)
+        us = np.empty((E, batch, M), self.dtype)
         att = np.empty((batch, M, self.attention_dim), self.dtype)
-        if keep:
-            hs = np.empty((E + 1, batch, H), self.dtype)
-            cs = np.empty((E + 1, batch, H), self.dtype)
-            probs = np.empty((E, batch, M), self.dtype)
-            logps = np.empty((E, batch, M), self.dtype)
-            hs[0], cs[0] = h, c
         for t in range(E):
-            pre = edge_g[t] + h @ Wh
-            if t > 0:
-                pre = pre + part_g[out_a[t - 1]]
-            i, f, o, g = _lstm_gates(pre, H)
-            c = f * c + i * g
-            h = o * np.tanh(c)
+            h, c = self._lstm_step(p, edge_g[t] + part_g[acts[t - 1]] if t else edge_g[t], h, c)
             np.add(encW[None], (h @ W2)[:, None, :], out=att)
             u = np.tanh(att, out=att) @ v  # (B, M) pointer scores
             if edge is not None:
-                u = u + edge[t]
-            pr, lp = softmax(u, self.temperature)
-            if actions is None:
-                if greedy:
-                    a = pr.argmax(axis=1)
-                else:
-                    assert uniforms is not None
-                    a = np.minimum((pr.cumsum(axis=1) < uniforms[t][:, None]).sum(axis=1), M - 1)
-                out_a[t] = a
-            a = out_a[t]
-            logp_sum += lp[np.arange(batch), a]
-            ent_sum += entropy(pr, lp)
-            if keep:
-                hs[t + 1], cs[t + 1], probs[t], logps[t] = h, c, pr, lp
-        res = {"actions": np.ascontiguousarray(out_a.T), "log_prob": logp_sum, "entropy": ent_sum}
-        if keep:
-            res.update(hs=hs, cs=cs, probs=probs, logps=logps)
-        return res
+                u += edge[t]
+            us[t] = u
+            if uniforms is None:
+                acts[t] = u.argmax(axis=1)
+            else:  # inverse CDF of softmax(u / T), unnormalised
+                cdf = np.exp((u - u.max(axis=1, keepdims=True)) / self.temperature).cumsum(axis=1)
+                acts[t] = np.minimum((cdf < uniforms[t][:, None] * cdf[:, -1:]).sum(axis=1), M - 1)
+        return acts, us
+
+    def _teacher_decode(self, p: Mapping[str, np.ndarray], enc: Mapping[str, np.ndarray],
+                        acts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The decoder's states (E + 1, B, H) h and c under the given actions (E, B). The LSTM
+        does not depend on the pointer, so the attention runs afterwards in chunks of edges."""
+        E, H = self.num_edges, self.hidden
+        B = acts.shape[1]
+        edge_g, part_g = self._decoder_inputs(p)
+        hs = np.empty((E + 1, B, H), self.dtype)
+        cs = np.empty((E + 1, B, H), self.dtype)
+        hs[0] = np.broadcast_to(enc["h"][-1], (B, H))
+        cs[0] = np.broadcast_to(enc["c"][-1], (B, H))
+        for t in range(E):
+            hs[t + 1], cs[t + 1] = self._lstm_step(
+                p, edge_g[t] + part_g[acts[t - 1]] if t else edge_g[t], hs[t], cs[t])
+        return hs, cs
+
+    def _pointer(self, p: Mapping[str, np.ndarray], enc: Mapping[str, np.ndarray], h: np.ndarray,
+                 ts: slice) -> tuple[np.ndarray, np.ndarray]:
+        """Pointer scores u (T, B, M) of the decoder states ``h`` (T, B, H) of edges ``ts``, and
+        the attention's tanh (T, B, M, A)."""
+        th = np.tanh(enc["encW"][None, None] + (h @ p["att_W2"])[:, :, None, :])
+        u = th @ p["att_v"]
+        if "edge_logits" in p:
+            u += p["edge_logits"][ts][:, None, :]
+        return u, th
+
+    def _stats(self, us: np.ndarray, acts: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Probabilities, log-probabilities (E, B, M), and per-sample sums of the chosen
+        log-probabilities and of the entropies (B,)."""
+        pr, lp = softmax(us, self.temperature)
+        chosen = np.take_along_axis(lp, acts[..., None], axis=-1)[..., 0]
+        return pr, lp, chosen.sum(axis=0, dtype=np.float64), entropy(pr, lp).sum(axis=0, dtype=np.float64)
 
     def sample(
         self, batch: int, rng: np.random.Generator, greedy: bool = False
@@ -252,10 +266,14 @@ class EnasController:
         """``batch`` partitions as int64 (B, E), and their log-probabilities and summed entropies."""
         p = self.params
         uniforms = None if greedy else rng.random((self.num_edges, int(batch)))
-        res = self._decode(p, self._encode(p), int(batch), None, uniforms, greedy=greedy)
-        return res["actions"], {"log_prob": res["log_prob"], "entropy": res["entropy"]}
+        acts, us = self._sample_decode(p, self._encode(p), int(batch), uniforms)
+        _, _, logp, ent = self._stats(us, acts)
+        return np.ascontiguousarray(acts.T), {"log_prob": logp, "entropy": ent}
 
     # -- loss and its gradient -------------------------------------------------------------------
+    #: edges per chunk of the vectorised attention (forward and backward): 32 x B x M x A floats
+    CHUNK = 32
+
     def loss_and_grads(
         self, parts: np.ndarray, advantages: np.ndarray, params: Mapping[str, np.ndarray] | None = None
     ) -> tuple[float, dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -264,46 +282,51 @@ class EnasController:
         parts = check_parts(parts, self.num_edges, self.num_colors)
         adv = np.asarray(advantages, np.float64)
         B = parts.shape[0]
-        E, M, H, d = self.num_edges, self.num_colors, self.hidden, self.embedding_dim
+        E, M, H, d, A = self.num_edges, self.num_colors, self.hidden, self.embedding_dim, self.attention_dim
         beta, T = self.entropy_weight, self.temperature
-        enc = self._encode(p)
-        fw = self._decode(p, enc, B, parts, None, keep=True)
-        loss = float(-(adv * fw["log_prob"] + beta * fw["entropy"]).mean())
-        probs, hs, cs = fw["probs"], fw["hs"], fw["cs"]
         acts = parts.T  # (E, B)
-        dlogits = dloss_dlogits(probs, fw["logps"], acts, adv[None, :] / B, beta / B, T).astype(self.dtype)
-
+        enc = self._encode(p)
+        hs, cs = self._teacher_decode(p, enc, acts)
         grads = {k: np.zeros_like(v) for k, v in p.items()}
-        Wh, W2, v, encW = p["dec_Wh"], p["att_W2"], p["att_v"], enc["encW"]
-        edge_g = p["V_edge"] @ p["dec_Wx"][:d] + p["dec_b"]
-        part_g = p["V_partition"] @ p["dec_Wx"][d:]
-        d_edge_g = np.zeros((E, 4 * H), self.dtype)
-        d_part_g = np.zeros((M, 4 * H), self.dtype)
+        W2, v, encW = p["att_W2"], p["att_v"], enc["encW"]
+        dW2, dv = grads["att_W2"], grads["att_v"]
         enc_dl = np.zeros(M, self.dtype)  # sum_{t,b} dl_tbm
         enc_dl_th2 = np.zeros_like(encW)  # sum_{t,b} dl_tbm th_tbma^2
-        dWh, dW2, dv = grads["dec_Wh"], grads["att_W2"], grads["att_v"]
+        dh_att = np.empty((E, B, H), self.dtype)  # d loss / d h_{t+1} through the pointer
+        logp, ent = np.zeros(B), np.zeros(B)
+        for t0 in range(0, E, self.CHUNK):
+            ts = slice(t0, min(E, t0 + self.CHUNK))
+            h = hs[ts.start + 1 : ts.stop + 1]
+            u, th = self._pointer(p, enc, h, ts)
+            pr, lp, lsum, esum = self._stats(u, acts[ts])
+            logp += lsum
+            ent += esum
+            dl = dloss_dlogits(pr, lp, acts[ts], adv[None, :] / B, beta / B, T).astype(self.dtype)
+            if self.per_edge:
+                grads["edge_logits"][ts] = dl.sum(axis=1)
+            n = dl.shape[0] * B
+            dv += dl.reshape(-1) @ th.reshape(-1, A)
+            th *= th
+            # d u_tbm / d pre_tbma = v_a (1 - th^2): contract dl against th^2 over m (-> dq) and over
+            # (t, b) (-> encW, finished after the loop) as batched matmuls
+            dl2, th2 = dl.reshape(n, M), th.reshape(n, M, A)
+            dq = v * (dl2.sum(axis=1)[:, None] - np.matmul(dl2[:, None, :], th2)[:, 0, :])  # (n, A)
+            enc_dl += dl2.sum(axis=0)
+            enc_dl_th2 += np.matmul(dl2.T[:, None, :], th2.transpose(1, 0, 2))[:, 0, :]
+            dW2 += h.reshape(n, H).T @ dq
+            dh_att[ts] = (dq @ W2.T).reshape(-1, B, H)
+        loss = float(-(adv * logp + beta * ent).mean())
+
+        Wh = p["dec_Wh"]
+        edge_g, part_g = self._decoder_inputs(p)
+        d_edge_g = np.zeros((E, 4 * H), self.dtype)
+        d_part_g = np.zeros((M, 4 * H), self.dtype)
+        dWh = grads["dec_Wh"]
         dh_next = np.zeros((B, H), self.dtype)
         dc_next = np.zeros((B, H), self.dtype)
         eye = np.eye(M, dtype=self.dtype)
-        A = self.attention_dim
-        th = np.empty((B, M, A), self.dtype)
         for t in range(E - 1, -1, -1):
-            h = hs[t + 1]
-            # attention: u = tanh(encW + h W2) v
-            np.add(encW[None], (h @ W2)[:, None, :], out=th)
-            np.tanh(th, out=th)  # (B, M, A)
-            dl = dlogits[t]
-            if self.per_edge:
-                grads["edge_logits"][t] = dl.sum(axis=0)
-            dv += dl.reshape(-1) @ th.reshape(-1, A)
-            th *= th
-            # d u_bm / d pre_bma = v_a (1 - th^2): contract dl against th^2 over m (-> dq) and over
-            # b (-> encW, accumulated over t and finished after the loop) as batched matmuls
-            dq = v * (dl.sum(axis=1)[:, None] - np.matmul(dl[:, None, :], th)[:, 0, :])  # (B, A)
-            enc_dl += dl.sum(axis=0)
-            enc_dl_th2 += np.matmul(dl.T[:, None, :], th.transpose(1, 0, 2))[:, 0, :]
-            dW2 += h.T @ dq
-            dh = dh_next + dq @ W2.T
+            dh = dh_next + dh_att[t]
             # LSTM step t (recompute the gates from h_{t-1})
             pre = edge_g[t] + hs[t] @ Wh
             if t > 0:
@@ -337,8 +360,7 @@ class EnasController:
         grads["enc_b"] += d_enc_pre.sum(axis=0)
         grads["enc_Wx"] += p["V_partition"].T @ d_enc_pre
         grads["V_partition"] += d_enc_pre @ p["enc_Wx"].T
-        stats = {"log_prob": fw["log_prob"], "entropy": fw["entropy"]}
-        return loss, grads, stats
+        return loss, grads, {"log_prob": logp, "entropy": ent}
 
     def update(self, parts: np.ndarray, rewards: np.ndarray) -> dict[str, float]:
         """One REINFORCE step on sampled ``parts`` (B, E) with their ``rewards`` (B,), maximised."""

@@ -29,7 +29,9 @@ from chromatic.errors import ChromaticError
 #: benchmarks/enas_synthetic.py (docs/enas.md): advantages z-scored within the batch, an entropy
 #: weight for advantages of unit scale, plain gradient steps on per-edge logits, and the keep
 #: probability of a planted partition (local edits of ~3 % of the edges).
-DEFAULTS: dict = {"entropy_weight": 0.02, "baseline": "batch", "edge_learning_rate": 5.0, "concentration": 0.97}
+DEFAULTS: dict = {
+    "entropy_weight": 0.02, "baseline": "batch", "edge_learning_rate": 5.0, "concentration": 0.97,
+}
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
