@@ -19,8 +19,8 @@ from typing import Protocol
 
 import numpy as np
 
-from chromatic.errors import ChromaticError
 from chromatic.compiler.ir import Structure
+from chromatic.errors import ChromaticError
 from chromatic.training.policy_params import PolicySpec
 
 
