@@ -99,6 +99,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         from chromatic.runtime.control_loop import check_run_options
 
         check_run_options(args.episodes, args.seed, args.hz, args.max_steps)
+    elif cmd in ("plot", "analyze") and not Path(args.run_dir).is_dir():
+        return  # the handler says "no such run directory": clearer than any output error
     elif cmd == "plot":
         out = Path(args.output) if args.output else Path(args.run_dir) / "curve.png"
         check_output(out, *_run_files(args.run_dir, Path(args.run_dir) / "curve.png"), what="plot")

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chromatic.errors import BlobError, ChromaticError
 from chromatic.compiler.ir import (
     Activation,
     Layer,
@@ -28,13 +27,14 @@ from chromatic.compiler.ir import (
     implicit_num_colors,
     index_bits,
 )
+from chromatic.compiler.limits import MAX_EDGES, MAX_INDEX_BITS, MAX_LAYERS, check_sizes
 from chromatic.compiler.passes.pack import pack_indices, packed_size, unpack_indices
+from chromatic.errors import BlobError, ChromaticError
 
 MAGIC = b"CHRM"
 VERSION = 1
 FIXED_HEADER = struct.Struct("<4sBBBBBBBBII")  # magic .. total_length: 20 bytes
-# The format's limits live in compiler/limits.py (MAX_EDGES bounds a decoder's memory).
-from chromatic.compiler.limits import MAX_EDGES, MAX_INDEX_BITS, MAX_LAYERS, check_sizes  # noqa: E402
+# The format's limits (MAX_LAYERS, MAX_INDEX_BITS, MAX_EDGES) live in compiler/limits.py.
 
 
 class DType(enum.IntEnum):
@@ -251,7 +251,8 @@ def decode(data: bytes) -> Blob:
         )
     if total != n:
         raise _fail(
-            Status.LENGTH, f"blob length mismatch: header says {total} bytes, found {n} (truncated or padded?)"
+            Status.LENGTH,
+            f"blob length mismatch: header says {total} bytes, found {n} (truncated or padded?)",
         )
     _check_enum("structure", structure, Structure)
     _check_enum("dtype", dtype, DType)
@@ -283,12 +284,14 @@ def decode(data: bytes) -> Blob:
     expected_bits = index_width(num_colors, struct_, pack)
     if bits != expected_bits:
         raise _fail(
-            Status.HEADER, f"corrupt blob: index width {bits} bits, expected {expected_bits} for M={num_colors}"
+            Status.HEADER,
+            f"corrupt blob: index width {bits} bits, expected {expected_bits} for M={num_colors}",
         )
     if bits > MAX_INDEX_BITS:
         raise _fail(
             Status.TOO_LARGE,
-            f"blob too large: M={num_colors} colors need {bits}-bit indices, the format allows {MAX_INDEX_BITS}",
+            f"blob too large: M={num_colors} colors need {bits}-bit indices, "
+            f"the format allows {MAX_INDEX_BITS}",
         )
     lay = layout(sizes, num_colors, bits, DType(dtype))  # Python ints: no overflow
     if lay.total != n:

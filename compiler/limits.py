@@ -36,7 +36,8 @@ def check_sizes(layer_sizes: Sequence[int] | None = None, num_colors: int | None
             raise ChromaticError(f"{what}: {len(sizes) - 1} layers; the blob format allows {MAX_LAYERS}")
         for k, s in enumerate(sizes):
             if not 1 <= s <= MAX_WIDTH:
-                raise ChromaticError(f"{what}: layer size {k} is {s}; the blob format allows 1 to {MAX_WIDTH}")
+                raise ChromaticError(f"{what}: layer size {k} is {s}; "
+                                     f"the blob format allows 1 to {MAX_WIDTH}")
         edges = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
         if edges > MAX_EDGES:
             raise ChromaticError(f"{what}: {edges:,} edges; the blob format allows {MAX_EDGES:,} (2^24)")
@@ -45,8 +46,6 @@ def check_sizes(layer_sizes: Sequence[int] | None = None, num_colors: int | None
         if structure in STORED and not 1 <= m <= MAX_STORED_COLORS:
             raise ChromaticError(f"{what}: {m} colors; a stored partition allows 1 to {MAX_STORED_COLORS:,} "
                                  f"({MAX_INDEX_BITS}-bit indices)")
-        if structure == "masked" and m < 2:
-            raise ChromaticError(f"{what}: masked needs at least 2 colors (color 0 is the pruned class), found {m}")
         if not 1 <= m <= MAX_COLORS:
             raise ChromaticError(f"{what}: {m} colors; the blob format allows 1 to {MAX_COLORS:,}")
 
@@ -69,5 +68,6 @@ def _int_in(value: str, lo: int, hi: int, what: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{what} must be an integer, got {value!r}") from None
     if not lo <= v <= hi:
-        raise argparse.ArgumentTypeError(f"{what} must be in [{lo}, {hi:,}] (the blob format's limit), got {v}")
+        raise argparse.ArgumentTypeError(f"{what} must be in [{lo}, {hi:,}] "
+                                         f"(the blob format's limit), got {v}")
     return v

@@ -315,14 +315,14 @@ EDITS: tuple[tuple[Edit, float], ...] = (
     (edit_index, 4), (edit_dictionary_byte, 2), (edit_value, 5), (edit_grow_shrink, 2),
     (edit_truncate, 1), (edit_bit, 2), (edit_byte, 2), (edit_total_length, 0.5), (edit_crc, 0.3),
 )
-_WEIGHTS = np.asarray([w for _, w in EDITS]) / sum(w for _, w in EDITS)
+_CUMULATIVE = np.cumsum([w for _, w in EDITS]) / sum(w for _, w in EDITS)
 
 
 def mutate(blob: bytes, rng: np.random.Generator, max_edits: int = 3) -> tuple[bytes, tuple[str, ...]]:
     """One mutant of ``blob``: 1 to ``max_edits`` edits, each re-sealed; and the edits' names."""
     names = []
     for _ in range(int(rng.integers(1, max_edits + 1))):
-        edit = EDITS[int(rng.choice(len(EDITS), p=_WEIGHTS))][0]
+        edit = EDITS[min(int(np.searchsorted(_CUMULATIVE, rng.random(), side="right")), len(EDITS) - 1)][0]
         blob = edit(blob, rng)
         names.append(edit.__name__.removeprefix("edit_"))
     return blob, tuple(names)
@@ -350,4 +350,5 @@ def moderate(blob: bytes, limit: float = 1e3, min_std: float = 1e-3) -> bool:
         return False
     std = values[values.size - h.sizes[0] :]
     with np.errstate(invalid="ignore"):
-        return bool(values.size and np.isfinite(values).all() and np.abs(values).max() <= limit and std.min() >= min_std)
+        return bool(values.size and np.isfinite(values).all() and np.abs(values).max() <= limit
+                    and std.min() >= min_std)

@@ -67,7 +67,7 @@ def check_obs(obs: object, d0: int, batch: bool) -> np.ndarray:
     except (ValueError, TypeError) as e:  # ragged nesting, unconvertible objects
         raise ChromaticError(f"observations must be a numeric array: {e}") from None
     if arr.dtype.kind not in "fiub":
-        raise ChromaticError(f"observations must be real numbers, found dtype {arr.dtype} ({arr.dtype.kind!r})")
+        raise ChromaticError(f"observations must be real numbers, found dtype {arr.dtype}")
     want = 2 if batch else 1
     if arr.ndim != want or arr.shape[-1] != d0:
         shape = f"(N, {d0})" if batch else f"({d0},)"

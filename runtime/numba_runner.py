@@ -15,8 +15,8 @@ import numpy as np
 from numba import njit
 
 from chromatic.compiler.blob import blob_bytes, decode
-from chromatic.errors import ChromaticError
 from chromatic.compiler.ir import Structure
+from chromatic.errors import ChromaticError
 from chromatic.runtime import check_obs
 from chromatic.runtime.reference import OBS_LIMIT
 

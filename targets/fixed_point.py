@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from chromatic.compiler.blob import Blob
-from chromatic.errors import ChromaticError
 from chromatic.compiler.ir import Activation
+from chromatic.errors import ChromaticError
 from chromatic.runtime.reference import OBS_LIMIT
 
 ACT_FRAC = 16

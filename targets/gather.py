@@ -38,8 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from chromatic.compiler.blob import Blob, DType
-from chromatic.errors import ChromaticError
 from chromatic.compiler.ir import Activation
+from chromatic.errors import ChromaticError
 from chromatic.runtime.reference import OBS_LIMIT
 
 # tanh(x) ~= x * P(x^2) / Q(x^2) on |x| < 8 (minimax for float32 evaluation with FMA), scaled

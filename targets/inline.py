@@ -12,8 +12,8 @@ instead: faster, larger. Validation reuses chromatic_init (magic, sizes, CRC32).
 from __future__ import annotations
 
 from chromatic.compiler.blob import Blob, DType
-from chromatic.errors import ChromaticError
 from chromatic.compiler.ir import Activation
+from chromatic.errors import ChromaticError
 
 
 def inline_kernel(prefix: str, blob: Blob) -> str:

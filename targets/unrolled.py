@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from chromatic.compiler.blob import Blob
-from chromatic.errors import ChromaticError
 from chromatic.compiler.ir import Activation
+from chromatic.errors import ChromaticError
 
 INT32_MAX = (1 << 31) - 1
 

@@ -43,7 +43,8 @@ def corpus() -> dict[str, bytes]:
                         p.validate(), dtype, pack)
                     k += 1
     for structure in (Structure.TOEPLITZ, Structure.CIRCULANT, Structure.DENSE):
-        for i, (dtype, pack) in enumerate((("f32", "bits"), ("f16", "bits"), ("f32", "bytes"), ("f16", "bytes"))):
+        combos = (("f32", "bits"), ("f16", "bits"), ("f32", "bytes"), ("f16", "bytes"))
+        for i, (dtype, pack) in enumerate(combos):
             sizes = IMPLICIT_SHAPES[i % len(IMPLICIT_SHAPES)]
             p = random_policy(sizes, 0, structure, seed=k)
             name = "x".join(map(str, sizes))
