@@ -78,7 +78,8 @@ def check_output(path: str | os.PathLike[str] | None, *inputs: str | os.PathLike
             if stat.S_ISDIR(st.st_mode):
                 raise OutputError(f"{p}: is a folder; give a file name for the {what}")
             if not stat.S_ISREG(st.st_mode):
-                raise OutputError(f"{p}: is not a regular file (a device, pipe or socket); refusing to replace it")
+                raise OutputError(f"{p}: is not a regular file (a device, pipe or socket); "
+                                  "refusing to replace it")
             if not st.st_mode & 0o222:
                 raise OutputError(f"{p}: is read-only; refusing to replace it")
     parent = real.parent
