@@ -116,3 +116,17 @@ def test_local_backend_stops_when_workers_keep_dying_and_names_the_cause():
             engine.run(crashing, tasks)
     finally:
         engine.close()
+
+
+def test_ray_address_that_nothing_listens_on_is_one_line_within_seconds():
+    import time
+
+    from chromatic.errors import ChromaticError
+    from chromatic.training.rollout.ray_backend import check_reachable
+
+    t0 = time.perf_counter()
+    with pytest.raises(ChromaticError, match="cannot reach a Ray cluster at 127.0.0.1:1"):
+        check_reachable("127.0.0.1:1", timeout=2)
+    assert time.perf_counter() - t0 < 3
+    with pytest.raises(ChromaticError, match="expected HOST:PORT"):
+        check_reachable("nonsense")

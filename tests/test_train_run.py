@@ -268,3 +268,11 @@ def test_docs_options_table_lists_exactly_the_train_options():
     sub = build_parser()._subparsers._group_actions[0].choices["train"]
     flags = {f for a in sub._actions for f in a.option_strings if f.startswith("--")}
     assert documented == flags - {"--help", "--no-normalize"}
+
+
+def test_plot_of_a_run_in_a_non_utf8_folder(tmp_path):
+    import os
+
+    run = tmp_path / os.fsdecode(b"run-\xff")
+    start(tiny(iterations=1), run, INLINE, progress=False)
+    assert (run / "curve.png").read_bytes()[:4] == b"\x89PNG"

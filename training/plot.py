@@ -39,7 +39,8 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
         ax.axvline(x, color="grey", lw=0.6, alpha=0.5, ls="--", label="NAS update" if k == 0 else None)
     ax.set_xlabel("timesteps")
     ax.set_ylabel("return")
-    ax.set_title(run_dir.name)
+    # a folder name that is not UTF-8 arrives with surrogate escapes, which matplotlib cannot draw
+    ax.set_title(run_dir.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
     ax.grid(alpha=0.3)
     ax.legend()
     buf = io.BytesIO()

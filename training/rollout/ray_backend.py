@@ -49,12 +49,38 @@ class _RolloutActor:
         return os.getpid()
 
 
+#: Seconds to wait for a TCP connection to ``--address`` before giving up (Ray itself retries for minutes).
+CONNECT_TIMEOUT = 5.0
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """A one-line error, after at most ``timeout`` seconds, if nothing listens at HOST:PORT.
+
+    ``auto`` and ``ray://`` addresses are left to Ray; only a bare HOST:PORT is probed.
+    """
+    import socket
+
+    if address == "auto" or "://" in address:
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ChromaticError(f"--address {address!r}: expected HOST:PORT or auto")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as e:
+        raise ChromaticError(f"cannot reach a Ray cluster at {address} within {timeout:.0f} s "
+                             f"({e.strerror or e}); is `ray start --head` running there?") from None
+
+
 class RayEngine:
     """Rollouts on Ray actors, one per CPU of the cluster unless ``workers`` says otherwise."""
 
     def __init__(self, workers: int | None = None, address: str | None = None,
                  on_result: Callable[[RayEngine, int], None] | None = None,
                  init_kwargs: dict | None = None) -> None:
+        if address:
+            check_reachable(address)
         ray = _import_ray()
         self._ray = ray
         self._owns_ray = False
