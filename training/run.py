@@ -87,7 +87,7 @@ def _streams(seed: int) -> tuple[np.random.Generator, ...]:
 def new_state(cfg: TrainConfig, obs_dim: int, act_dim: int) -> RunState:
     setup, rng = _streams(cfg.seed)[:2]
     sizes = (obs_dim, *cfg.hidden, act_dim)
-    check_blob_limits(cfg.hidden, None, sizes)
+    check_blob_limits(cfg.hidden, None, sizes, cfg.structure)
     frozen = None
     if cfg.init_policy:
         _, policy = cfg.with_init_policy()

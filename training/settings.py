@@ -241,22 +241,24 @@ class TrainConfig:
 
 
 def check_blob_limits(hidden: tuple[int, ...], colors: int | None,
-                      layer_sizes: tuple[int, ...] | None = None) -> None:
-    """Refuse, before any training, sizes the blob format cannot hold (docs/blob-format.md)."""
-    from chromatic.compiler.blob import MAX_EDGES, MAX_INDEX_BITS, MAX_LAYERS
+                      layer_sizes: tuple[int, ...] | None = None, structure: str = "chromatic") -> None:
+    """Refuse, before any training, sizes the blob format cannot hold (``compiler.limits``).
+
+    At argument time the options are checked by name; once the environment fixes the input and
+    output sizes, the whole architecture is (edges included).
+    """
+    from chromatic.compiler.limits import MAX_LAYERS, MAX_STORED_COLORS, MAX_WIDTH, check_sizes
 
     if len(hidden) + 1 > MAX_LAYERS:
         raise ChromaticError(f"{len(hidden) + 1} layers; the blob format allows {MAX_LAYERS}")
-    if any(h > 0xFFFF for h in hidden):
-        raise ChromaticError(f"--hidden widths must be at most 65535 (the blob format), got {list(hidden)}")
-    if colors is not None and not 1 <= colors <= 1 << MAX_INDEX_BITS:
-        raise ChromaticError(f"--colors must be in [1, {1 << MAX_INDEX_BITS}] (indices of at most "
-                             f"{MAX_INDEX_BITS} bits), got {colors}")
+    if any(h > MAX_WIDTH for h in hidden):
+        raise ChromaticError(f"--hidden widths must be at most {MAX_WIDTH} (the blob format), "
+                             f"got {list(hidden)}")
+    if colors is not None and not 1 <= colors <= MAX_STORED_COLORS:
+        raise ChromaticError(f"--colors must be in [1, {MAX_STORED_COLORS}] (the blob format's "
+                             f"16-bit indices), got {colors}")
     if layer_sizes is not None:
-        edges = sum(a * b for a, b in zip(layer_sizes, layer_sizes[1:]))
-        if edges > MAX_EDGES or max(layer_sizes) > 0xFFFF:
-            raise ChromaticError(f"layer sizes {list(layer_sizes)} give {edges} edges; the blob "
-                                 f"format allows {MAX_EDGES} and widths up to 65535")
+        check_sizes(layer_sizes, colors, structure, what=f"layer sizes {list(layer_sizes)}")
 
 
 # -- the command line ---------------------------------------------------------------------------
