@@ -93,7 +93,8 @@ def main() -> None:
                 if (run / "policy.npz").exists() and code == 0:
                     break
                 if rnd.random() < 0.5 and (run / "config.json").exists():
-                    code = killed_run(chromatic("train", "--resume", str(run), "--quiet"), rnd.uniform(0, full))
+                    again = chromatic("train", "--resume", str(run), "--quiet")
+                    code = killed_run(again, rnd.uniform(0, full))
                     counts["kills"] += code is None
             if not ((run / "policy.npz").exists() and code == 0):
                 # killed before config.json: the folder is reused by a fresh start

@@ -190,7 +190,8 @@ def table(names: list[str]) -> str:
         steps = np.median([x["timesteps"] for x in s["per_seed"]])
         wall = np.median([x["wall_s"] or 0 for x in s["per_seed"]])
         lines.append(f"| {name} | {s['seeds']} | {s['median']:.0f} | {s['q25']:.0f} | {s['q75']:.0f} | "
-                     f"{s['best']:.0f} | {s['threshold']:.0f} | {100 * s['share_reaching']:.0f} % | {reach} | "
+                     f"{s['best']:.0f} | {s['threshold']:.0f} | {100 * s['share_reaching']:.0f} % | "
+                     f"{reach} | "
                      f"{ars} | {steps / 1e6:.1f} M | {wall / 60:.1f} min |")
     return "\n".join(lines) + "\n"
 
@@ -227,7 +228,8 @@ def main() -> None:
             print(f"{name} seed {seed}: eval {meta['eval_return']:.1f} ± {meta['eval_std']:.1f} "
                   f"after {meta['timesteps']} steps ({time.time() - t0:.0f} s)", flush=True)
             s = write(name, case, args.runs)
-        print(f"{name}: median {s['median']:.1f} [q25 {s['q25']:.1f}, q75 {s['q75']:.1f}] best {s['best']:.1f} "
+        print(f"{name}: median {s['median']:.1f} [q25 {s['q25']:.1f}, q75 {s['q75']:.1f}] "
+              f"best {s['best']:.1f} "
               f"share >= {case.threshold}: {s['share_reaching']:.0%}", flush=True)
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from chromatic.cli import main
-from chromatic.errors import ChromaticError
 from chromatic.compiler.policy_file import load_policy, policy_to_arrays
+from chromatic.errors import ChromaticError
 from chromatic.training import run as run_mod
 from chromatic.training.run import EngineOptions, TrainConfig, resume, start
 

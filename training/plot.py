@@ -1,4 +1,4 @@
-"""`chromatic plot RUN_DIR`: the training curve (perturbed returns and evaluations against timesteps) as a PNG."""
+"""`chromatic plot RUN_DIR`: the training curve (perturbed returns and evaluations) as a PNG."""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chromatic.errors import ChromaticError
 from chromatic.arrays import readonly
 from chromatic.compiler.ir import (
     Activation,
@@ -27,6 +26,7 @@ from chromatic.compiler.ir import (
 )
 from chromatic.compiler.policy_file import load_policy
 from chromatic.compiler.synth import random_partitions
+from chromatic.errors import ChromaticError
 
 STRUCTURES = ("chromatic", "dense", "toeplitz", "circulant")
 

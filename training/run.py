@@ -414,7 +414,8 @@ def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, p
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
-        more = f"--timesteps {cfg.timesteps}" if cfg.timesteps is not None else f"--iterations {cfg.iterations}"
+        more = (f"--timesteps {cfg.timesteps}" if cfg.timesteps is not None
+                else f"--iterations {cfg.iterations}")
         print(f"chromatic: stopped after iteration {st.iteration}; continue with "
               f"chromatic train --resume {run_dir} {more}", file=sys.stderr)
         raise

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from chromatic.atomic import atomic_open
-from chromatic.errors import ChromaticError
 from chromatic.compiler.policy_file import load_policy
+from chromatic.errors import ChromaticError
 
 
 def _load(path: Path) -> dict[str, np.ndarray]:

@@ -153,7 +153,8 @@ class TrainConfig:
             raise ChromaticError(f"--hidden widths must be at least 1, got {list(self.hidden)}")
         for name in ("eval_episodes", "eval_every"):
             if getattr(self, name) < 1:
-                raise ChromaticError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+                flag = name.replace("_", "-")
+                raise ChromaticError(f"--{flag} must be at least 1, got {getattr(self, name)}")
         if not self.init_scale >= 0:
             raise ChromaticError(f"--init-scale must be >= 0, got {self.init_scale}")
         if self.horizon is not None and self.horizon < 1:

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from chromatic.errors import ChromaticError
 from chromatic.arrays import readonly
+from chromatic.errors import ChromaticError
 
 Shaping = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 

@@ -14,7 +14,14 @@ from collections.abc import Callable, Sequence
 
 from chromatic.errors import ChromaticError
 from chromatic.training.rollout.engine import BatchSizer, default_workers, in_order
-from chromatic.training.rollout.worker import Job, RolloutResult, Task, TaskRunner, single_thread_env, timed_run
+from chromatic.training.rollout.worker import (
+    Job,
+    RolloutResult,
+    Task,
+    TaskRunner,
+    single_thread_env,
+    timed_run,
+)
 
 IN_FLIGHT = 2
 
