@@ -27,6 +27,7 @@ from chromatic.compiler.ir import (
 from chromatic.compiler.policy_file import load_policy
 from chromatic.compiler.synth import random_partitions
 from chromatic.errors import ChromaticError
+from chromatic.training.enas.edges import flatten_partitions, split_partitions
 
 STRUCTURES = ("chromatic", "dense", "toeplitz", "circulant")
 
@@ -60,18 +61,11 @@ class PolicySpec:
 
     def flat_partition(self) -> np.ndarray:
         """All layers' colors as one (E,) vector, the controller's view of a partition."""
-        return np.concatenate([p.ravel() for p in self.partitions])
+        return flatten_partitions(self.partitions)
 
     def unflatten(self, flat: np.ndarray) -> tuple[np.ndarray, ...]:
         """Inverse of :meth:`flat_partition`: per-layer (out, in) color matrices."""
-        flat = np.asarray(flat, dtype=np.int64)
-        if flat.shape != (self.num_edges,):
-            raise ValueError(f"partition: expected shape ({self.num_edges},), found {flat.shape}")
-        out, offset = [], 0
-        for inp, o in zip(self.layer_sizes[:-1], self.layer_sizes[1:], strict=True):
-            out.append(flat[offset:offset + o * inp].reshape(o, inp))
-            offset += o * inp
-        return tuple(out)
+        return tuple(split_partitions(np.asarray(flat, dtype=np.int64), self.layer_sizes))
 
 
 def make_spec(
