@@ -24,6 +24,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from chromatic.errors import ChromaticError
+from chromatic.training.es.strategy import adam_update
 
 #: The REINFORCE recipe's defaults shared by the learning controllers, chosen on
 #: benchmarks/enas_synthetic.py (docs/enas.md): advantages z-scored within the batch, an entropy
@@ -113,18 +114,13 @@ class Adam:
         self.step_count = 0
 
     def step(self, params: dict[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
+        """One descent step (the update itself is ``training.es.strategy.adam_update``)."""
         self.step_count += 1
         b1, b2 = self.betas
-        c1 = 1.0 - b1**self.step_count
-        c2 = 1.0 - b2**self.step_count
         for k in self.m:
-            g = grads[k]
-            m, v = self.m[k], self.v[k]
-            m *= b1
-            m += (1.0 - b1) * g
-            v *= b2
-            v += (1.0 - b2) * g * g
-            params[k] -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+            step, self.m[k], self.v[k] = adam_update(self.m[k], self.v[k], self.step_count, grads[k],
+                                                     self.lr, b1, b2, self.eps)
+            params[k] -= step
 
     def state_dict(self, prefix: str = "adam/") -> dict[str, np.ndarray]:
         out = {prefix + "step": np.array(self.step_count)}

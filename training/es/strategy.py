@@ -85,12 +85,22 @@ def sgd_step(theta: np.ndarray, grad: np.ndarray, opt: OptState, lr: float) -> t
     return theta + lr * grad, replace(opt, t=opt.t + 1)
 
 
+def adam_update(m: np.ndarray, v: np.ndarray, t: int, grad: np.ndarray, lr: float, b1: float = 0.9,
+                b2: float = 0.999, eps: float = 1e-8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Adam (Kingma & Ba), the one implementation: step ``t`` (from 1) -> (step, new m, new v).
+
+    The ES strategies ascend with it and the ENAS controllers (``training/enas/optim.py``)
+    descend with it.
+    """
+    m = b1 * m + (1 - b1) * grad
+    v = b2 * v + (1 - b2) * np.square(grad)
+    return lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps), m, v
+
+
 def adam_step(theta: np.ndarray, grad: np.ndarray, opt: OptState, lr: float,
               b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> tuple[np.ndarray, OptState]:
     t = opt.t + 1
-    m = b1 * opt.m + (1 - b1) * grad
-    v = b2 * opt.v + (1 - b2) * np.square(grad)
-    step = lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+    step, m, v = adam_update(opt.m, opt.v, t, grad, lr, b1, b2, eps)
     return theta + step, OptState(m, v, t)
 
 
