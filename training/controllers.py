@@ -27,7 +27,9 @@ from chromatic.training.policy_params import PolicySpec
 class Controller(Protocol):
     def sample(self, batch: int, rng: np.random.Generator) -> np.ndarray: ...
 
-    def update(self, partitions: np.ndarray, rewards: np.ndarray) -> None: ...
+    def update(self, partitions: np.ndarray, rewards: np.ndarray) -> dict[str, float]:
+        """Learn from rewarded partitions; returns statistics (``mean_reward``, ``entropy``, or none)."""
+        ...
 
 
 class FixedController:
@@ -41,8 +43,9 @@ class FixedController:
     def sample(self, batch: int, rng: np.random.Generator) -> np.ndarray:
         return np.broadcast_to(self.partition, (batch, self.partition.size))
 
-    def update(self, partitions: np.ndarray, rewards: np.ndarray) -> None:
-        """A fixed partition learns nothing."""
+    def update(self, partitions: np.ndarray, rewards: np.ndarray) -> dict[str, float]:
+        """A fixed partition learns nothing (and has no statistics to report)."""
+        return {}
 
 
 class PopulationController:
