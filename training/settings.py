@@ -88,8 +88,10 @@ class TrainConfig:
                          metavar="K")
     replay_size: int = opt(16, "best partitions the NAS replay buffer keeps")
     replay_fraction: float = opt(0.25, "share of each NAS population resampled from the replay buffer")
-    controller_lr: float = opt(1e-3, "Adam learning rate of a learning controller (App. B.1)")
-    entropy_weight: float = opt(0.3, "entropy bonus of a learning controller's loss (App. B.1)")
+    controller_lr: float | None = opt(None, "learning rate of a learning controller's network "
+                                            "(default: the controller's own, 0.001; docs/enas.md)")
+    entropy_weight: float | None = opt(None, "entropy bonus of a learning controller's loss "
+                                             "(default: the controller's own, 0.02)")
     seed: int = opt(0, "the one seed every random draw derives from")
 
     # -- derived settings ----------------------------------------------------------------------
@@ -169,7 +171,8 @@ class TrainConfig:
         check_blob_limits(self.hidden, self.colors if self.structure == "chromatic" else None)
         self.make_strategy()  # checks sigma, lr, optimizer, pair parity, top-b
         self.nas()
-        if not self.controller_lr > 0 or self.entropy_weight < 0:
+        if (self.controller_lr is not None and not self.controller_lr > 0) or (
+                self.entropy_weight is not None and not self.entropy_weight >= 0):
             raise ChromaticError(f"--controller-lr must be > 0 and --entropy-weight >= 0, got "
                                  f"{self.controller_lr} and {self.entropy_weight}")
         if self.controller not in CONTROLLERS:
