@@ -12,7 +12,6 @@ Observation statistics from a separate file (docs/import.md) compose *before* th
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from chromatic.compiler.ir import (
     Structure,
     canonical_partitions,
 )
-from chromatic.compiler.policy_file import load_policy
+from chromatic.compiler.policy_file import load_policy, read_npz
 from chromatic.errors import ChromaticError
 
 WEIGHTINGS = ("none", "sensitivity")
@@ -135,14 +134,7 @@ def load_stats(path: str | os.PathLike[str]) -> ObsStats:
     """Read a statistics .npz (docs/import.md): ``mean`` and ``std``, or ``mean`` and ``var``
     with an optional ``epsilon`` (std = sqrt(var + epsilon), as SB3's VecNormalize); optional
     ``clip_obs``; ``count`` is ignored."""
-    p = Path(path)
-    if not p.is_file():
-        raise ChromaticError(f"{path}: no such statistics file")
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise ChromaticError(f"{path}: not a readable .npz statistics file ({e})") from None
+    arrays = read_npz(path, "statistics file", ChromaticError)
     try:
         return _stats_from_arrays(arrays)
     except ChromaticError as e:

@@ -15,7 +15,8 @@ import numpy as np
 
 from chromatic.atomic import atomic_write_with
 from chromatic.compiler.ir import Activation, Layer, Normalization, Policy, Structure
-from chromatic.errors import PolicyFormatError
+from chromatic.compiler.limits import MAX_LAYERS, MAX_WIDTH
+from chromatic.errors import ChromaticError, PolicyFormatError
 
 FORMAT_KEYS = {
     "layer_sizes",
@@ -27,20 +28,25 @@ FORMAT_KEYS = {
     "structure",
 }
 METADATA_KEYS = ("env_id", "train_command", "seed", "timesteps", "eval_return")
-_MAX_LAYERS = 64
-_MAX_WIDTH = 65535
+
+
+def read_npz(path: str | os.PathLike[str], what: str,
+             error: type[ChromaticError] = PolicyFormatError) -> dict[str, np.ndarray]:
+    """The arrays of a user's .npz file (no pickles), with one-line errors naming ``what``."""
+    p = Path(path)
+    if not p.is_file():
+        raise error(f"{path}: no such {what}")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise error(f"{path}: not a readable .npz {what} ({e})") from None
 
 
 def load_policy(path: str | os.PathLike[str]) -> Policy:
     """Load and validate a policy file; raise PolicyFormatError on any problem."""
     path = Path(path)
-    if not path.is_file():
-        raise PolicyFormatError(f"{path}: no such policy file")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise PolicyFormatError(f"{path}: not a readable .npz policy file ({e})") from None
+    arrays = read_npz(path, "policy file")
     try:
         return policy_from_arrays(arrays)
     except PolicyFormatError as e:
@@ -84,10 +90,10 @@ def _float_array(arrays: dict[str, np.ndarray], key: str, shape: tuple[int, ...]
 def policy_from_arrays(arrays: dict[str, np.ndarray]) -> Policy:
     """Build and validate a Policy from the policy file's arrays."""
     sizes = _int_array(arrays, "layer_sizes", 1)
-    if not 2 <= sizes.size <= _MAX_LAYERS + 1:
-        raise PolicyFormatError(f"layer_sizes: expected 2 to {_MAX_LAYERS + 1} entries, found {sizes.size}")
-    if sizes.min() < 1 or sizes.max() > _MAX_WIDTH:
-        raise PolicyFormatError(f"layer_sizes: expected entries in [1, {_MAX_WIDTH}], found {sizes.tolist()}")
+    if not 2 <= sizes.size <= MAX_LAYERS + 1:
+        raise PolicyFormatError(f"layer_sizes: expected 2 to {MAX_LAYERS + 1} entries, found {sizes.size}")
+    if sizes.min() < 1 or sizes.max() > MAX_WIDTH:
+        raise PolicyFormatError(f"layer_sizes: expected entries in [1, {MAX_WIDTH}], found {sizes.tolist()}")
     sizes_t = tuple(int(s) for s in sizes)
     weights = _get(arrays, "weights")
     if weights.ndim != 1:
