@@ -218,14 +218,23 @@ def current_partition(st: RunState) -> np.ndarray:
     return st.spec.flat_partition()
 
 
+def unperturbed_returns(cfg: TrainConfig, st: RunState, engine: Engine, flat_parts: np.ndarray,
+                        seeds: np.ndarray) -> tuple[np.ndarray, int]:
+    """Returns (P, S) of the current parameters under each of P flat partitions, unperturbed,
+    one episode per reset seed (statistics not collected), and the steps they took."""
+    norm = normalization(cfg, st)
+    parts = tuple(st.spec.unflatten(c) for c in flat_parts)
+    job = Job(cfg.env_id, st.spec, st.es.params, 0.0, norm.mean, norm.std, cfg.horizon, False, parts)
+    tasks = [(k * len(seeds) + e, 0, 0, k, int(s)) for k in range(len(parts)) for e, s in enumerate(seeds)]
+    results = engine.run(job, tasks)
+    returns = np.array([r.ret for r in results]).reshape(len(parts), len(seeds))
+    return returns, sum(r.steps for r in results)
+
+
 def evaluate_mean(cfg: TrainConfig, st: RunState, engine: Engine) -> tuple[float, int]:
     """Mean unperturbed return of the current parameters on the selection seeds, and its steps."""
-    norm = normalization(cfg, st)
-    parts = (st.spec.unflatten(current_partition(st)),)
-    job = Job(cfg.env_id, st.spec, st.es.params, 0.0, norm.mean, norm.std, cfg.horizon, False, parts)
-    seeds = selection_seeds(cfg)
-    results = engine.run(job, [(k, 0, 0, 0, int(s)) for k, s in enumerate(seeds)])
-    return float(np.mean([r.ret for r in results])), sum(r.steps for r in results)
+    returns, steps = unperturbed_returns(cfg, st, engine, current_partition(st)[None], selection_seeds(cfg))
+    return float(returns.mean()), steps
 
 
 def maybe_evaluate(cfg: TrainConfig, st: RunState, engine: Engine, row: dict) -> None:
@@ -444,14 +453,10 @@ def final_choice(cfg: TrainConfig, st: RunState, engine: Engine) -> PolicySpec:
     if not len(cands):  # no NAS step yet: the run's initial partition
         return st.spec
     seeds = _streams(cfg.seed)[2].integers(2**31, 2**32, size=FINALIST_EPISODES)
-    norm = normalization(cfg, st)
-    parts = tuple(st.spec.unflatten(c) for c in cands)
-    job = Job(cfg.env_id, st.spec, st.es.params, 0.0, norm.mean, norm.std, cfg.horizon, False, parts)
-    tasks = [(k * len(seeds) + e, 0, 0, k, int(s)) for k in range(len(cands)) for e, s in enumerate(seeds)]
-    results = engine.run(job, tasks)
-    scores = np.array([r.ret for r in results]).reshape(len(cands), len(seeds)).mean(axis=1)
-    best = int(np.argmax(scores))
-    return PolicySpec(st.spec.layer_sizes, st.spec.structure, st.spec.num_colors, parts[best])
+    returns, _ = unperturbed_returns(cfg, st, engine, np.asarray(cands), seeds)
+    best = int(np.argmax(returns.mean(axis=1)))
+    return PolicySpec(st.spec.layer_sizes, st.spec.structure, st.spec.num_colors,
+                      st.spec.unflatten(cands[best]))
 
 
 def write_policy(cfg: TrainConfig, st: RunState, spec: PolicySpec, params: np.ndarray,
