@@ -66,7 +66,7 @@ CASES: dict[str, Case] = {
                                  timesteps=3_000_000),
     "hopper_h41_c11": _case("Hopper-v5", 3000, "issue 13 goal", hidden=(41,), colors=11,
                             timesteps=4_000_000),
-    "walker2d_h41_c17": _case("Walker2d-v5", 3000, "", hidden=(41,), colors=17, timesteps=2_000_000),
+    "walker2d_h41_c17": _case("Walker2d-v5", 3000, "", hidden=(41,), colors=17, timesteps=5_000_000),
 }
 
 #: The ablation behind the recipe (docs/training.md), on Hopper H41 M=11 at 1 M timesteps, run on
