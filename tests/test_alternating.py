@@ -198,7 +198,12 @@ def test_enas_run_logs_controller_and_final_policy_uses_a_logged_partition(tmp_p
     assert 0 < log[-1]["controller_entropy"] <= np.log(5) + 1e-6
     policy = load_policy(out / "policy.npz")
     flat = np.concatenate([la.partition.ravel() for la in policy.layers])
-    logged = [np.load(f)["partitions"] for f in sorted((out / "partitions").glob("*.npz"))]
+    logged = []
+    for f in sorted((out / "partitions").glob("*.npz")):
+        with np.load(f) as step:  # a phase's population and its score-only candidates, all scored
+            assert len(step["scores"]) == len(step["partitions"]) + len(step["candidates"])
+            assert np.isfinite(step["scores"]).all()
+            logged.append(np.concatenate([step["partitions"], step["candidates"]]))
     assert len(logged) == 2 and any((pop == flat).all(axis=1).any() for pop in logged)
     assert "--controller enas --nas-every 2" in policy.metadata["train_command"]
     # chromatic analyze over the two NAS steps

@@ -34,8 +34,12 @@ from chromatic.training.alternating import (
     NasState,
     end_phase,
     finalists,
+    ScoreJobs,
     observe,
     pivot_partitions,
+    score,
+    score_jobs,
+    scored_partitions,
     split_state,
     start_phase,
 )
@@ -133,33 +137,41 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
     pivot_seeds = rng.integers(0, 2**31, size=ask.num_pivot)
     nas = st.nas
     group = 2 if cfg.antithetic else 1  # an antithetic pair shares its partition too
+    phase_ends = nas is not None and (st.iteration + 1) % cfg.nas_every == 0
+    jobs = ScoreJobs(np.zeros(0, np.int64), np.zeros(0, np.int64))
     if nas is None:
         pids, job_parts = np.zeros(n, dtype=np.int64), ()
         pivot_pids = np.zeros(ask.num_pivot, dtype=np.int64)
     else:
         if st.iteration % cfg.nas_every == 0:  # a NAS step opens the weight phase (eq. (1))
             nas = start_phase(nas, controller, n, cfg.nas(), rng, group)
-        uniq, pids = np.unique(nas.population, axis=0, return_inverse=True)
+        # rows 0..n-1: the perturbations' partitions; then the score-only candidates
+        uniq, pids = np.unique(scored_partitions(nas), axis=0, return_inverse=True)
         pids = pids.reshape(-1)
         job_parts = tuple(st.spec.unflatten(row) for row in uniq)
         pivot_pids = pids[pivot_partitions(ask.num_pivot, n, st.iteration)]
+        if phase_ends:  # the phase's last iteration also scores every partition, unperturbed
+            jobs = score_jobs(nas, cfg.nas(), rng)
     norm = normalization(cfg, st)
     job = Job(cfg.env_id, st.spec, st.es.params, sigma, norm.mean, norm.std, cfg.horizon,
               collects_stats(cfg, st), job_parts)
     tasks = [(k, int(ask.seeds[k]), int(ask.signs[k]), int(pids[k]), int(ep_seeds[k])) for k in range(n)]
     tasks += [(n + j, 0, 0, int(pivot_pids[j]), int(pivot_seeds[j])) for j in range(ask.num_pivot)]
+    m = n + ask.num_pivot
+    tasks += [(m + j, 0, 0, int(pids[jobs.rows[j]]), int(jobs.seeds[j])) for j in range(len(jobs))]
     t0 = time.perf_counter()
     results = engine.run(job, tasks)
     seconds = time.perf_counter() - t0
     returns = np.array([r.ret for r in results[:n]])
     # The survival-bonus shift (ARS): training sees reward - shift per step, evaluation never does.
     shaped = returns - cfg.shift * np.array([r.steps for r in results[:n]])
-    pivot = np.array([r.ret - cfg.shift * r.steps for r in results[n:]])
+    pivot = np.array([r.ret - cfg.shift * r.steps for r in results[n:m]])
     es = strategy.tell(st.es, ask, shaped, pivot)
     nas_update = False
     if nas is not None:
         nas = observe(nas, returns, group)
-        if (st.iteration + 1) % cfg.nas_every == 0:  # the phase ends: rewards are its maxima (eq. (2))
+        if phase_ends:  # the controller learns from the scores (or the phase's maxima, eq. (2))
+            nas = score(nas, jobs, [r.ret for r in results[m:]])  # true returns, never shifted
             nas = end_phase(nas, controller, cfg.nas(), group)
             nas_update = True
     stats = st.stats
@@ -181,7 +193,7 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
         "iteration": st.iteration, "timesteps": st.timesteps, "episodes": st.episodes,
         "mean_return": float(returns.mean()), "max_return": float(returns.max()),
         "min_return": float(returns.min()),
-        "pivot_return": float(np.mean([r.ret for r in results[n:]])) if ask.num_pivot else None,
+        "pivot_return": float(np.mean([r.ret for r in results[n:m]])) if ask.num_pivot else None,
         "sigma": sigma, "steps": steps, "steps_per_s": steps / max(seconds, 1e-9), "seconds": seconds,
         "elapsed": st.elapsed,
     }
@@ -285,6 +297,7 @@ def log_partitions(run_dir: Path, st: RunState) -> Path:
     path = run_dir / PARTITIONS / f"nas_{st.nas.updates:05d}.npz"
     path.parent.mkdir(exist_ok=True)
     arrays = {"partitions": st.nas.population, "rewards": st.nas.best, "sampled": st.nas.sampled,
+              "candidates": st.nas.candidates, "scores": st.nas.scores,
               "palette": st.es.params[: st.spec.num_colors], "iteration": np.array(st.iteration),
               "timesteps": np.array(st.timesteps), "layer_sizes": np.array(st.spec.layer_sizes)}
     atomic_write_with(path, lambda f: np.savez(f, **arrays))
@@ -386,8 +399,9 @@ def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, p
         from chromatic.training.rollout.worker import pin_blas_threads
 
         pin_blas_threads()
-    controller = make_controller(cfg.controller, st.spec, cfg.seed,
-                                 learning_rate=cfg.controller_lr, entropy_weight=cfg.entropy_weight)
+    controller = make_controller(cfg.controller, st.spec, cfg.seed, learning_rate=cfg.controller_lr,
+                                 entropy_weight=cfg.entropy_weight,
+                                 concentration=cfg.controller_concentration)
     own, nas_arrays = split_state(st.controller_state)
     if own and hasattr(controller, "load_state_dict"):
         controller.load_state_dict(own)

@@ -92,6 +92,14 @@ class TrainConfig:
                                             "(default: the controller's own, 0.001; docs/enas.md)")
     entropy_weight: float | None = opt(None, "entropy bonus of a learning controller's loss "
                                              "(default: the controller's own, 0.02)")
+    controller_concentration: float | None = opt(
+        None, "enas/factorized: start concentrated on the initial partition, each edge keeping its "
+              "color with this probability (default 0.97; 0: uniform, the paper's start)", metavar="P")
+    score_episodes: int = opt(1, "unperturbed rollouts that score each sampled partition for the "
+                                 "controller (0: its best perturbed return, eq. (2) as written)")
+    controller_batch: int = opt(32, "fresh partitions per controller update (score-only samples "
+                                    "make up the population's own)")
+    bits_weight: float = opt(0.0, "lambda: the controller maximises score - lambda * bits(partition)")
     seed: int = opt(0, "the one seed every random draw derives from")
 
     # -- derived settings ----------------------------------------------------------------------
@@ -140,7 +148,8 @@ class TrainConfig:
     def nas(self):
         from chromatic.training.alternating import NasSettings
 
-        return NasSettings(self.nas_every, self.replay_size, self.replay_fraction).validate()
+        return NasSettings(self.nas_every, self.replay_size, self.replay_fraction, self.score_episodes,
+                           self.controller_batch, self.bits_weight).validate()
 
     def validate(self) -> TrainConfig:
         if not self.env_id:
@@ -171,6 +180,10 @@ class TrainConfig:
         check_blob_limits(self.hidden, self.colors if self.structure == "chromatic" else None)
         self.make_strategy()  # checks sigma, lr, optimizer, pair parity, top-b
         self.nas()
+        c = self.controller_concentration
+        if c is not None and not (c == 0 or 1 / self.colors <= c < 1):
+            raise ChromaticError(f"--controller-concentration must be 0 or lie in [1/M, 1) = "
+                                 f"[{1 / self.colors:.3g}, 1), got {c}")
         if (self.controller_lr is not None and not self.controller_lr > 0) or (
                 self.entropy_weight is not None and not self.entropy_weight >= 0):
             raise ChromaticError(f"--controller-lr must be > 0 and --entropy-weight >= 0, got "
