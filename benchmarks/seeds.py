@@ -69,6 +69,14 @@ CASES: dict[str, Case] = {
     "walker2d_h41_c17": _case("Walker2d-v5", 3000, "", hidden=(41,), colors=17, timesteps=5_000_000),
 }
 
+#: Fig. 4: a learned partition (enas) against a fixed random population and a random controller,
+#: at the fixed cases' budgets (the ``fixed`` reference is the case above with the same seeds).
+for _env, _fixed in (("halfcheetah", "halfcheetah_h41_c17"), ("walker2d", "walker2d_h41_c17")):
+    for _ctrl in ("enas", "population", "random"):
+        _base = CASES[_fixed]
+        CASES[f"fig4_{_env}_{_ctrl}"] = Case(dataclasses.replace(_base.cfg, controller=_ctrl),
+                                             _base.threshold, f"Fig. 4: --controller {_ctrl}")
+
 #: The ablation behind the recipe (docs/training.md), on Hopper H41 M=11 at 1 M timesteps, run on
 #: tuning seeds (100, 101), never the reported ones: each case changes one part of the default.
 _ABLATE = dict(hidden=(41,), colors=11, timesteps=1_000_000)

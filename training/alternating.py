@@ -41,7 +41,7 @@ PREFIX = "nas/"
 class NasSettings:
     """How the two phases alternate (command-line options of ``chromatic train``)."""
 
-    every: int = 5
+    every: int = 2
     """K: ES iterations per weight phase; the controller updates after each phase."""
     replay_size: int = 16
     """partitions the replay buffer keeps (the best by reward)."""

@@ -84,7 +84,7 @@ class TrainConfig:
                                   metavar="POLICY.npz")
     controller: str = opt("fixed", "where each perturbation's partition comes from (docs/enas.md)",
                           choices=tuple(sorted(CONTROLLERS)))
-    nas_every: int = opt(5, "ES iterations per weight phase; a learning controller updates after each",
+    nas_every: int = opt(2, "ES iterations per weight phase; a learning controller updates after each",
                          metavar="K")
     replay_size: int = opt(16, "best partitions the NAS replay buffer keeps")
     replay_fraction: float = opt(0.25, "share of each NAS population resampled from the replay buffer")
