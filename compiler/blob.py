@@ -299,10 +299,9 @@ def decode(data: bytes) -> Blob:
     stored_crc = struct.unpack_from("<I", data, n - 4)[0]
     if zlib.crc32(memoryview(data)[: n - 4]) != stored_crc:
         raise _fail(Status.CRC, "corrupt blob: CRC32 mismatch")
-    if num_layers > 1 and hidden != Activation.TANH:
+    if num_layers > 1 and hidden == Activation.IDENTITY:
         raise _fail(
-            Status.HEADER,
-            f"corrupt blob: hidden activation {Activation(hidden).name.lower()!r}, expected 'tanh'",
+            Status.HEADER, "corrupt blob: hidden activation 'identity', expected 'tanh' or 'relu'"
         )
     # Only now is it safe to materialize arrays: every size is bounded by n.
     off = lay.offsets()

@@ -1,4 +1,4 @@
-"""The Policy IR every stage shares: a chromatic tanh MLP (paper §3).
+"""The Policy IR every stage shares: a chromatic tanh (or ReLU) MLP (paper §3).
 
 A policy is a stack of layers ``y = act(W_l x + b_l)`` whose weight matrices are
 ``W_l[i, j] = palette[partition_l[i, j]]``: every edge carries a color and all edges
@@ -42,6 +42,20 @@ class Activation(enum.IntEnum):
 
     IDENTITY = 0
     TANH = 1
+    RELU = 2  # max(0, x); blob format v1 since issue 15 (older readers refuse it: HEADER)
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """The nonlinearity in numpy: the reference's definition of every kernel's."""
+        if self == Activation.TANH:
+            return np.tanh(x)
+        if self == Activation.RELU:
+            return np.maximum(x, 0.0)
+        return x
+
+    @property
+    def bounded(self) -> bool:
+        """Whether every output lies in [-1, 1] (error and overflow bounds use it)."""
+        return self == Activation.TANH
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,10 +186,8 @@ class Policy:
             _check_finite(name, arr)
         if (self.normalization.std < 0).any():
             raise PolicyFormatError("obs_std: expected values >= 0, found a negative one")
-        if self.hidden_activation != Activation.TANH and len(self.layers) > 1:
-            raise PolicyFormatError(
-                f"hidden_activation: expected 'tanh', found {self.hidden_activation.name.lower()!r}"
-            )
+        if self.hidden_activation == Activation.IDENTITY and len(self.layers) > 1:
+            raise PolicyFormatError("hidden_activation: expected 'tanh' or 'relu', found 'identity'")
         check_structure(self)
         return self
 

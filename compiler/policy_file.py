@@ -118,8 +118,8 @@ def policy_from_arrays(arrays: dict[str, np.ndarray]) -> Policy:
     d0 = sizes_t[0]
     norm = Normalization(_float_array(arrays, "obs_mean", (d0,)), _float_array(arrays, "obs_std", (d0,)))
     structure = _string(arrays, "structure", tuple(s.name.lower() for s in Structure))
-    hidden = _string(arrays, "hidden_activation", ("tanh",))
-    output = _string(arrays, "output_activation", ("tanh", "identity"))
+    hidden = _string(arrays, "hidden_activation", ("tanh", "relu"))
+    output = _string(arrays, "output_activation", ("tanh", "identity", "relu"))
     metadata: dict[str, str | int | float] = {}
     for k, a in arrays.items():
         if k in FORMAT_KEYS or k.startswith(("partition_", "bias_")):

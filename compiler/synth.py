@@ -34,6 +34,7 @@ def random_policy(
     seed: int | np.random.Generator = 0,
     output_activation: Activation = Activation.TANH,
     weight_scale: float = 0.5,
+    hidden_activation: Activation = Activation.TANH,
 ) -> Policy:
     """A valid random policy; ``num_colors`` is ignored for implicit structures."""
     rng = np.random.default_rng(seed)
@@ -57,5 +58,6 @@ def random_policy(
         palette=palette,
         normalization=norm,
         structure=structure,
+        hidden_activation=hidden_activation,
         output_activation=output_activation,
     ).validate()

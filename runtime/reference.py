@@ -16,7 +16,8 @@ from chromatic.compiler.ir import Activation, Policy
 
 
 def activate(kind: Activation, x: np.ndarray) -> np.ndarray:
-    return np.tanh(x) if kind == Activation.TANH else x
+    """identity, tanh or relu = max(0, x) (compiler.ir.Activation.apply)."""
+    return kind.apply(x)
 
 
 #: The bad-observation rule (docs/safety.md), the same in every runtime and kernel
@@ -43,7 +44,8 @@ def forward(policy: Policy, obs: np.ndarray) -> np.ndarray:
 def output_bound(policy: Policy) -> float:
     """An upper bound on |any layer sum| of any kernel for any observation (float64).
 
-    Inputs are clamped to +-OBS_LIMIT; tanh bounds a hidden unit by 1. Per layer, every
+    Inputs are clamped to +-OBS_LIMIT; tanh bounds a hidden unit by 1 (ReLU and identity by
+    the layer's own bound). Per layer, every
     partial sum of every algorithm (direct gather, mailman per-color sums, k-row buckets) is
     at most ``max|w| * in * bound_in + max|b|``.
     """
@@ -53,5 +55,5 @@ def output_bound(policy: Policy) -> float:
     for l, layer in enumerate(policy.layers):
         s = w * layer.shape[1] * bound + float(np.abs(layer.bias).max())
         worst = max(worst, s)
-        bound = 1.0 if policy.activation(l) == Activation.TANH else s
+        bound = 1.0 if policy.activation(l).bounded else s
     return worst

@@ -8,11 +8,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chromatic.compiler.bits import bit_report
-from chromatic.compiler.blob import FIXED_HEADER, decode
+from chromatic.compiler.blob import FIXED_HEADER, Status, decode
 from chromatic.compiler.compile import compile_policy
-from chromatic.errors import BlobError, ChromaticError
 from chromatic.compiler.ir import Activation, Structure
 from chromatic.compiler.synth import random_policy
+from chromatic.errors import BlobError, ChromaticError
 from chromatic.runtime.reference import forward
 from tests.strategies import policies
 
@@ -26,7 +26,8 @@ def dense_forward(policy, obs):
     for l, layer in enumerate(policy.layers):
         w = np.array([[policy.palette[c] for c in row] for row in layer.partition])
         x = w @ x + layer.bias
-        x = np.tanh(x) if policy.activation(l) == Activation.TANH else x
+        act = policy.activation(l)
+        x = np.tanh(x) if act == Activation.TANH else np.where(x > 0, x, 0.0) if act == Activation.RELU else x
     return x
 
 
@@ -153,6 +154,33 @@ def _reheader(data: bytes, **fields) -> bytes:
 def test_absurd_header_values_are_rejected_before_allocation(fields, match):
     with pytest.raises(BlobError, match=match):
         decode(_reheader(SMALL, **fields))
+
+
+def test_activation_codes_are_the_header_bytes_8_and_9():
+    """relu is code 2 in both fields; a v1 blob's layout is otherwise unchanged."""
+    for hidden in (Activation.TANH, Activation.RELU):
+        for output in Activation:
+            data = compile_policy(
+                random_policy((3, 4, 2), 5, seed=1, hidden_activation=hidden, output_activation=output)
+            )
+            assert (data[4], data[8], data[9]) == (1, int(hidden), int(output))
+            assert decode(data).policy.hidden_activation == hidden
+            assert decode(data).policy.output_activation == output
+
+
+@pytest.mark.parametrize(
+    "fields, match",
+    [
+        ({"hidden": 3}, "hidden activation"),
+        ({"output": 3}, "output activation"),
+        ({"hidden": 0}, "hidden activation 'identity', expected 'tanh' or 'relu'"),
+    ],
+)
+def test_unknown_activation_codes_and_identity_hidden_layers_are_refused(fields, match):
+    """An unknown code is check 5 (HEADER): how a reader older than relu refuses a relu blob."""
+    with pytest.raises(BlobError, match=match) as e:
+        decode(_reheader(SMALL, **fields))
+    assert e.value.code == Status.HEADER
 
 
 def test_huge_implicit_layer_is_rejected():

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from chromatic.errors import PolicyFormatError
-from chromatic.compiler.ir import Structure
+from chromatic.compiler.ir import Activation, Structure
 from chromatic.compiler.policy_file import load_policy, policy_to_arrays, save_policy
 from chromatic.compiler.synth import random_policy
+from chromatic.errors import PolicyFormatError
 
 
 def write(tmp_path, arrays, name="p.npz"):
@@ -22,6 +22,16 @@ def test_round_trip(tmp_path, structure):
     assert q.layer_sizes == p.layer_sizes and q.structure == structure
     np.testing.assert_array_equal(q.palette, p.palette.astype(np.float32))
     assert q.metadata == {"env_id": "Hopper-v5", "seed": 3, "eval_return": 12.5}
+
+
+@pytest.mark.parametrize("hidden", [Activation.TANH, Activation.RELU])
+@pytest.mark.parametrize("output", list(Activation))
+def test_activations_round_trip(tmp_path, hidden, output):
+    p = random_policy((5, 7, 3), 9, hidden_activation=hidden, output_activation=output)
+    save_policy(p, tmp_path / "p.npz")
+    q = load_policy(tmp_path / "p.npz")
+    assert (q.hidden_activation, q.output_activation) == (hidden, output)
+    assert str(np.load(tmp_path / "p.npz")["hidden_activation"]) == hidden.name.lower()
 
 
 def arrays():
@@ -42,7 +52,8 @@ def arrays():
         (lambda a: a.update(obs_std=-np.ones(5)), "obs_std: expected values >= 0"),
         (lambda a: a.update(weights=np.array([np.nan] * 9)), "weights: expected finite"),
         (lambda a: a.update(structure=np.array("fancy")), "structure: expected one of"),
-        (lambda a: a.update(output_activation=np.array("relu")), "output_activation: expected one of"),
+        (lambda a: a.update(output_activation=np.array("sigmoid")), "output_activation: expected one of"),
+        (lambda a: a.update(hidden_activation=np.array("identity")), "hidden_activation: expected one of"),
         (lambda a: a.update(structure=np.array("toeplitz")), "toeplitz"),
         (lambda a: a.update(structure=np.array("masked")), r"weights\[0\] == 0"),
         (lambda a: a.update(layer_sizes=np.array([5.0, 7, 3])), "layer_sizes: expected an integer array"),
