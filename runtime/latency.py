@@ -44,16 +44,18 @@ def _python_loop(fn: Callable[[], object]) -> Callable[[int], float]:
 def _dense_numpy(policy) -> Callable[[np.ndarray], np.ndarray]:  # type: ignore[no-untyped-def]
     ws = [w.astype(np.float32) for w in policy.weight_matrices()]
     bs = [layer.bias.astype(np.float32) for layer in policy.layers]
-    tanh = [policy.activation(l) == Activation.TANH for l in range(len(ws))]
+    acts = [policy.activation(l) for l in range(len(ws))]
     mean = policy.normalization.mean.astype(np.float32)
     std = policy.normalization.std.astype(np.float32)
 
     def run(obs: np.ndarray) -> np.ndarray:
         x = (obs - mean) / std
-        for w, b, t in zip(ws, bs, tanh, strict=True):
+        for w, b, a in zip(ws, bs, acts, strict=True):
             x = w @ x + b
-            if t:
+            if a == Activation.TANH:
                 x = np.tanh(x)
+            elif a == Activation.RELU:
+                x = np.maximum(x, np.float32(0))
         return x
 
     return run

@@ -15,10 +15,12 @@ import numpy as np
 from numba import njit
 
 from chromatic.compiler.blob import blob_bytes, decode
-from chromatic.compiler.ir import Structure
+from chromatic.compiler.ir import Activation, Structure
 from chromatic.errors import ChromaticError
 from chromatic.runtime import check_obs
 from chromatic.runtime.reference import OBS_LIMIT
+
+ACT_TANH, ACT_RELU = int(Activation.TANH), int(Activation.RELU)  # compile-time constants in the jit
 
 # Mirrors CHROMATIC_COST_* and CHROMATIC_MAX_* in targets/c/chromatic.{c,h}.
 COST_DECODE, COST_DIRECT, COST_BUCKET, COST_MUL = 3, 2, 5, 2
@@ -156,9 +158,13 @@ def _forward(blob, dict_off, bits, M, structure, sizes, edge_offs, color_offs, k
         y = act if l == L - 1 else (b if l % 2 == 0 else a)
         _layer(blob, dict_off, bits, M, structure, n, out, edge_offs[l], color_offs[l], ks[l],
                pal, biases[bias_offs[l]:bias_offs[l] + out], x[:n], y, s)
-        if acts[l] == 1:
+        if acts[l] == ACT_TANH:
             for i in range(out):
                 y[i] = np.tanh(y[i])
+        elif acts[l] == ACT_RELU:
+            for i in range(out):
+                if not y[i] > 0.0:  # max(0, y) as chromatic_relu: -0 becomes +0
+                    y[i] = 0.0
         x = y
 
 

@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 
 from chromatic.compiler.blob import decode
 from chromatic.compiler.compile import compile_policy
-from chromatic.errors import BlobError, ChromaticError
-from chromatic.compiler.ir import Structure
+from chromatic.compiler.ir import Activation, Structure
 from chromatic.compiler.synth import random_policy
+from chromatic.errors import BlobError, ChromaticError
 from chromatic.runtime.reference import forward
+from tests.strategies import HIDDEN_ACTIVATIONS
 
 pytestmark = pytest.mark.c
 
@@ -31,8 +32,10 @@ SHAPES = [(1, 1), (5, 3, 2), (17, 41, 6), (111, 41, 41, 8)]
 RTOL, ATOL = 1e-5, 1e-5
 
 
-def blob_for(sizes, m=17, structure=Structure.CHROMATIC, dtype="f32", pack="bits", seed=0):
-    return compile_policy(random_policy(sizes, m, structure, seed=seed), dtype, pack)
+def blob_for(sizes, m=17, structure=Structure.CHROMATIC, dtype="f32", pack="bits", seed=0,
+             hidden=Activation.TANH):
+    policy = random_policy(sizes, m, structure, seed=seed, hidden_activation=hidden)
+    return compile_policy(policy, dtype, pack)
 
 
 def obs_for(sizes, n=4, seed=0):
@@ -49,20 +52,22 @@ def assert_matches_reference(runner, data, sizes):
 @pytest.mark.parametrize("structure", list(Structure))
 @pytest.mark.parametrize("dtype", ["f32", "f16"])
 @pytest.mark.parametrize("pack", ["bits", "bytes"])
-def test_matches_reference_every_structure(structure, dtype, pack):
+@pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
+def test_matches_reference_every_structure(structure, dtype, pack, hidden):
     for sizes in SHAPES:
         for m in (1, 2, 3, 17, 300):
             if structure.implicit and m != 17:
                 continue  # M is implied by the sizes
-            data = blob_for(sizes, m, structure, dtype, pack, seed=m)
+            data = blob_for(sizes, m, structure, dtype, pack, seed=m, hidden=hidden)
             assert_matches_reference(CRunner(data), data, sizes)
 
 
 @pytest.mark.parametrize("m", [1, 2, 3, 4, 17])
-def test_every_block_size_gives_the_same_outputs(m):
+@pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
+def test_every_block_size_gives_the_same_outputs(m, hidden):
     sizes = (17, 41, 6)
     for pack in ("bits", "bytes"):
-        data = blob_for(sizes, m, pack=pack, seed=m)
+        data = blob_for(sizes, m, pack=pack, seed=m, hidden=hidden)
         runner = CRunner(data)
         x = obs_for(sizes, n=3)
         ref = forward(decode(data).policy, x.astype(np.float64))
@@ -101,9 +106,11 @@ def test_implicit_structure_refuses_blocks():
         runner.set_block_rows(0, 1)
 
 
-def test_dense_baseline_matches_reference():
-    data = blob_for((17, 41, 6))
-    policy = decode(data).policy
+@pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
+@pytest.mark.parametrize("output", list(Activation))
+def test_dense_baseline_matches_reference(hidden, output):
+    p = random_policy((17, 41, 41, 6), 17, hidden_activation=hidden, output_activation=output)
+    policy = decode(compile_policy(p)).policy
     x = obs_for((17, 41, 6))[0]
     np.testing.assert_allclose(DenseC(policy)(x), forward(policy, x), rtol=RTOL, atol=ATOL)
 

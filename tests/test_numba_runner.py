@@ -7,12 +7,13 @@ import pytest
 
 from chromatic.compiler.blob import decode
 from chromatic.compiler.compile import compile_policy
-from chromatic.errors import BlobError, ChromaticError
-from chromatic.compiler.ir import Structure
+from chromatic.compiler.ir import Activation, Structure
 from chromatic.compiler.synth import random_policy
+from chromatic.errors import BlobError, ChromaticError
 from chromatic.runtime import load
 from chromatic.runtime.numba_runner import NumbaRunner
 from chromatic.runtime.reference import forward
+from tests.strategies import HIDDEN_ACTIVATIONS
 
 pytestmark = pytest.mark.numba
 
@@ -30,10 +31,12 @@ def check(data: bytes, runner: NumbaRunner) -> None:
 
 @pytest.mark.parametrize("structure", list(Structure))
 @pytest.mark.parametrize("dtype,pack", [("f32", "bits"), ("f16", "bytes"), ("f32", "bytes"), ("f16", "bits")])
-def test_matches_reference_every_structure(structure, dtype, pack):
+@pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
+def test_matches_reference_every_structure(structure, dtype, pack, hidden):
     for sizes in SHAPES:
         for m in ((17,) if structure.implicit else (1, 2, 17, 300)):
-            data = compile_policy(random_policy(sizes, m, structure, seed=m), dtype, pack)
+            p = random_policy(sizes, m, structure, seed=m, hidden_activation=hidden)
+            data = compile_policy(p, dtype, pack)
             check(data, load(data, "numba"))
 
 
@@ -52,11 +55,14 @@ def test_every_block_size_gives_the_same_outputs(m):
         check(data, runner)
 
 
-def test_same_outputs_as_c_runtime():
+@pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
+@pytest.mark.parametrize("output", list(Activation))
+def test_same_outputs_as_c_runtime(hidden, output):
     pytest.importorskip("cffi")
     from chromatic.runtime.c_loader import CRunner
 
-    data = compile_policy(random_policy((17, 41, 6), 17, seed=5), "f32", "bits")
+    p = random_policy((17, 41, 6), 17, seed=5, hidden_activation=hidden, output_activation=output)
+    data = compile_policy(p, "f32", "bits")
     x = np.random.default_rng(2).normal(size=(8, 17)).astype(np.float32)
     np.testing.assert_allclose(NumbaRunner(data).batch(x), CRunner(data).batch(x), rtol=1e-5, atol=1e-6)
 

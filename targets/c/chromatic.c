@@ -365,8 +365,8 @@ static int chromatic_init_impl(chromatic_model *m, const uint8_t *blob, size_t l
     M = chromatic_rd32(blob + 12);
     total = chromatic_rd32(blob + 16);
     if ((uint64_t)total != (uint64_t)len) return CHROMATIC_ERR_LENGTH;
-    if (st > CHROMATIC_STRUCT_DENSE || dt > CHROMATIC_DTYPE_F16 || hidden > CHROMATIC_ACT_TANH ||
-        output > CHROMATIC_ACT_TANH || (flags & ~(uint32_t)CHROMATIC_FLAG_BYTE_INDICES) != 0u)
+    if (st > CHROMATIC_STRUCT_DENSE || dt > CHROMATIC_DTYPE_F16 || hidden > CHROMATIC_ACT_RELU ||
+        output > CHROMATIC_ACT_RELU || (flags & ~(uint32_t)CHROMATIC_FLAG_BYTE_INDICES) != 0u)
         return CHROMATIC_ERR_HEADER;
     if (L < 1u || L > CHROMATIC_FORMAT_MAX_LAYERS) return CHROMATIC_ERR_HEADER;
     if (L > CHROMATIC_MAX_LAYERS) return CHROMATIC_ERR_TOO_LARGE;
@@ -444,8 +444,8 @@ static int chromatic_init_impl(chromatic_model *m, const uint8_t *blob, size_t l
     m->mean = blob + off;
     m->std = m->mean + v * sizes[0];
 
-    /* Hidden layers must be tanh when there are several (as Policy.validate). */
-    if (L > 1u && hidden != CHROMATIC_ACT_TANH) return CHROMATIC_ERR_HEADER;
+    /* Hidden layers must be tanh or relu when there are several (as Policy.validate). */
+    if (L > 1u && hidden == CHROMATIC_ACT_IDENTITY) return CHROMATIC_ERR_HEADER;
     /* Indices: every color < M, whatever the packing. (With --pack bytes, or any b wider than
        ceil(log2 M), an index >= M fits in b bits even when M is a power of two, and would
        read past the palette and write past the per-color scratch.) */
@@ -520,24 +520,48 @@ static void chromatic_forward(const chromatic_model *m, const float *obs, float 
             chromatic_layer_block(m, L, x, y, acc);
         if (L->activation == CHROMATIC_ACT_TANH)
             for (j = 0; j < L->out; j++) y[j] = chromatic_tanh(y[j]);
+        else if (L->activation == CHROMATIC_ACT_RELU)
+            for (j = 0; j < L->out; j++) y[j] = chromatic_relu(y[j]);
         x = y;
     }
 }
 
+static void chromatic_forward_n(const chromatic_model *m, const float *obs, float *act, size_t n,
+                                float *scratch)
+{
+    const size_t d0 = m->layers[0].in, dl = m->layers[m->num_layers - 1u].out;
+    size_t i;
+    for (i = 0; i < n; i++) chromatic_forward(m, obs + i * d0, act + i * dl, scratch);
+}
+
+#if CHROMATIC_STACK_SCRATCH_FLOATS > 0
+/* The scratch = NULL fallback in a frame of its own (never inlined), so a caller that passes
+   scratch does not pay CHROMATIC_STACK_SCRATCH_FLOATS floats of stack. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void chromatic_forward_local(const chromatic_model *m, const float *obs, float *act, size_t n)
+{
+    float local[CHROMATIC_STACK_SCRATCH_FLOATS];
+    chromatic_forward_n(m, obs, act, n, local);
+}
+#endif
+
 int chromatic_infer_batch(const chromatic_model *m, const float *obs, float *act, size_t n, float *scratch)
 {
-    float local[CHROMATIC_STACK_SCRATCH_FLOATS + 1u];
-    size_t i, d0, dl;
     if (m == NULL || obs == NULL || act == NULL) return CHROMATIC_ERR_NULL;
     if (m->num_layers == 0u) return CHROMATIC_ERR_ARGUMENT; /* not initialized */
-    if (scratch == NULL) {
-        if (chromatic_scratch_floats(m) > CHROMATIC_STACK_SCRATCH_FLOATS) return CHROMATIC_ERR_SCRATCH;
-        scratch = local;
+    if (scratch != NULL) {
+        chromatic_forward_n(m, obs, act, n, scratch);
+        return CHROMATIC_OK;
     }
-    d0 = m->layers[0].in;
-    dl = m->layers[m->num_layers - 1u].out;
-    for (i = 0; i < n; i++) chromatic_forward(m, obs + i * d0, act + i * dl, scratch);
-    return CHROMATIC_OK;
+#if CHROMATIC_STACK_SCRATCH_FLOATS > 0
+    if (chromatic_scratch_floats(m) <= CHROMATIC_STACK_SCRATCH_FLOATS) {
+        chromatic_forward_local(m, obs, act, n);
+        return CHROMATIC_OK;
+    }
+#endif
+    return CHROMATIC_ERR_SCRATCH;
 }
 
 int chromatic_infer(const chromatic_model *m, const float *obs, float *act, float *scratch)

@@ -1,7 +1,7 @@
 /*
  * chromatic.h -- the loadable C kernel: validate a chromatic blob and run it in place.
  *
- * A blob (docs/blob-format.md) holds a chromatic tanh MLP whose edge (i, j) of layer l
+ * A blob (docs/blob-format.md) holds a chromatic tanh or ReLU MLP whose edge (i, j) of layer l
  * has color Phi_l(i, j) in [0, M) and weight palette[Phi_l(i, j)] (paper section 3).
  * Inference reads the bit-packed color indices where they lie, so RAM holds only the
  * caller's scratch: two activation buffers and the per-color accumulators.
@@ -77,7 +77,7 @@ enum {
     CHROMATIC_STRUCT_DENSE = 4      /* implicit: every edge its own color */
 };
 enum { CHROMATIC_DTYPE_F32 = 0, CHROMATIC_DTYPE_F16 = 1 };
-enum { CHROMATIC_ACT_IDENTITY = 0, CHROMATIC_ACT_TANH = 1 };
+enum { CHROMATIC_ACT_IDENTITY = 0, CHROMATIC_ACT_TANH = 1, CHROMATIC_ACT_RELU = 2 /* max(0, x) */ };
 enum { CHROMATIC_FLAG_BYTE_INDICES = 1 };
 
 /* Error codes returned by chromatic_init / chromatic_infer (0 is success). */

@@ -1,13 +1,15 @@
 /*
  * chromatic_tanh.h -- what the chromatic kernel and the dense baseline share, so both pay the
  * same for tanh and for the dot-product loop (private to targets/c; not part of the API).
+ * The activations are static inline so a generated kernel that uses one of them compiles
+ * -Werror clean (same code as plain static at -O2).
  */
 #ifndef CHROMATIC_TANH_H
 #define CHROMATIC_TANH_H
 
 /* tanh as an odd 13/6 rational minimax fit (the coefficients Eigen uses for float);
    within a few ulp of tanhf on all of R, with no libm and no division by zero. */
-static float chromatic_tanh(float x)
+static inline float chromatic_tanh(float x)
 {
     const float clamp = 7.90531110763549805f;
     float ax = x < 0.0f ? -x : x, x2, p, q;
@@ -26,6 +28,12 @@ static float chromatic_tanh(float x)
     q = x2 * q + 2.26843463243900e-03f;
     q = x2 * q + 4.89352518554385e-03f;
     return p / q;
+}
+
+/* max(0, x), the ReLU hidden layer (CHROMATIC_ACT_RELU); -0 and NaN become +0. */
+static inline float chromatic_relu(float x)
+{
+    return x > 0.0f ? x : 0.0f;
 }
 
 /* s = sum_{j < n} W_j * x[j] with four partial sums (breaking the add latency chain the

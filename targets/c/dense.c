@@ -24,6 +24,8 @@ void chromatic_dense_infer(const chromatic_dense *d, const float *obs, float *ac
         }
         if (d->activations[l] == CHROMATIC_ACT_TANH)
             for (i = 0; i < out; i++) y[i] = chromatic_tanh(y[i]);
+        else if (d->activations[l] == CHROMATIC_ACT_RELU)
+            for (i = 0; i < out; i++) y[i] = chromatic_relu(y[i]);
         w += (size_t)out * n;
         bias += out;
         x = y;
