@@ -85,7 +85,10 @@ def check_arguments(args: argparse.Namespace) -> None:
 
     cmd = args.command
     if cmd == "compile":
+        from chromatic.compiler.sidecar import sidecar_path
+
         check_output(args.output, args.policy, what="blob")
+        check_output(sidecar_path(args.output), args.policy, what="blob sidecar")
     elif cmd == "infer":
         check_output(args.output, args.blob, args.input, what="actions file")
     elif cmd == "export":

@@ -13,10 +13,18 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from chromatic.compiler.bits import describe
     from chromatic.compiler.blob import decode
     from chromatic.compiler.compile import compile_policy
+    from chromatic.compiler.policy_file import load_policy
+    from chromatic.compiler.sidecar import sidecar_bytes, sidecar_path
 
-    data = compile_policy(args.policy, dtype=args.dtype, pack=args.pack)
+    # chromatic/cli.py checked both outputs before any work, so neither is written if one cannot be.
+    sidecar = sidecar_path(args.output)
+    policy = load_policy(args.policy)
+    data = compile_policy(policy, dtype=args.dtype, pack=args.pack)
     atomic_write_bytes(args.output, data)
+    atomic_write_bytes(sidecar, sidecar_bytes(data, policy.metadata))  # after the blob: see sidecar.py
     print(f"wrote {args.output}: {len(data)} bytes ({8 * len(data)} bits)  {describe(decode(data))}")
+    env = policy.metadata.get("env_id")
+    print(f"wrote {sidecar}: " + (f"env {env}" if env else "no env_id in the policy file (run needs --env)"))
     return 0
 
 

@@ -65,13 +65,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     import sys
     from dataclasses import asdict
 
+    from chromatic.compiler.files import read_blob
+    from chromatic.compiler.sidecar import recorded_env
     from chromatic.runtime import load
     from chromatic.runtime.control_loop import format_report, run_episodes
 
-    runner = load(args.blob, args.runtime)
+    data, _ = read_blob(args.blob)
+    env_id = args.env if args.env is not None else recorded_env(args.blob, data)
+    runner = load(data, args.runtime)
     report = run_episodes(
         runner,
-        args.env,
+        env_id,
         args.episodes,
         args.seed,
         hz=args.hz,
@@ -114,7 +118,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("run", help="run a blob in a gymnasium environment (the robot control loop)")
     p.add_argument("blob", help="blob file (.cblob)")
-    p.add_argument("--env", required=True, help="environment id, e.g. HalfCheetah-v5, chromatic/Minitaur-v0")
+    p.add_argument(
+        "--env",
+        default=None,
+        help="environment id, e.g. HalfCheetah-v5, chromatic/Minitaur-v0 "
+        "(default: the one `compile` recorded in BLOB.json from the policy's env_id)",
+    )
     p.add_argument("--episodes", type=int, default=1, help="episodes to run")
     p.add_argument("--runtime", choices=RUNTIMES, default="c", help="runtime that runs the blob")
     p.add_argument("--seed", type=int, default=0, help="episode k resets with seed S + k")
