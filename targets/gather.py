@@ -22,12 +22,13 @@ instructions, ~10x the flash).
 tanh is an odd rational x P(x^2) / Q(x^2) of degree 7/8 (fitted here for float32 with FMA;
 |error| <= TANH_MAX_ABS_ERROR, tested), scaled so Q is monic (8 stored coefficients), its
 argument clamped to (-8, 8) by a round trip through signed Q3.28 fixed point (VCVT
-saturates): 13 instructions, no branch.
+saturates): 13 instructions, no branch. ReLU is max(0, x) on the float's bits: BIC with the
+sign spread by ASR #31 (3 instructions, no branch; -0 becomes +0).
 
 Init (C, in the glue) validates the blob with chromatic_init, writes the palette as float32
 into RAM and then three pointers into the blob (means, indices, biases; the first doubles as
 the ready flag); inference reads indices, biases and normalization from the blob. Every
-layer shares one rows subroutine per (n mod 8, groups, tanh) shape; it pushes its own slots,
+layer shares one rows subroutine per (n mod 8, groups, activation) shape; it pushes its own slots,
 so infer's frame is act and the callee-saved registers only.
 """
 
@@ -144,15 +145,15 @@ def _to_fpu(reg_of: dict[int, str]) -> tuple[list[str], dict[int, int]]:
     return [f"push    {{{', '.join(order)}}}", f"vpop    {{s0-s{len(order) - 1}}}"], s_of
 
 
-def _rows(key: tuple[int, bool, bool], b: int, f16: bool) -> tuple[list[str], int]:
-    """One rows subroutine for layers with t = n mod 8 tail indices, groups or not, tanh or not.
+def _rows(key: tuple[int, bool, int], b: int, f16: bool) -> tuple[list[str], int]:
+    """One rows subroutine for layers with t = n mod 8 tail indices, groups or not, an activation.
 
     In: r1 x, r2 y, r3 4*rows, r4 32*groups, r7 row phase (count bits 0), r9 palette, r10 the
     row's first index byte, r11 bias. It pushes its slots (x, -32*groups, y end) with its
     return address, so the pop hands the layer's x back in r1 for the next layer's setup.
     Out: r7, r10, r11 at the next layer's first row. Also returns the most bytes it pushes."""
-    t, groups, tanh = key
-    name = f".Lrows_{t}_{int(groups)}_{int(tanh)}"
+    t, groups, act = key
+    name = f".Lrows_{t}_{int(groups)}_{act}"
     out = [f"{name}:", "adds    r3, r3, r2", "mov     r12, r2"]
     out += ["negs    r2, r4"] if groups else []
     out += ["push    {r1, r2, r3, lr}", f"{name}_row:",
@@ -194,7 +195,7 @@ def _rows(key: tuple[int, bool, bool], b: int, f16: bool) -> tuple[list[str], in
                 "adds.w  r7, r7, #256", f"bcc     {name}_group"]
     elif t:
         out += ["and     r7, r7, #7"]
-    if tanh:  # Q is monic: its Horner chain starts with an add, so 8 coefficients
+    if act == Activation.TANH:  # Q is monic: its Horner chain starts with an add, so 8 coefficients
         out += ["adr     r0, .Ltanh", "vldm    r0, {s0-s7}",
                 f"vcvt.s32.f32 {ACC}, {ACC}, #{TANH_CLAMP_FBITS}",
                 f"vcvt.f32.s32 {ACC}, {ACC}, #{TANH_CLAMP_FBITS}",
@@ -202,6 +203,8 @@ def _rows(key: tuple[int, bool, bool], b: int, f16: bool) -> tuple[list[str], in
                 "vfma.f32 s1, s8, s0", "vfma.f32 s2, s8, s1", "vfma.f32 s3, s8, s2",
                 "vadd.f32 s4, s4, s8", "vfma.f32 s5, s8, s4", "vfma.f32 s6, s8, s5",
                 "vfma.f32 s7, s8, s6", f"vmul.f32 s3, s3, {ACC}", f"vdiv.f32 {ACC}, s3, s7"]
+    elif act == Activation.RELU:  # a negative float (sign bit set, -0 too) becomes +0
+        out += [f"vmov    r0, {ACC}", "bic.w   r0, r0, r0, asr #31", f"vmov    {ACC}, r0"]
     out += ["ldr     r1, [sp, #8]", f"vstmia  r12!, {{{ACC}}}", "cmp     r12, r1",
             f"bne     {name}_row", "pop     {r1, r2, r3, pc}"]
     return out, ROWS_FRAME + pushed
@@ -258,7 +261,7 @@ def gather_kernel(prefix: str, blob: Blob) -> GatherKernel:
 
     keys = []
     for l in range(nl):
-        key = (sizes[l] % GROUP, sizes[l] >= GROUP, p.activation(l) == Activation.TANH)
+        key = (sizes[l] % GROUP, sizes[l] >= GROUP, int(p.activation(l)))
         if key not in keys:
             keys.append(key)
     body = [
@@ -284,7 +287,7 @@ def gather_kernel(prefix: str, blob: Blob) -> GatherKernel:
              "vstmia  r2!, {s2}", "subs    r7, #1", "bne     .Lnorm"]
     for l in range(nl):
         n, out = sizes[l], sizes[l + 1]
-        key = (n % GROUP, n >= GROUP, p.activation(l) == Activation.TANH)
+        key = (n % GROUP, n >= GROUP, int(p.activation(l)))
         if l == last:  # y = act
             body += ["ldr     r2, [sp]"] + _step("r1", buf_off[l % 2] - buf_off[1 - l % 2]) * (l > 0)
         elif l == 0:  # x = a in r1; the normalization left r2 at a + 4 * d0
@@ -294,7 +297,7 @@ def gather_kernel(prefix: str, blob: Blob) -> GatherKernel:
         body += _const("r3", 4 * out)
         if n >= GROUP:
             body += _const("r4", 32 * (n // GROUP))
-        body += [f"bl      .Lrows_{key[0]}_{int(key[1])}_{int(key[2])}"]
+        body += [f"bl      .Lrows_{key[0]}_{int(key[1])}_{key[2]}"]
     body += ["movs    r0, #0", ".Lret:", "pop     {r1, r4-r11, pc}"]
     deepest = 0
     for key in keys:

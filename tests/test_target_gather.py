@@ -3,7 +3,6 @@ reference in unicorn over the shapes its code generator distinguishes, its tanh,
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import struct
@@ -13,9 +12,9 @@ import pytest
 
 from chromatic.compiler.blob import decode
 from chromatic.compiler.compile import compile_policy
-from chromatic.errors import ChromaticError
 from chromatic.compiler.ir import Activation, Structure
 from chromatic.compiler.synth import random_policy
+from chromatic.errors import ChromaticError
 from chromatic.targets import gather
 from chromatic.targets.registry import get_target
 
@@ -63,8 +62,9 @@ def test_build_refuses_targets_without_fpv4(tmp_path):
             build(data, get_target(t), tmp_path / t, kernel="gather")
 
 
-# (layer sizes, M, dtype, pack, output activation): tails n % 8 of 0..7, layers with no
-# group (n < 8), 1..9 index bits, 3 layers (both ping-pong buffers), f32, byte-packed indices.
+# (layer sizes, M, dtype, pack, output activation[, hidden activation]): tails n % 8 of 0..7,
+# layers with no group (n < 8), 1..9 index bits, 3 layers (both ping-pong buffers), f32,
+# byte-packed indices; tanh hidden layers unless a case says relu.
 CASES = [
     ((17, 41, 6), 17, "f16", "bits", Activation.TANH),
     ((17, 41, 6), 17, "f32", "bytes", Activation.TANH),
@@ -74,17 +74,24 @@ CASES = [
     ((9, 31, 2), 300, "f16", "bits", Activation.TANH),
     ((23, 12), 17, "f16", "bits", Activation.IDENTITY),
     ((14, 13, 12, 11, 3), 7, "f16", "bits", Activation.IDENTITY),
+    ((17, 41, 6), 17, "f16", "bits", Activation.TANH, Activation.RELU),
+    ((16, 24, 7, 3), 5, "f32", "bytes", Activation.IDENTITY, Activation.RELU),
+    ((10, 19, 4), 100, "f16", "bits", Activation.RELU, Activation.RELU),
+    ((23, 12), 17, "f32", "bits", Activation.RELU),
 ]
 
 
 @pytest.mark.firmware
-@pytest.mark.parametrize("sizes,m,dtype,pack,out_act", CASES)
-def test_emulated_outputs_match_reference(tmp_path, sizes, m, dtype, pack, out_act):
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(
+    ["x".join(map(str, c[0])), f"m{c[1]}", c[2], c[3], *(a.name.lower() for a in c[4:])]))
+def test_emulated_outputs_match_reference(tmp_path, case):
     _require_toolchain()
     from chromatic.targets.build import build, selftest_vectors
     from chromatic.targets.emulate import run_infer
 
-    p = dataclasses.replace(random_policy(sizes, m, seed=3), output_activation=out_act)
+    sizes, m, dtype, pack, out_act, *hidden = case
+    p = random_policy(sizes, m, seed=3, output_activation=out_act,
+                      hidden_activation=hidden[0] if hidden else Activation.TANH)
     data = compile_policy(p, dtype=dtype, pack=pack)
     t = get_target("cortex-m4f")
     r = build(data, t, tmp_path, kernel="gather")
