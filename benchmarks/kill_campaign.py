@@ -1,6 +1,6 @@
 """Kill campaign: SIGKILL a training run at random moments, resume it, and compare with an uninterrupted run.
 
-    python benchmarks/kill_campaign.py --kills 50
+    python benchmarks/kill_campaign.py --kills 50 [--write-iterations 6]
 
 A small Pendulum run (``chromatic train`` in a subprocess, inline backend) is trained once
 without interruption (the reference). Then, for each trial, the same run is started, killed
@@ -9,6 +9,11 @@ the final policy writes), resumed with ``--resume`` until it finishes — killed
 while resuming, for a few rounds — and its ``policy.npz`` and ``checkpoint.npz`` are compared
 with the reference bit for bit. Writes ``benchmarks/results/kill_campaign.json``: kills sent,
 runs that finished identical, differing, or failed to resume (any non-zero exit after the kills).
+
+Then the *timed* kills: a shorter run of the same task (``--write-iterations``) is killed at each
+of its file writes in turn (benchmarks/kill_at_write.py: before and after every atomic rename,
+halfway through and after every log line), resumed to the end and compared the same way;
+``write_kills`` in the JSON counts them per kind of write.
 """
 
 from __future__ import annotations
@@ -58,6 +63,47 @@ def same(a: Path, b: Path, run_a: Path, run_b: Path) -> bool:
     return True
 
 
+def finish(run: Path, train: list[str]) -> subprocess.CompletedProcess:
+    """Resume a killed run, or start afresh in its folder if it died before ``config.json``."""
+    again = (chromatic("train", "--resume", str(run), "--quiet") if (run / "config.json").exists()
+             else chromatic("train", *train, "--out", str(run)))
+    return subprocess.run(again, capture_output=True, text=True)
+
+
+def identical(ref: Path, run: Path) -> bool:
+    return (same(ref / "policy.npz", run / "policy.npz", ref, run)
+            and same(ref / "checkpoint.npz", run / "checkpoint.npz", ref, run))
+
+
+def write_kills(work: Path, iterations: int) -> dict:
+    """Kill a run at each of its file writes in turn; resume; compare with the uninterrupted run."""
+    hook = [sys.executable, str(Path(__file__).with_name("kill_at_write.py"))]
+    train = [*TRAIN, "--iterations", str(iterations)]
+    ref, listing = work / "wref", work / "wref-events.txt"
+    subprocess.run([*hook, "-1", str(listing), "--", "train", *train, "--out", str(ref)], check=True,
+                   stdout=subprocess.DEVNULL)
+    events = [line.split(" ", 2) for line in listing.read_text().splitlines()]
+    by_kind: dict[str, dict[str, int]] = {}
+    failures = []
+    for index, kind, name in events:
+        run = work / f"w{index}"
+        subprocess.run([*hook, index, str(work / "ignored.txt"), "--", "train", *train, "--out", str(run)],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        done = finish(run, train)
+        ok = done.returncode == 0 and identical(ref, run)
+        key = f"{kind} {name}"
+        row = by_kind.setdefault(key, {"kills": 0, "identical": 0})
+        row["kills"] += 1
+        row["identical"] += ok
+        if not ok:
+            failures.append({"event": int(index), "kind": key, "stderr": done.stderr.strip()[-300:]})
+        print(f"write kill {index} ({key}): {'identical' if ok else 'FAILED'}", flush=True)
+        shutil.rmtree(run, ignore_errors=True)
+    return {"iterations": iterations, "kills": len(events),
+            "identical": sum(r["identical"] for r in by_kind.values()), "by_write": by_kind,
+            "failures": failures}
+
+
 def killed_run(cmd: list[str], delay: float) -> int | None:
     """Start ``cmd``; SIGKILL it after ``delay`` seconds. None if it was killed, else its exit code."""
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -74,6 +120,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kills", type=int, default=50, help="trials (each starts with one SIGKILL)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--write-iterations", type=int, default=6,
+                    help="iterations of the run killed at each of its file writes (0: skip)")
     args = ap.parse_args()
     rnd = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="chromatic-kill-"))
@@ -97,16 +145,12 @@ def main() -> None:
                     code = killed_run(again, rnd.uniform(0, full))
                     counts["kills"] += code is None
             if not ((run / "policy.npz").exists() and code == 0):
-                # killed before config.json: the folder is reused by a fresh start
-                again = (chromatic("train", "--resume", str(run), "--quiet") if (run / "config.json").exists()
-                         else chromatic("train", *TRAIN, "--out", str(run)))
-                done = subprocess.run(again, capture_output=True, text=True)
+                done = finish(run, TRAIN)
                 if done.returncode != 0:
                     counts["resume_failed"] += 1
                     failures.append({"trial": trial, "stderr": done.stderr.strip()[-300:]})
                     continue
-            ok = (same(ref / "policy.npz", run / "policy.npz", ref, run)
-                  and same(ref / "checkpoint.npz", run / "checkpoint.npz", ref, run))
+            ok = identical(ref, run)
             counts["identical" if ok else "different"] += 1
             if not ok:
                 failures.append({"trial": trial, "stderr": "policy or checkpoint differs"})
@@ -114,6 +158,8 @@ def main() -> None:
             shutil.rmtree(run, ignore_errors=True)
         out = {**counts, "uninterrupted_run_s": full, "failures": failures, "train_args": TRAIN,
                "cpus": os.cpu_count()}
+        if args.write_iterations:
+            out["write_kills"] = write_kills(work, args.write_iterations)
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "kill_campaign.json").write_text(json.dumps(out, indent=1) + "\n")
         print(json.dumps(counts))
