@@ -19,13 +19,34 @@ def cmd_compile(args: argparse.Namespace) -> int:
     # chromatic/cli.py checked both outputs before any work, so neither is written if one cannot be.
     sidecar = sidecar_path(args.output)
     policy = load_policy(args.policy)
-    data = compile_policy(policy, dtype=args.dtype, pack=args.pack)
+    data = compile_policy(policy, dtype=args.dtype, pack=args.pack, relabel=not args.keep_unused_colors)
     atomic_write_bytes(args.output, data)
     atomic_write_bytes(sidecar, sidecar_bytes(data, policy.metadata))  # after the blob: see sidecar.py
-    print(f"wrote {args.output}: {len(data)} bytes ({8 * len(data)} bits)  {describe(decode(data))}")
+    blob = decode(data)
+    print(f"wrote {args.output}: {len(data)} bytes ({8 * len(data)} bits)  {describe(blob)}")
+    print(relabel_summary(policy, blob))
     env = policy.metadata.get("env_id")
     print(f"wrote {sidecar}: " + (f"env {env}" if env else "no env_id in the policy file (run needs --env)"))
     return 0
+
+
+def relabel_summary(policy, blob) -> str:  # (Policy, Blob): the compiler is imported only when run
+    """One line: the colors the partition uses, and the bits before and after relabelling."""
+    from chromatic.compiler.blob import index_width, layout
+    from chromatic.compiler.passes.relabel import used_colors
+
+    m, k = policy.num_colors, int(used_colors(policy).sum())
+    if policy.structure.implicit:
+        return f"relabel: {policy.structure.name.lower()} uses all M={m} colors by construction"
+    b1, dict1, total1 = blob.index_bits, 8 * blob.layout.dictionary, 8 * blob.layout.total
+    if blob.policy.num_colors == m:
+        kept = " (kept: --keep-unused-colors)" if k < m else ""
+        return f"relabel: {k} of M={m} colors used{kept}; {b1}-bit indices, dictionary {dict1:,} bits"
+    b0 = index_width(m, policy.structure, blob.pack)
+    before = layout(policy.layer_sizes, m, b0, blob.dtype)
+    return (f"relabel: {k} of M={m} colors used: palette {m} -> {k}, indices {b0} -> {b1} bits, "
+            f"dictionary {8 * before.dictionary:,} -> {dict1:,} bits, "
+            f"blob {8 * before.total:,} -> {total1:,} bits")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,6 +65,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("bits", "bytes"),
         default="bits",
         help="indices at ceil(log2 M) bits, or whole bytes for faster decoding",
+    )
+    p.add_argument(
+        "--keep-unused-colors",
+        action="store_true",
+        help="store all M colors even when the partition uses fewer (default: drop them, lossless)",
     )
     p.set_defaults(handler=cmd_compile)
     register_import(sub)

@@ -39,8 +39,9 @@ def corpus() -> dict[str, bytes]:
                     part = np.array(p.layers[0].partition)
                     part.flat[0] = m - 1  # the largest legal color
                     p = p.replace(layers=(Layer(part, p.layers[0].bias), *p.layers[1:]))
+                    # relabel=False: the corpus stores all M colors (a blob may carry unused ones)
                     out[f"{structure.name.lower()}_m{m}_{dtype}_{pack}.cblob"] = compile_policy(
-                        p.validate(), dtype, pack)
+                        p.validate(), dtype, pack, relabel=False)
                     k += 1
     for structure in (Structure.TOEPLITZ, Structure.CIRCULANT, Structure.DENSE):
         combos = (("f32", "bits"), ("f16", "bits"), ("f32", "bytes"), ("f16", "bytes"))
