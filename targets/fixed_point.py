@@ -55,6 +55,17 @@ def exp2_neg_q30(f: np.ndarray) -> np.ndarray:
     return (np.asarray(EXP2_TABLE, np.int64)[k] * q) >> 30
 
 
+def relu_limit(width: int) -> int:
+    """The fixed-point ReLU's cap (Q16) for a layer of ``width`` outputs: INT32_MAX // width,
+    so the next layer's per-color sums fit int32, as the input clamp does for the first."""
+    return INT32_MAX // width
+
+
+def relu_q16(x: np.ndarray) -> np.ndarray:
+    """The kernel's ReLU (chromatic_fx_relu) on a (N, width) Q16 array: max(0, x), capped."""
+    return np.clip(x, 0, relu_limit(x.shape[-1]))
+
+
 def tanh_q16(x: np.ndarray) -> np.ndarray:
     """The kernel's integer tanh: Q16.16 in, Q16 out (chromatic_fx_tanh)."""
     x = np.asarray(x, np.int64)
@@ -117,6 +128,8 @@ class FixedModel:
             y = sat32(((s + (1 << (W_FRAC - 1))) >> W_FRAC) + self.biases[l])
             if self.policy.activation(l) == Activation.TANH:
                 y = tanh_q16(y)
+            elif self.policy.activation(l) == Activation.RELU:
+                y = relu_q16(y)
             x = y
         return x
 
@@ -137,9 +150,11 @@ def error_bound(policy, obs: np.ndarray) -> float:
     Rounding sources, each at most half a step: observation and mean to Q16 (2^-17 each),
     1/std to float32 and Q24, palette to Q24 (2^-25 per weight), one rounding per row sum
     (2^-17) and per bias (2^-17), and the integer tanh (TANH_MAX_ABS_ERROR). An input error
-    e grows to max_i sum_j |W_ij| e through a layer; tanh is 1-Lipschitz.
+    e grows to max_i sum_j |W_ij| e through a layer; tanh and ReLU are 1-Lipschitz, and the
+    integer ReLU is exact. After a ReLU layer the inputs' sum |x| is the float reference's on
+    these observations plus e per unit (valid while no unit reaches its cap, relu_limit).
     """
-    from chromatic.runtime.reference import forward  # noqa: F401  (same maths as the reference)
+    from chromatic.runtime.reference import normalize  # the reference's hidden units bound ReLU's
 
     obs = np.atleast_2d(np.asarray(obs, np.float64))
     mean, std = policy.normalization.mean, policy.normalization.std
@@ -147,9 +162,16 @@ def error_bound(policy, obs: np.ndarray) -> float:
     d = np.abs(obs - mean).max(axis=0)
     e = float((2.0**-16 * inv + d * (2.0**-25 + inv * 2.0**-24) + 2.0**-17).max())
     x_abs_sum = float(np.abs((obs - mean) * inv).sum(axis=1).max())
-    for l, w in enumerate(policy.weight_matrices()):
+    x_ref = normalize(policy, obs)
+    for l, (w, layer) in enumerate(zip(policy.weight_matrices(), policy.layers, strict=True)):
+        act = policy.activation(l)
         e = float(np.abs(w).sum(axis=1).max()) * e + x_abs_sum * 2.0**-25 + 2.0**-17 + 2.0**-17
-        if policy.activation(l) == Activation.TANH:
+        x_ref = act.apply(x_ref @ w.T + layer.bias)
+        if act == Activation.TANH:
             e += TANH_MAX_ABS_ERROR
-        x_abs_sum = float(w.shape[0]) if policy.activation(l) == Activation.TANH else np.inf
+            x_abs_sum = float(w.shape[0])
+        elif act == Activation.RELU:
+            x_abs_sum = float(np.abs(x_ref).sum(axis=1).max()) + w.shape[0] * e
+        else:
+            x_abs_sum = np.inf
     return e * 1.01 + 2.0**-24

@@ -12,7 +12,6 @@ instead: faster, larger. Validation reuses chromatic_init (magic, sizes, CRC32).
 from __future__ import annotations
 
 from chromatic.compiler.blob import Blob, DType
-from chromatic.compiler.ir import Activation
 from chromatic.errors import ChromaticError
 
 
@@ -44,40 +43,26 @@ def inline_kernel(prefix: str, blob: Blob) -> str:
         n, out = sizes[l], sizes[l + 1]
         x = f"{prefix}_a" if l % 2 == 0 else f"{prefix}_b"
         y = "act" if l == last else (f"{prefix}_b" if l % 2 == 0 else f"{prefix}_a")
-        tanh = int(p.activation(l) == Activation.TANH)
         calls.append(f"    {prefix}_layer({pos}u, w, {x}, {y}, {prefix}_blob + {boff}u, "
-                     f"{n}u, {out}u, {tanh}u);")
+                     f"{n}u, {out}u, {int(p.activation(l))}u);")
         pos += n * out * blob.index_bits
         boff += v * out
     if f16:
         value = f"""static float {prefix}_value(const uint8_t *p, uint32_t i)
 {{
-#if defined(__ARM_FP16_FORMAT_IEEE)
-    __fp16 h;
-    memcpy(&h, p + 2u * i, sizeof h);
-    return (float)h; /* one VCVTB on FPv4 */
-#else
-    uint32_t h = (uint32_t)p[2u * i] | ((uint32_t)p[2u * i + 1u] << 8), u;
-    uint32_t s = (h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
-    float f;
-    if (e == 0u) return (s ? -1.0f : 1.0f) * (float)m * 5.9604644775390625e-8f;
-    u = s | ((e + 112u) << 23) | (m << 13);
-    memcpy(&f, &u, sizeof f);
-    return f;
-#endif
+    return chromatic_load_f16(p + 2u * i); /* one VCVTB on FPv4 (chromatic_load.h) */
 }}"""
         palette = (f"    float w[{m}u];\n    for (j = 0; j < {m}u; j++) "
                    f"w[j] = {prefix}_value({prefix}_blob + {pal_off}u, j);")
     else:
         value = f"""static float {prefix}_value(const uint8_t *p, uint32_t i)
 {{
-    float f;
-    memcpy(&f, p + 4u * i, sizeof f);
-    return f;
+    return chromatic_load_f32(p + 4u * i);
 }}"""
         palette = f"    const float *w = (const float *)(const void *)({prefix}_blob + {pal_off}u);"
     return f"""#include <string.h>
 
+#include "chromatic_load.h"
 #include "chromatic_tanh.h"
 
 #define B {blob.index_bits}u          /* index bits (constant: constant shifts) */
@@ -107,7 +92,7 @@ static uint32_t {prefix}_rd32(const uint8_t *p)
 
 /* y_i = act(sum_j w[Phi(i, j)] x_j + b_i) for one layer whose indices start at bit pos. */
 static void {prefix}_layer(uint32_t pos, const float *w, const float *x, float *y,
-                           const uint8_t *bias, uint32_t n, uint32_t out, unsigned tanh_act)
+                           const uint8_t *bias, uint32_t n, uint32_t out, unsigned act_code)
 {{
     const uint8_t *d = {prefix}_blob + {dict_off}u;
     const uint32_t mask = (1u << B) - 1u;
@@ -127,7 +112,9 @@ static void {prefix}_layer(uint32_t pos, const float *w, const float *x, float *
         }}
         for (; j < n; j++, pos += B) s += w[({prefix}_rd32(d + (pos >> 3)) >> (pos & 7u)) & mask] * x[j];
         s += {prefix}_value(bias, i);
-        y[i] = tanh_act ? chromatic_tanh(s) : s;
+        y[i] = act_code == CHROMATIC_ACT_TANH   ? chromatic_tanh(s)
+               : act_code == CHROMATIC_ACT_RELU ? chromatic_relu(s)
+                                                : s;
     }}
 }}
 

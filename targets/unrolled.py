@@ -57,13 +57,14 @@ def float_kernel(prefix: str, blob: Blob) -> str:
             for j in range(p.layer_sizes[0])]
     last = len(p.layers) - 1
     for l, layer in enumerate(p.layers):
-        tanh = p.activation(l) == Activation.TANH
+        act = p.activation(l)
         bias = np.asarray(layer.bias, np.float32)
         for i, row in enumerate(np.asarray(layer.partition)):
             terms = [f"{_f(pal[c])} * ({' + '.join(f'x{l}_{j}' for j in js)})"
                      for c, js in _groups(row, pal)]
             s = " + ".join([_f(bias[i]), *terms])
-            val = f"chromatic_tanh({s})" if tanh else s
+            val = (f"chromatic_tanh({s})" if act == Activation.TANH
+                   else f"chromatic_relu({s})" if act == Activation.RELU else s)
             dst = f"act[{i}]" if l == last else f"const float x{l + 1}_{i}"
             body.append(f"    {dst} = {val};")
     return _glue(prefix, '#include "chromatic_tanh.h"\n', "\n".join(body))
@@ -71,7 +72,7 @@ def float_kernel(prefix: str, blob: Blob) -> str:
 
 def fixed_kernel(prefix: str, blob: Blob) -> str:
     """init/infer for an FPU-less target, bit-exact with targets/fixed_point.FixedModel."""
-    from chromatic.targets.fixed_point import ONE, W_FRAC, FixedModel
+    from chromatic.targets.fixed_point import ONE, W_FRAC, FixedModel, relu_limit
 
     _check(blob)
     fx = FixedModel(blob)
@@ -82,8 +83,8 @@ def fixed_kernel(prefix: str, blob: Blob) -> str:
     x_max = fx.input_clamp  # |x| of the layer's inputs
     last = len(p.layers) - 1
     for l, layer in enumerate(p.layers):
-        tanh = p.activation(l) == Activation.TANH
-        n_in = layer.partition.shape[1]
+        act = p.activation(l)
+        n_in, n_out = layer.partition.shape[1], layer.partition.shape[0]
         wide = n_in * x_max > INT32_MAX  # per-color sums need int64
         cast = "(int64_t)" if wide else ""
         for i, row in enumerate(np.asarray(layer.partition)):
@@ -92,13 +93,15 @@ def fixed_kernel(prefix: str, blob: Blob) -> str:
             s = " + ".join(terms) if terms else "0"
             v = (f"chromatic_fx_sat32((({s} + {1 << (W_FRAC - 1)}) >> {W_FRAC}) "
                  f"+ {int(fx.biases[l][i])})")
-            if tanh:
+            if act == Activation.TANH:
                 v = f"chromatic_fx_tanh({v})"
+            elif act == Activation.RELU:
+                v = f"chromatic_fx_relu({v}, {relu_limit(n_out)})"
             if l == last:
                 body.append(f"    act[{i}] = chromatic_fx_output({v});")
             else:
                 body.append(f"    const int32_t x{l + 1}_{i} = {v};")
-        x_max = ONE if tanh else INT32_MAX
+        x_max = ONE if act == Activation.TANH else relu_limit(n_out) if act == Activation.RELU else INT32_MAX
     return _glue(prefix, "", "\n".join(body))
 
 

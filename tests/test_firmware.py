@@ -10,11 +10,13 @@ import pytest
 
 from chromatic.compiler.blob import decode
 from chromatic.compiler.compile import compile_policy
-from chromatic.errors import ChromaticError
+from chromatic.compiler.ir import Activation
 from chromatic.compiler.synth import random_policy
+from chromatic.errors import ChromaticError
 from chromatic.runtime.reference import forward
 from chromatic.targets import fixed_point as fx
 from chromatic.targets.registry import TARGETS, get_target
+from tests.strategies import HIDDEN_ACTIVATIONS
 
 
 def _toolchain() -> bool:
@@ -35,6 +37,20 @@ def blob_f16() -> bytes:
     return compile_policy(random_policy((17, 41, 6), 17, seed=1), dtype="f16")
 
 
+def capped_relu_policy():
+    """ReLU hidden units well past the fixed-point cap (INT32_MAX // 41 in Q16, about 799)."""
+    p = random_policy((17, 41, 6), 17, seed=4, hidden_activation=Activation.RELU, weight_scale=90.0)
+    return p.replace(palette=np.clip(p.palette, -127.0, 127.0))
+
+
+RELU_POLICIES = {
+    "relu": lambda: random_policy((17, 41, 6), 17, seed=2, hidden_activation=Activation.RELU),
+    "relu-relu-out": lambda: random_policy((17, 41, 9, 6), 17, seed=2, hidden_activation=Activation.RELU,
+                                           output_activation=Activation.RELU),
+    "relu-capped": capped_relu_policy,
+}
+
+
 # -- pure Python: fixed-point model and registry ------------------------------------------
 def test_fixed_tanh_within_documented_bound():
     err = fx.tanh_error()
@@ -48,14 +64,28 @@ def test_fixed_conversion_rounds_and_saturates():
     assert q[3] == fx.INT32_MAX and sat
 
 
-def test_fixed_model_error_within_bound():
-    p = random_policy((17, 41, 6), 17, seed=3)
+@pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
+def test_fixed_model_error_within_bound(hidden):
+    p = random_policy((17, 41, 6), 17, seed=3, hidden_activation=hidden)
     blob = decode(compile_policy(p))
     obs = np.random.default_rng(0).normal(size=(64, 17)).astype(np.float32)
     obs = obs * p.normalization.std + p.normalization.mean
     err = np.abs(fx.FixedModel(blob).forward(obs) - forward(blob.policy, obs.astype(np.float64)))
     assert err.max() <= fx.error_bound(blob.policy, obs)
     assert err.max() > 0
+
+
+def test_fixed_relu_is_exact_and_capped():
+    """max(0, x) in Q16, capped at INT32_MAX // width so the next layer's sums fit int32."""
+    x = np.array([[-5, -1, 0, 1, 123456, fx.INT32_MAX]], np.int64)
+    assert fx.relu_limit(41) == fx.INT32_MAX // 41
+    assert fx.relu_q16(x).tolist() == [[0, 0, 0, 1, 123456, fx.INT32_MAX // 6]]
+    p = capped_relu_policy()  # its hidden layer alone, as a one-layer policy with a ReLU output
+    hidden = decode(compile_policy(p.replace(layers=p.layers[:1], output_activation=Activation.RELU)))
+    obs = np.random.default_rng(0).normal(size=(8, 17)).astype(np.float32)
+    assert forward(hidden.policy, obs).max() > fx.relu_limit(41) / fx.ONE  # the float one passes the cap
+    q = fx.FixedModel(hidden).forward_q(obs)
+    assert q.max() == fx.relu_limit(41) and q.min() == 0  # the fixed one saturates there
 
 
 def test_fixed_model_rejects_implicit_structure():
@@ -80,11 +110,13 @@ def test_registry_kinds():
                                            ("cortex-m3", "loadable"), ("cortex-m3", "unrolled"),
                                            ("cortex-m0plus", "loadable"),
                                            ("cortex-m0plus", "unrolled")])
-def test_selftest_passes_under_qemu(tmp_path, blob_f16, target, kernel):
+@pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
+def test_selftest_passes_under_qemu(tmp_path, blob_f16, target, kernel, hidden):
     _require_toolchain()
     from chromatic.targets.build import build, run_selftest
 
-    r = build(blob_f16, get_target(target), tmp_path, kernel=kernel)
+    data = blob_f16 if hidden == Activation.TANH else compile_policy(RELU_POLICIES["relu"](), dtype="f16")
+    r = build(data, get_target(target), tmp_path, kernel=kernel)
     rc, out = run_selftest(r)
     assert rc == 0, out
     assert out.startswith("PASS")
@@ -118,12 +150,16 @@ def test_selftest_detects_a_wrong_expectation(tmp_path, blob_f16, monkeypatch):
                                            ("cortex-m4f", "gather"), ("cortex-m4f", "unrolled"),
                                            ("cortex-m3", "loadable"), ("cortex-m3", "unrolled"),
                                            ("cortex-m0plus", "loadable")])
-def test_emulated_outputs_match_reference(tmp_path, target, kernel):
+@pytest.mark.parametrize("policy", ["tanh", *RELU_POLICIES])
+def test_emulated_outputs_match_reference(tmp_path, target, kernel, policy):
+    """Float kernels vs the reference, fixed-point kernels bit-exact vs the model (which
+    test_fixed_model_error_within_bound checks against the reference)."""
     _require_toolchain()
     from chromatic.targets.build import build, selftest_vectors
     from chromatic.targets.emulate import run_infer
 
-    blob = compile_policy(random_policy((17, 41, 6), 17, seed=2), dtype="f32")
+    p = random_policy((17, 41, 6), 17, seed=2) if policy == "tanh" else RELU_POLICIES[policy]()
+    blob = compile_policy(p, dtype="f32")
     t = get_target(target)
     r = build(blob, t, tmp_path, kernel=kernel)
     obs, expected, reference, *_ = selftest_vectors(decode(blob), t, n=3, seed=5)

@@ -308,6 +308,8 @@ int chromatic_fx_infer(const chromatic_fx_model *fx, const float *obs, float *ac
     bias = fx->bias;
     for (l = 0; l < m->num_layers; l++) {
         const chromatic_layer *L = &m->layers[l];
+        const int32_t relu_limit =
+            L->activation == CHROMATIC_ACT_RELU ? (int32_t)(INT32_MAX / (int32_t)L->out) : 0;
         y = (x == scratch) ? scratch + m->max_width : scratch;
         for (i = 0; i < L->out; i++) {
             int64_t s;
@@ -325,6 +327,7 @@ int chromatic_fx_infer(const chromatic_fx_model *fx, const float *obs, float *ac
             }
             y[i] = fx_sat32(((s + FX_W_HALF) >> CHROMATIC_FX_W_FRAC) + bias[i]);
             if (L->activation == CHROMATIC_ACT_TANH) y[i] = chromatic_fx_tanh(y[i]);
+            else if (L->activation == CHROMATIC_ACT_RELU) y[i] = chromatic_fx_relu(y[i], relu_limit);
         }
         bias += L->out;
         x = y;

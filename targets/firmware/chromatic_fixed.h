@@ -1,7 +1,7 @@
 /*
  * chromatic_fixed.h -- the fixed-point kernel for Cortex-M parts without an FPU.
  *
- * Same blob, same maths as chromatic.h (paper section 3: y = tanh(W x + b) with
+ * Same blob, same maths as chromatic.h (paper section 3: y = tanh(W x + b), or ReLU, with
  * W[i, j] = palette[Phi(i, j)]), in integers only, so no soft-float call runs per
  * inference. Formats (docs/targets.md has the error analysis):
  *   activations, biases, mean   Q16.16 in int32 (resolution 1.5e-5)
@@ -25,6 +25,10 @@
 #include <stdint.h>
 
 #include "chromatic.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define CHROMATIC_FX_ACT_FRAC 16 /* Q16.16 activations */
 #define CHROMATIC_FX_W_FRAC 24   /* Q24 palette and 1/std */
@@ -77,6 +81,14 @@ int32_t chromatic_fx_tanh(int32_t x);
 int32_t chromatic_fx_input(float obs, int32_t mean_q16, int32_t inv_std_q24, int32_t clamp);
 float chromatic_fx_output(int32_t v);
 
+/* ReLU in Q16: max(0, x), capped at limit = INT32_MAX / width of the layer (the next layer's
+   inputs), so that none of the next layer's per-color sums can overflow int32 -- the rule the
+   input clamp applies to the first layer (docs/targets.md). */
+static inline int32_t chromatic_fx_relu(int32_t x, int32_t limit)
+{
+    return x < 0 ? 0 : x > limit ? limit : x;
+}
+
 /* Saturate to [-INT32_MAX, INT32_MAX] (the kernel's symmetric range). */
 static inline int32_t chromatic_fx_sat32(int64_t v)
 {
@@ -84,5 +96,9 @@ static inline int32_t chromatic_fx_sat32(int64_t v)
     if (v < -INT32_MAX) return -INT32_MAX;
     return (int32_t)v;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* CHROMATIC_FIXED_H */
