@@ -4,7 +4,10 @@ HalfCheetah-v5 with a 17->41->6 chromatic policy (M=17). For each repeat: the si
 baseline (InlineEngine, this process) runs ``--single-episodes`` episodes; then each parallel
 backend (local, and ray if installed) runs one iteration of ``--tasks`` episodes on ``--workers``
 workers (after a warm-up iteration that starts the workers and their environments). Efficiency
-= parallel steps/s / (single steps/s x workers); medians over ``--repeats``.
+= parallel steps/s / (single steps/s x workers); medians over ``--repeats``. The hardware's own
+ceiling is measured too: ``--workers`` independent processes (no engine, no driver) each running
+the baseline at once; ``vs_ceiling`` = parallel steps/s / their summed steps/s (on a VM, two busy
+cores are often slower than one busy core x 2, whatever the engine does).
 Writes benchmarks/results/rollout_throughput.json and .png.
 """
 
@@ -44,6 +47,32 @@ def steps_per_s(engine, job: Job, n: int, offset: int) -> float:
     return sum(r.steps for r in results) / (time.perf_counter() - t0)
 
 
+def _independent(horizon: int, episodes: int, offset: int, barrier, out) -> None:
+    """One of the ceiling's processes: the single-process baseline, started with the others."""
+    pin_blas_threads()
+    inline = InlineEngine()
+    job = make_job(horizon)
+    steps_per_s(inline, job, 1, offset)  # warm-up: make the env
+    barrier.wait()  # every process measures over the same moment
+    out.put(steps_per_s(inline, job, episodes, offset))
+
+
+def ceiling(workers: int, horizon: int, episodes: int, offset: int) -> float:
+    """Summed steps/s of ``workers`` independent baseline processes running at the same time."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(workers), ctx.Queue()
+    procs = [ctx.Process(target=_independent, args=(horizon, episodes, offset + 1000 * k, barrier, out))
+             for k in range(workers)]
+    for p in procs:
+        p.start()
+    total = sum(out.get() for _ in procs)
+    for p in procs:
+        p.join()
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=default_workers(), help="default: all cores")
@@ -66,9 +95,10 @@ def main() -> None:
             steps_per_s(engines[b], job, n, 0)  # warm-up: start workers and envs
         except Exception as e:  # e.g. ray not installed
             print(f"skipping {b}: {e}")
-    runs: dict[str, list[float]] = {"single": [], **{b: [] for b in engines}}
+    runs: dict[str, list[float]] = {"single": [], "ceiling": [], **{b: [] for b in engines}}
     for r in range(args.repeats):
         runs["single"].append(steps_per_s(inline, job, args.single_episodes, 10_000 * r))
+        runs["ceiling"].append(ceiling(args.workers, args.horizon, args.single_episodes, 10_000 * r))
         for b, e in engines.items():
             runs[b].append(steps_per_s(e, job, n, 10_000 * r))
     for e in engines.values():
@@ -79,12 +109,14 @@ def main() -> None:
                     "python": platform.python_version()},
         "env": "HalfCheetah-v5", "layer_sizes": [17, 41, 6], "colors": 17,
         "workers": args.workers, "tasks_per_iteration": n, "horizon": args.horizon,
-        "repeats": args.repeats, "single_steps_per_s": single, "runs": runs,
+        "repeats": args.repeats, "single_steps_per_s": single,
+        "ceiling_steps_per_s": statistics.median(runs["ceiling"]), "runs": runs,
         "backends": {
             b: {"steps_per_s": statistics.median(v),
                 "efficiency": statistics.median(v) / (single * args.workers),
-                "efficiency_runs": [x / (s * args.workers) for x, s in zip(v, runs["single"], strict=True)]}
-            for b, v in runs.items() if b != "single"
+                "efficiency_runs": [x / (s * args.workers) for x, s in zip(v, runs["single"], strict=True)],
+                "vs_ceiling": statistics.median(v) / statistics.median(runs["ceiling"])}
+            for b, v in runs.items() if b not in ("single", "ceiling")
         },
     }
     RESULTS.mkdir(exist_ok=True)
@@ -94,17 +126,20 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = ["single x workers", *out["backends"]]
-    values = [single * args.workers, *(v["steps_per_s"] for v in out["backends"].values())]
+    names = ["single x workers", "independent\nprocesses", *out["backends"]]
+    values = [single * args.workers, out["ceiling_steps_per_s"],
+              *(v["steps_per_s"] for v in out["backends"].values())]
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
-    ax.bar(names, values, color=["0.6", "C0", "C1"][: len(names)])
-    for i, b in enumerate(out["backends"].values(), start=1):
+    ax.bar(names, values, color=["0.6", "0.8", "C0", "C1"][: len(names)])
+    for i, b in enumerate(out["backends"].values(), start=2):
         ax.text(i, values[i], f"{100 * b['efficiency']:.0f}%", ha="center", va="bottom")
     ax.set_ylabel("environment steps / s")
     ax.set_title(f"HalfCheetah-v5, 17-41-6, {args.workers} workers")
     fig.savefig(RESULTS / f"{args.name}.png", bbox_inches="tight")
     print(json.dumps({"single_steps_per_s": single, "workers": args.workers,
-                      **{b: v["efficiency"] for b, v in out["backends"].items()}}))
+                      "ceiling": out["ceiling_steps_per_s"] / (single * args.workers),
+                      **{b: v["efficiency"] for b, v in out["backends"].items()},
+                      **{f"{b}_vs_ceiling": v["vs_ceiling"] for b, v in out["backends"].items()}}))
 
 
 if __name__ == "__main__":
