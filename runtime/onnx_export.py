@@ -6,7 +6,7 @@ onnxruntime latency baseline of ``chromatic measure``.
 
 Graph (opset 17, IR version 8): input ``obs`` float32 [N, d0] ->
 ``Sub(mean)`` -> ``Div(std)`` -> per layer ``Gemm(x, W_l, b_l, transB=1)`` ->
-``Tanh`` (where the layer's activation is tanh) -> output ``action`` float32 [N, dL].
+``Tanh`` or ``Relu`` (the layer's activation; none for identity) -> output ``action`` float32 [N, dL].
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from chromatic.compiler.ir import Activation
 
 OPSET = 17
 IR_VERSION = 8
+#: The ONNX operator of each activation (identity has none).
+ONNX_OPS = {Activation.TANH: "Tanh", Activation.RELU: "Relu"}
 
 
 def export_onnx(blob: bytes) -> onnx.ModelProto:
@@ -40,12 +42,12 @@ def export_onnx(blob: bytes) -> onnx.ModelProto:
     for l, (layer, w) in enumerate(zip(p.layers, p.weight_matrices(), strict=True)):
         inits.append(numpy_helper.from_array(w.astype(np.float32), f"W{l}"))
         inits.append(numpy_helper.from_array(layer.bias.astype(np.float32), f"b{l}"))
-        tanh = p.activation(l) == Activation.TANH
-        z = ("action" if l == last else f"x{l + 1}") if not tanh else f"z{l}"
+        op = ONNX_OPS.get(p.activation(l))
+        z = ("action" if l == last else f"x{l + 1}") if op is None else f"z{l}"
         nodes.append(helper.make_node("Gemm", [x, f"W{l}", f"b{l}"], [z], name=f"layer{l}", transB=1))
-        if tanh:
+        if op is not None:
             y = "action" if l == last else f"x{l + 1}"
-            nodes.append(helper.make_node("Tanh", [z], [y], name=f"tanh{l}"))
+            nodes.append(helper.make_node(op, [z], [y], name=f"{op.lower()}{l}"))
             z = y
         x = z
     graph = helper.make_graph(

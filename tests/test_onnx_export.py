@@ -9,19 +9,23 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from chromatic.compiler.blob import decode
 from chromatic.cli import main
+from chromatic.compiler.blob import decode
 from chromatic.compiler.compile import compile_policy
 from chromatic.compiler.ir import Activation, Structure
 from chromatic.compiler.synth import random_policy
 from chromatic.runtime.onnx_export import OPSET, export_onnx, export_onnx_bytes
 from chromatic.runtime.reference import forward
+from tests.strategies import HIDDEN_ACTIVATIONS
 
 
 @pytest.mark.parametrize("structure", list(Structure))
 @pytest.mark.parametrize("sizes", [(1, 1), (17, 41, 6), (111, 41, 41, 8)])
-def test_onnxruntime_matches_reference(structure, sizes):
-    data = compile_policy(random_policy(sizes, 17, structure, seed=3), "f16", "bits")
+@pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
+@pytest.mark.parametrize("output", list(Activation))
+def test_onnxruntime_matches_reference(structure, sizes, hidden, output):
+    p = random_policy(sizes, 17, structure, seed=3, hidden_activation=hidden, output_activation=output)
+    data = compile_policy(p, "f16", "bits")
     model = export_onnx(data)
     onnx.checker.check_model(model, full_check=True)
     assert model.opset_import[0].version == OPSET
@@ -35,6 +39,12 @@ def test_identity_output_has_no_final_tanh():
     data = compile_policy(random_policy((4, 3, 2), 5, output_activation=Activation.IDENTITY))
     ops = [n.op_type for n in export_onnx(data).graph.node]
     assert ops == ["Sub", "Div", "Gemm", "Tanh", "Gemm"]
+
+
+def test_relu_layers_export_as_relu():
+    p = random_policy((4, 3, 3, 2), 5, hidden_activation=Activation.RELU, output_activation=Activation.RELU)
+    ops = [n.op_type for n in export_onnx(compile_policy(p)).graph.node]
+    assert ops == ["Sub", "Div", "Gemm", "Relu", "Gemm", "Relu", "Gemm", "Relu"]
 
 
 def test_cli_export(tmp_path: Path, capsys):
