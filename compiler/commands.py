@@ -6,6 +6,11 @@ Registering costs nothing but argparse: the handler imports the compiler when it
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chromatic.compiler.blob import Blob
+    from chromatic.compiler.ir import Policy
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -30,7 +35,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
-def relabel_summary(policy, blob) -> str:  # (Policy, Blob): the compiler is imported only when run
+def relabel_summary(policy: Policy, blob: Blob) -> str:
     """One line: the colors the partition uses, and the bits before and after relabelling."""
     from chromatic.compiler.blob import index_width, layout
     from chromatic.compiler.passes.relabel import used_colors
