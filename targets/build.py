@@ -1,15 +1,23 @@
-"""`chromatic build`: C sources, a static library and a self-test image for one target.
+"""`chromatic build`: the sources a user copies, plus a library and a self-test, for one target.
+
+DIR/src/ holds exactly the files to drop into a firmware project (docs/targets.md): the API
+header and glue, the kernel sources, `<prefix>_config.h` with every setting they read, and a
+Makefile and a CMake fragment. They are compiled here with the target's flags alone
+(Target.cflags; warnings and -fstack-usage do not change the code), so the sizes and counts
+reported are what a user's build gives. DIR/build/ gets the objects, the stack-usage files
+and lib<prefix>.a; DIR/selftest/ the self-test (startup, linker script, ELF).
 
 The steps are plain subprocess calls to the target's gcc and ar; any failure becomes one
-ChromaticError line. Memory limits are checked before compiling (blob vs flash, scratch
-vs RAM) and again by the linker script, so a policy that does not fit is a build error.
+ChromaticError line. Memory limits are checked before compiling (blob vs flash, scratch vs
+RAM), by the linker script, and after linking against the honest figures (flash of the
+policy, static RAM + the deeper of init's and infer's stack bounds).
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +29,14 @@ from chromatic.runtime.reference import forward
 from chromatic.targets.registry import KERNELS, Target, get_target
 from chromatic.targets.render import (
     Sizes,
+    cmake_fragment,
+    config_header,
     dense_source,
+    header,
+    kernel_copy,
+    kernel_symbols,
     linker_script,
+    make_fragment,
     model_header,
     model_source,
     selftest_source,
@@ -32,16 +46,22 @@ HERE = Path(__file__).resolve().parent
 C_DIR = HERE / "c"
 FW_DIR = HERE / "firmware"
 WARNINGS = ("-std=c99", "-Wall", "-Wextra", "-Wdouble-promotion", "-Wfloat-conversion", "-Werror")
+#: Link flags of the reported sizes: unreferenced sections (strerror, batch inference) go.
+LDFLAGS = ("-Wl,--gc-sections",)
 FLOAT_RTOL = 1e-5
 FLOAT_ATOL = 1e-6
 SELFTEST_VECTORS = 8
 INSTALL_HINT = "run scripts/install_firmware_toolchain.sh"
 DEFAULT_PREFIX = "chromatic_policy"
+SRC, OBJ, TEST = "src", "build", "selftest"
+#: File stems the kernel, the harness and the baseline own: a prefix equal to one is refused.
+OWN_STEMS = ("chromatic", "chromatic_tanh", "chromatic_fixed", "chromatic_load", "selftest",
+             "startup", "semihost", "dense", "firmware")
 
 
 @dataclass(frozen=True)
 class BuildResult:
-    """Paths of a build; ``objects`` maps each kernel-side object to its source."""
+    """What a build wrote. ``sizes`` is the size report of a firmware build (None on host)."""
 
     out_dir: Path
     target: Target
@@ -51,12 +71,16 @@ class BuildResult:
     selftest: Path
     kernel_objects: tuple[Path, ...]
     glue_object: Path
-    stack_files: tuple[Path, ...] = field(default=())
+    stack_files: tuple[Path, ...] = ()
+    src_dir: Path | None = None
+    sources: tuple[Path, ...] = ()
+    kernel_reason: str = ""
+    sizes: dict[str, int] | None = None
 
 
 def have_toolchain(target: Target) -> bool:
-    needs = [target.cc] + (["qemu-system-arm"] if target.firmware else [])
-    return all(shutil.which(t) for t in needs)
+    """The cross-compiler (QEMU is needed only to run the self-test)."""
+    return shutil.which(target.cc) is not None
 
 
 def run(cmd: list[str], what: str, cwd: Path | None = None) -> str:
@@ -105,140 +129,237 @@ def check_fits(blob: Blob, data: bytes, target: Target, flash: int, ram: int) ->
                              f"parameters; target {target.name} has {ram:,}")
 
 
-def build(data: BlobSource, target: Target | str, out_dir: str | Path, kernel: str | None = None,
-          prefix: str | None = None, flash_bytes: int | None = None,
-          ram_bytes: int | None = None, dense: bool = False) -> BuildResult:
-    """Write sources, lib<prefix>.a and selftest(.elf) for ``target`` into ``out_dir``.
-
-    ``data`` is the blob's bytes or a blob file's path; ``target`` a Target or its name
-    (targets/registry.py); ``kernel`` one of KERNELS (default ``loadable``); ``prefix`` the
-    C symbols' prefix (default ``chromatic_policy``). ``flash_bytes``/``ram_bytes`` override
-    the part's memory; ``dense`` also builds the dense float32 baseline. This is
-    ``chromatic.build`` and ``chromatic build``; run the self-test with :func:`run_selftest`.
-    """
-    if isinstance(target, str):
-        target = get_target(target)
-    kernel = "loadable" if kernel is None else kernel
-    prefix = DEFAULT_PREFIX if prefix is None else prefix
+def check_kernel(kernel: str, blob: Blob, target: Target) -> None:
+    """A one-line error unless ``kernel`` can run this policy on this target."""
     if kernel not in KERNELS:
         raise ChromaticError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
     if kernel == "inline" and target.kernel == "fixed":
         raise ChromaticError(f"target {target.name} has no FPU: the inline kernel is float-only; "
                              "use --kernel loadable or unrolled (fixed point)")
     if kernel == "gather":
-        from chromatic.targets.gather import supported
+        from chromatic.targets.gather import gather_kernel, supported
 
         if not supported(target.cflags):
             raise ChromaticError(f"the gather kernel is Thumb-2 + FPv4 assembly (cortex-m4f); "
                                  f"target {target.name} cannot run it: use --kernel inline, "
                                  "loadable or unrolled")
-    if not prefix.isidentifier():
+        gather_kernel("p", blob)  # raises for what its code generator cannot do
+    elif kernel == "inline":
+        from chromatic.targets.inline import inline_kernel
+
+        inline_kernel("p", blob)
+    elif kernel == "unrolled":
+        from chromatic.targets.unrolled import _check
+
+        _check(blob)
+    if target.kernel == "fixed":
+        from chromatic.targets.fixed_point import FixedModel
+
+        FixedModel(blob)  # unsupported structures or ranges
+
+
+def default_kernel(blob: Blob, target: Target) -> tuple[str, str]:
+    """(kernel, why): the first of the target's measured preference order that runs the policy."""
+    skipped = []
+    for k in target.kernels:
+        try:
+            check_kernel(k, blob, target)
+        except ChromaticError as e:
+            skipped.append(f"{k}: {e}")
+            continue
+        why = f"the default for {target.name} (preference {' > '.join(target.kernels)})"
+        return k, why + ("; skipped " + "; ".join(skipped) if skipped else "")
+    raise ChromaticError(f"no kernel of target {target.name} runs this policy: {'; '.join(skipped)}")
+
+
+def source_names(prefix: str, target: Target, kernel: str) -> list[str]:
+    """The files of src/ for this prefix, target and kernel."""
+    names = [f"{prefix}.h", f"{prefix}.c", f"{prefix}_config.h", "chromatic.h",
+             "chromatic_tanh.h", "chromatic_load.h", f"{prefix}_chromatic.c"]
+    if target.kernel == "fixed":
+        names += ["chromatic_fixed.h", f"{prefix}_chromatic_fixed.c"]
+    if kernel == "gather":
+        names.append(f"{prefix}_gather.S")
+    return names + [f"{prefix}.mk", f"{prefix}.cmake"]
+
+
+def check_prefix(prefix: str, target: Target, kernel: str) -> None:
+    """A prefix must be a C identifier whose files and symbols clash with none of the build's own."""
+    if not (prefix.isidentifier() and prefix.isascii()):
         raise ChromaticError(f"prefix {prefix!r} is not a C identifier")
+    if prefix in OWN_STEMS:
+        raise ChromaticError(f"prefix {prefix!r} would overwrite the build's own {prefix}.* files; "
+                             "choose another --prefix")
+    clash = next((s for s in kernel_symbols() if s.startswith(prefix + "_")), None)
+    if clash:
+        raise ChromaticError(f"prefix {prefix!r} clashes with the kernel's symbol {clash}; "
+                             "choose another --prefix")
+    names = source_names(prefix, target, kernel)
+    stems = [Path(n).stem for n in names if n.endswith((".c", ".S"))]
+    stems += ["selftest", "startup", "dense", f"{prefix}_dense"]
+    if len(set(names)) != len(names) or len(set(stems)) != len(stems):
+        raise ChromaticError(f"prefix {prefix!r} clashes with a generated file name; "
+                             "choose another --prefix")
+
+
+def write_sources(data: bytes, blob: Blob, src: Path, prefix: str, target: Target,
+                  kernel: str) -> list[Path]:
+    """Write src/: every file headed with the policy's hash; returns the compiled ones."""
+    sizes = Sizes.of(blob)
+    src.mkdir(parents=True, exist_ok=True)
+    copies = {"chromatic.h": C_DIR, "chromatic_tanh.h": C_DIR, "chromatic_load.h": C_DIR,
+              "chromatic.c": C_DIR}
+    if target.kernel == "fixed":
+        copies |= {"chromatic_fixed.h": FW_DIR, "chromatic_fixed.c": FW_DIR}
+    for name, d in copies.items():
+        dest = f"{prefix}_{name}" if name.endswith(".c") else name  # one object per policy
+        (src / dest).write_text(kernel_copy(data, name, (d / name).read_text(), prefix))
+    (src / f"{prefix}_config.h").write_text(config_header(data, prefix, sizes, target, kernel))
+    (src / f"{prefix}.h").write_text(model_header(data, prefix, sizes))
+    (src / f"{prefix}.c").write_text(model_source(data, prefix, sizes, target, kernel))
+    if kernel == "gather":
+        from chromatic.targets.gather import gather_kernel
+
+        asm = gather_kernel(prefix, blob).asm
+        (src / f"{prefix}_gather.S").write_text(header(data, f"{prefix}_gather.S") + asm)
+    compiled = [n for n in source_names(prefix, target, kernel) if n.endswith((".c", ".S"))]
+    (src / f"{prefix}.mk").write_text(make_fragment(data, prefix, target, compiled))
+    (src / f"{prefix}.cmake").write_text(cmake_fragment(data, prefix, target, compiled))
+    return [src / n for n in compiled]
+
+
+def build(data: BlobSource, target: Target | str, out_dir: str | Path, kernel: str | None = None,
+          prefix: str | None = None, flash_bytes: int | None = None,
+          ram_bytes: int | None = None, dense: bool = False) -> BuildResult:
+    """Write src/, build/ (objects, lib<prefix>.a) and selftest/ for ``target`` into ``out_dir``.
+
+    ``data`` is the blob's bytes or a blob file's path; ``target`` a Target or its name
+    (targets/registry.py); ``kernel`` one of KERNELS (default: the target's, see
+    :func:`default_kernel`); ``prefix`` the C symbols' prefix (default ``chromatic_policy``).
+    ``flash_bytes``/``ram_bytes`` override the part's memory; ``dense`` also builds the dense
+    float32 baseline. This is ``chromatic.build`` and ``chromatic build``; run the self-test
+    with :func:`run_selftest`.
+    """
+    if isinstance(target, str):
+        target = get_target(target)
+    prefix = DEFAULT_PREFIX if prefix is None else prefix
+    if kernel is not None and kernel not in KERNELS:
+        raise ChromaticError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
     data, blob = load_blob(data)
+    if kernel is None:
+        kernel, reason = default_kernel(blob, target)
+    else:
+        check_kernel(kernel, blob, target)
+        reason = "asked for"
+    check_prefix(prefix, target, kernel)
     flash = target.flash_bytes if flash_bytes is None else flash_bytes
     ram = target.ram_bytes if ram_bytes is None else ram_bytes
     check_fits(blob, data, target, flash, ram)
     if not have_toolchain(target):
-        raise ChromaticError(f"toolchain for {target.name} not found ({target.cc}"
-                             f"{', qemu-system-arm' if target.firmware else ''}); {INSTALL_HINT}")
-    if target.kernel == "fixed":
-        from chromatic.targets.fixed_point import FixedModel
-
-        FixedModel(blob)  # raises a clear error for unsupported structures or ranges
+        raise ChromaticError(f"toolchain for {target.name} not found ({target.cc}); {INSTALL_HINT}")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    sizes = Sizes.of(blob)
+    src, obj_dir, test_dir = out / SRC, out / OBJ, out / TEST
+    for d in (src, obj_dir, test_dir):
+        d.mkdir(parents=True, exist_ok=True)
 
-    # -- sources ------------------------------------------------------------------------
-    kernel_srcs = ["chromatic.h", "chromatic.c", "chromatic_tanh.h"]
-    for name in kernel_srcs:
-        shutil.copyfile(C_DIR / name, out / name)
-    kernel_c = ["chromatic.c"]
-    if target.kernel == "fixed":
-        for name in ("chromatic_fixed.h", "chromatic_fixed.c"):
-            shutil.copyfile(FW_DIR / name, out / name)
-        kernel_c.append("chromatic_fixed.c")
-    (out / f"{prefix}.h").write_text(model_header(data, prefix, sizes))
-    (out / f"{prefix}.c").write_text(model_source(data, prefix, sizes, target, kernel))
-    obs, expected, reference, rtol, atol, bound = selftest_vectors(blob, target)
-    (out / "selftest.c").write_text(selftest_source(
-        data, prefix, obs, expected, reference, rtol, atol, bound, target.firmware))
+    # -- src/, compiled with the target's flags alone -------------------------------------
+    sources = write_sources(data, blob, src, prefix, target, kernel)
+    cflags = [*target.cflags, *WARNINGS, "-fstack-usage"]
 
-    defines = [f"-DCHROMATIC_MAX_LAYERS={sizes.num_layers}u", "-DCHROMATIC_STACK_SCRATCH_FLOATS=0u",
-               f"-DCHROMATIC_FX_BITS={sizes.index_bits}"]
-    if target.name == "cortex-m4f":
-        defines.append("-mfp16-format=ieee")
-    cflags = [*target.cflags, *WARNINGS, *defines, "-fstack-usage", "-I", str(out)]
+    def cc(path: Path, *extra: str) -> Path:
+        o = obj_dir / (path.stem + ".o")
+        flags = cflags if path.suffix == ".c" else list(target.cflags)
+        run([target.cc, *flags, *extra, "-c", str(path), "-o", str(o)], f"compile {path.name}")
+        return o
 
-    def cc(src: str) -> Path:
-        obj = out / (Path(src).stem + ".o")
-        run([target.cc, *cflags, "-c", str(out / src), "-o", str(obj)], f"compile {src}")
-        return obj
+    objs = {p.name: cc(p) for p in sources}
+    if kernel == "gather":  # the frame is fixed by construction (GatherKernel.stack_bytes)
+        from chromatic.targets.gather import gather_kernel
 
-    kobjs = tuple(cc(s) for s in kernel_c)
-    if kernel == "gather":
-        kobjs += (assemble_gather(blob, target, out, prefix),)
-    glue = cc(f"{prefix}.c")
-    lib = out / f"lib{prefix}.a"
+        (obj_dir / f"{prefix}_gather.su").write_text(
+            f"{prefix}_gather.S:1:1:{prefix}_infer\t{gather_kernel(prefix, blob).stack_bytes}\tstatic\n")
+    glue = objs[f"{prefix}.c"]
+    kobjs = tuple(o for n, o in objs.items() if n != f"{prefix}.c")
+    lib = obj_dir / f"lib{prefix}.a"
     lib.unlink(missing_ok=True)
-    run([target.ar, "rcs", str(lib), *map(str, kobjs), str(glue)], "create the static library")
+    run([target.ar, "rcs", str(lib), *map(str, objs.values())], "create the static library")
+
+    # -- selftest/: embedded vectors, startup, linker script --------------------------------
+    obs, expected, reference, rtol, atol, bound = selftest_vectors(blob, target)
+    (test_dir / "selftest.c").write_text(selftest_source(
+        data, prefix, obs, expected, reference, rtol, atol, bound, target.firmware))
+    inc = ("-I", str(src))
     if target.firmware:
         for name in ("startup.c", "semihost.h"):
-            shutil.copyfile(FW_DIR / name, out / name)
-    test_obj = cc("selftest.c")
-
-    # -- link the self-test ---------------------------------------------------------------
+            shutil.copyfile(FW_DIR / name, test_dir / name)
+    test_obj = cc(test_dir / "selftest.c", *inc)
     if target.firmware:
-        ld = out / "firmware.ld"
+        ld = test_dir / "firmware.ld"
         ld.write_text(linker_script((FW_DIR / "firmware.ld.in").read_text(), target, flash, ram))
-        start_obj = cc("startup.c")
-        exe = out / "selftest.elf"
+        start_obj = cc(test_dir / "startup.c")
+        exe = test_dir / "selftest.elf"
         run([target.cc, *target.cflags, "-nostartfiles", "--specs=nano.specs", "-T", str(ld),
-             "-Wl,--gc-sections", str(start_obj), str(test_obj), str(lib), "-lc", "-lgcc",
+             *LDFLAGS, str(start_obj), str(test_obj), str(lib), "-lc", "-lgcc",
              "-o", str(exe)], "link selftest.elf")
     else:
-        exe = out / "selftest"
+        exe = test_dir / "selftest"
         run([target.cc, *target.cflags, str(test_obj), str(lib), "-lm", "-o", str(exe)],
             "link the host self-test")
     if dense:
-        build_dense(data, blob, target, out, prefix, cflags, flash, ram)
-    return BuildResult(out, target, kernel, prefix, lib, exe, kobjs, glue,
-                       tuple(sorted(out.glob("*.su"))))
+        build_dense(data, blob, target, test_dir, obj_dir, prefix, cflags)
+    stack_files = tuple(sorted(obj_dir.glob(f"{prefix}*.su")))
+    sizes = None
+    if target.firmware:
+        from chromatic.targets.footprint import elf_footprint, object_symbols
+
+        ours: set[str] = set()
+        for o in objs.values():
+            ours |= object_symbols(o)
+        sizes = elf_footprint(exe, prefix, ours, stack_files)
+        if sizes["flash_bytes"] > flash:
+            raise ChromaticError(f"policy needs {sizes['flash_bytes']:,} bytes of flash; target "
+                                 f"{target.name} has {flash:,}")
+        if sizes["ram_bytes"] > ram:
+            raise ChromaticError(
+                f"policy needs {sizes['ram_bytes']:,} bytes of RAM (static "
+                f"{sizes['ram_static_bytes']:,} + stack {sizes['ram_stack_bytes']:,}, the deeper "
+                f"of init's and infer's); target {target.name} has {ram:,}")
+    return BuildResult(out, target, kernel, prefix, lib, exe, kobjs, glue, stack_files, src,
+                       tuple(sources), reason, sizes)
 
 
-def assemble_gather(blob: Blob, target: Target, out: Path, prefix: str) -> Path:
-    """<prefix>_gather.o from the generated assembly, plus the .su line gcc cannot write for it
-    (the frame is fixed by construction: GatherKernel.stack_bytes)."""
-    from chromatic.targets.gather import gather_kernel
-
-    k = gather_kernel(prefix, blob)
-    src = out / f"{prefix}_gather.S"
-    src.write_text(k.asm)
-    (out / f"{prefix}_gather.su").write_text(f"{src.name}:1:1:{prefix}_infer\t{k.stack_bytes}\tstatic\n")
-    obj = out / f"{prefix}_gather.o"
-    run([target.cc, *target.cflags, "-c", str(src), "-o", str(obj)], f"assemble {src.name}")
-    return obj
-
-
-def build_dense(data: bytes, blob: Blob, target: Target, out: Path, prefix: str,
-                cflags: list[str], flash: int, ram: int) -> Path:
+def build_dense(data: bytes, blob: Blob, target: Target, test_dir: Path, obj_dir: Path,
+                prefix: str, cflags: list[str]) -> Path:
     """dense.elf: the dense float32 baseline of the same policy, same flags, same harness."""
-    for name in ("dense.h", "dense.c"):
-        shutil.copyfile(C_DIR / name, out / name)
+    for name in ("dense.h", "dense.c", "chromatic.h", "chromatic_tanh.h"):
+        shutil.copyfile(C_DIR / name, test_dir / name)
     dprefix = f"{prefix}_dense"
-    (out / f"{dprefix}.c").write_text(dense_source(data, blob, dprefix))
+    (test_dir / f"{dprefix}.c").write_text(dense_source(data, blob, dprefix))
     objs = []
-    for src in ("dense.c", f"{dprefix}.c"):
-        obj = out / (Path(src).stem + ".o")
-        run([target.cc, *cflags, "-c", str(out / src), "-o", str(obj)], f"compile {src}")
-        objs.append(str(obj))
-    exe = out / "dense.elf"
+    for name in ("dense.c", f"{dprefix}.c"):
+        o = obj_dir / (Path(name).stem + ".o")
+        run([target.cc, *cflags, "-c", str(test_dir / name), "-o", str(o)], f"compile {name}")
+        objs.append(str(o))
+    exe = test_dir / "dense.elf"
     if target.firmware:
         run([target.cc, *target.cflags, "-nostartfiles", "--specs=nano.specs", "-T",
-             str(out / "firmware.ld"), "-Wl,--gc-sections", "-Wl,--undefined=" + f"{dprefix}_infer",
+             str(test_dir / "firmware.ld"), *LDFLAGS, "-Wl,--undefined=" + f"{dprefix}_infer",
              "-Wl,-e," + f"{dprefix}_infer", *objs, "-lc", "-lgcc", "-o", str(exe)],
             "link dense.elf")
     return exe
+
+
+def size_lines(r: BuildResult) -> list[str]:
+    """The size report `build` prints (the figures `measure` reports, without the counts)."""
+    s = r.sizes
+    if s is None:
+        return []
+    return [f"flash {s['flash_bytes']:,} B = kernel {s['flash_kernel_bytes']:,} + validate "
+            f"{s['flash_validate_bytes']:,} + blob {s['flash_blob_bytes']:,} + library "
+            f"{s['flash_library_bytes']:,}",
+            f"RAM   {s['ram_bytes']:,} B = static {s['ram_static_bytes']:,} + stack "
+            f"{s['ram_stack_bytes']:,} (bound; init {s['ram_init_stack_bytes']:,}, infer "
+            f"{s['ram_infer_stack_bytes']:,})"]
 
 
 def run_selftest(result: BuildResult, timeout: float = 60.0) -> tuple[int, str]:
@@ -246,6 +367,9 @@ def run_selftest(result: BuildResult, timeout: float = 60.0) -> tuple[int, str]:
     t = result.target
     if t.firmware:
         assert t.board is not None
+        if shutil.which("qemu-system-arm") is None:
+            raise ChromaticError(f"qemu-system-arm not found (needed to run the self-test); "
+                                 f"{INSTALL_HINT}")
         cmd = ["qemu-system-arm", "-M", t.board.qemu_machine, "-nographic", "-semihosting",
                "-monitor", "none", "-serial", "none", "-kernel", str(result.selftest)]
     else:

@@ -13,13 +13,24 @@ from chromatic.targets.registry import KERNELS, TARGETS
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from chromatic.targets.build import build, run_selftest
+    import json
+
+    from chromatic.targets.build import build, run_selftest, size_lines
 
     r = build(args.blob, args.target, args.output, kernel=args.kernel, prefix=args.prefix,
               flash_bytes=None if args.flash_kib is None else args.flash_kib * 1024,
               ram_bytes=None if args.ram_kib is None else args.ram_kib * 1024)
-    print(f"wrote {r.out_dir}/: {r.prefix}.c/.h, {r.library.name}, {r.selftest.name} "
-          f"({r.target.name}, {r.kernel} {r.target.kernel} kernel)")
+    if args.json:
+        print(json.dumps({"target": r.target.name, "kernel": r.kernel, "kernel_reason":
+                          r.kernel_reason, "prefix": r.prefix, "src": str(r.src_dir),
+                          "sources": [p.name for p in r.sources], **(r.sizes or {})}, indent=2))
+    else:
+        print(f"wrote {r.out_dir}/src/ (copy these into your project: {r.prefix}.h, "
+              f"{r.prefix}.mk, {r.prefix}.cmake, ...), build/{r.library.name}, "
+              f"selftest/{r.selftest.name}")
+        print(f"kernel {r.kernel} ({r.target.name}, {r.target.kernel}): {r.kernel_reason}")
+        for line in size_lines(r):
+            print(line)
     if args.run:
         rc, out = run_selftest(r)
         print(out)
@@ -44,12 +55,15 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the CLI."""
-    p = sub.add_parser("build", help="C sources, a static library and a self-test image for a target")
+    p = sub.add_parser("build", help="the C sources to copy into a firmware project (DIR/src/), "
+                                     "a static library and a self-test image for a target")
     p.add_argument("blob", help="blob file (.cblob)")
     p.add_argument("--target", required=True, choices=tuple(TARGETS), help="target to build for")
     p.add_argument("-o", "--output", required=True, help="directory to write")
-    p.add_argument("--kernel", choices=KERNELS, default="loadable",
-                   help="decode any blob at run time (loadable), decode this policy's bits with "
+    p.add_argument("--kernel", choices=KERNELS, default=None,
+                   help="default: the target's (gather on cortex-m4f, loadable elsewhere; "
+                        "docs/targets.md). Decode any blob at run time (loadable), decode this "
+                        "policy's bits with "
                         "specialized C (inline, float only) or generated Cortex-M4F assembly "
                         "(gather: gather + FMA, small and fast), or bake the indices into "
                         "straight-line code (unrolled: fastest, largest)")
@@ -57,6 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--flash-kib", type=int, help="override the target's flash size (KiB)")
     p.add_argument("--ram-kib", type=int, help="override the target's RAM size (KiB)")
     p.add_argument("--run", action="store_true", help="run the self-test (QEMU for firmware)")
+    p.add_argument("--json", action="store_true", help="print the size report as JSON")
     p.set_defaults(handler=cmd_build)
 
     p = sub.add_parser("measure", help="bits (paper and honest), latency, and target footprint")

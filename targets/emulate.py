@@ -157,13 +157,33 @@ def count_infer(elf_path: Path, cpu: str, prefix: str, obs: list[float], dl: int
     return n, out
 
 
-def run_infer(elf_path: Path, cpu: str, prefix: str, obs: list[float], dl: int):
-    """(instructions, outputs, stack high-water bytes) of one <prefix>_infer call after init."""
+@dataclass(frozen=True)
+class Run:
+    """One emulated <prefix>_init then <prefix>_infer: what infer executed and both calls'
+    stack high-water marks."""
+
+    instructions: int
+    outputs: tuple[float, ...]
+    infer_stack_bytes: int
+    init_stack_bytes: int
+
+
+def run_policy(elf_path: Path, cpu: str, prefix: str, obs: list[float], dl: int) -> Run:
+    """<prefix>_init, then one counted <prefix>_infer call on ``obs``."""
     emu = Emulator(elf_path, cpu)
-    rc = emu.call(f"{prefix}_init") if f"{prefix}_init" in emu.syms else 0
-    if rc != 0:
-        raise RuntimeError(f"{prefix}_init returned {rc} in the emulator")
+    init_stack = 0
+    if f"{prefix}_init" in emu.syms:
+        rc = emu.call(f"{prefix}_init")
+        init_stack = emu.stack_bytes
+        if rc != 0:
+            raise RuntimeError(f"{prefix}_init returned {rc} in the emulator")
     o = emu.alloc(struct.pack(f"<{len(obs)}f", *obs))
     a = emu.alloc(b"\0" * 4 * dl)
     emu.call(f"{prefix}_infer", o, a, count=True)
-    return emu.count, emu.read_floats(a, dl), emu.stack_bytes
+    return Run(emu.count, emu.read_floats(a, dl), emu.stack_bytes, init_stack)
+
+
+def run_infer(elf_path: Path, cpu: str, prefix: str, obs: list[float], dl: int):
+    """(instructions, outputs, stack high-water bytes) of one <prefix>_infer call after init."""
+    r = run_policy(elf_path, cpu, prefix, obs, dl)
+    return r.instructions, r.outputs, r.infer_stack_bytes

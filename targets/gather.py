@@ -317,7 +317,10 @@ def gather_kernel(prefix: str, blob: Blob) -> GatherKernel:
         *("    " + line if not line.endswith(":") else line for line in body + tail),
         f".size {fn}, . - {fn}", ""])
     pal_word = RAM_POINTERS + na + nb
+    load = "chromatic_load_f16" if f16 else "chromatic_load_f32"
     c = f"""#include <string.h>
+
+#include "chromatic_load.h"
 
 /* RAM of {fn} ({prefix}_gather.S): words 0-2 point into the blob at its means (0: not
    validated, infer refuses), indices and biases; then the activations (layer l reads the
@@ -337,14 +340,7 @@ int {prefix}_init(void)
     if (rc == CHROMATIC_OK && m.index_bits != {b}u) rc = CHROMATIC_ERR_HEADER;
     if (rc != CHROMATIC_OK) return rc;
     for (j = 0; j < {m}u; j++) {{
-        float w;
-#if {int(f16)}
-        __fp16 h;
-        memcpy(&h, blob + {off["palette"]}u + 2u * j, sizeof h);
-        w = (float)h;
-#else
-        memcpy(&w, blob + {off["palette"]}u + 4u * j, sizeof w);
-#endif
+        float w = {load}(blob + {off["palette"]}u + {2 if f16 else 4}u * j);
         memcpy(&{prefix}_ram[{pal_word}u + j], &w, sizeof w);
     }}
     sec[0] = blob + {off["normalization"]}u;

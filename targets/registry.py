@@ -13,7 +13,8 @@ from chromatic.errors import ChromaticError
 
 KIB = 1024
 
-#: The kernels `chromatic build --kernel` renders (targets/render.py); loadable is the default.
+#: The kernels `chromatic build --kernel` renders (targets/render.py); each target's default is
+#: the first of its ``kernels`` that supports the policy (Target.kernels, docs/targets.md).
 KERNELS = ("loadable", "inline", "gather", "unrolled")
 
 
@@ -35,9 +36,14 @@ class Target:
     cflags: tuple[str, ...]
     kernel: str  # "float" | "fixed"
     flash_bytes: int  # the part's flash: a build that needs more is an error
-    ram_bytes: int  # the part's RAM (data + bss + stack of infer)
+    ram_bytes: int  # the part's RAM: static data + the deeper of init's and infer's stack
     board: Board | None = None  # None: a host build, run natively
     description: str = ""
+    #: Kernels in order of preference, measured on this target (docs/targets.md, "The default
+    #: kernel"): the default is the first that supports the policy. Fewest instructions per
+    #: inference among kernels whose flash does not grow with the edge count (``unrolled``,
+    #: whose indices become code, is never a default: ask for it with --kernel).
+    kernels: tuple[str, ...] = ("loadable",)
 
     @property
     def firmware(self) -> bool:
@@ -68,10 +74,11 @@ TARGETS: dict[str, Target] = {
         Target("host", "gcc", ("-O2", "-fPIC"), "float", 1 << 40, 1 << 40, None,
                "the build machine (gcc, float kernel)"),
         Target("cortex-m4f", ARM_CC,
-               ("-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "-ffp-contract=fast",
-                *ARM_COMMON),
+               ("-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "-mfp16-format=ieee",
+                "-ffp-contract=fast", *ARM_COMMON),
                "float", 256 * KIB, 64 * KIB, MPS2_AN386,
-               "Cortex-M4 with single-precision FPU (e.g. STM32F4); QEMU mps2-an386"),
+               "Cortex-M4 with single-precision FPU (e.g. STM32F4); QEMU mps2-an386",
+               ("gather", "inline", "loadable")),
         Target("cortex-m3", ARM_CC, ("-mcpu=cortex-m3", "-mfloat-abi=soft", *ARM_COMMON),
                "fixed", 256 * KIB, 64 * KIB, MPS2_AN385,
                "Cortex-M3, no FPU (e.g. LM3S6965, STM32F1); QEMU mps2-an385"),

@@ -8,7 +8,9 @@ Every generated file starts with the policy's hash and "do not edit".
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -21,9 +23,100 @@ def policy_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+def banner(data: bytes) -> str:
+    """The line every generated file carries: which policy, which chromatic, do not edit."""
+    from chromatic import __version__
+
+    return f"generated from policy {policy_hash(data)} by chromatic {__version__} \u2014 do not edit."
+
+
 def header(data: bytes, what: str) -> str:
-    return (f"/* {what}\n * generated from policy {policy_hash(data)} by `chromatic build` "
-            f"\u2014 do not edit. */\n")
+    return f"/* {what}\n * {banner(data)} */\n"
+
+
+#: The kernel headers whose external functions the config header renames per prefix.
+KERNEL_HEADERS = ("c/chromatic.h", "firmware/chromatic_fixed.h")
+_EXTERN_FN = re.compile(r"^(?!static)[A-Za-z_][\w \*]*?\b(chromatic_\w+)\s*\(", re.M)
+
+
+def kernel_symbols() -> tuple[str, ...]:
+    """The external functions of the shipped kernels (declared non-static in their headers)."""
+    here = Path(__file__).resolve().parent
+    names: list[str] = []
+    for h in KERNEL_HEADERS:
+        names += [n for n in _EXTERN_FN.findall((here / h).read_text()) if n not in names]
+    return tuple(names)
+
+
+def kernel_symbol(prefix: str, name: str) -> str:
+    """The name a kernel function links under in a build with this prefix."""
+    return f"{prefix}_{name}"
+
+
+def config_header(data: bytes, prefix: str, sizes: Sizes, target: Target, kernel: str) -> str:
+    """<prefix>_config.h: every setting the kernel sources read, and the symbol renames.
+
+    Everything that changes the compiled code lives here rather than in -D flags, so that
+    compiling src/ with the target's CPU flags alone gives the sizes `measure` reports; the
+    renames (zlib's Z_PREFIX idea) let several policies' src/ folders link into one image."""
+    guard = f"{prefix.upper()}_CONFIG_H"
+    lines = [header(data, f"{prefix}_config.h -- kernel settings and symbol names for target "
+                          f"{target.name}, kernel {kernel}."),
+             f"#ifndef {guard}\n#define {guard}\n",
+             "/* The model struct holds exactly this policy's layers (chromatic.h). */",
+             f"#define CHROMATIC_MAX_LAYERS {sizes.num_layers}u",
+             "/* No stack fallback for scratch = NULL: the glue passes static scratch, so no",
+             "   hidden stack array is reserved (chromatic.h). */",
+             "#define CHROMATIC_STACK_SCRATCH_FLOATS 0u"]
+    if target.kernel == "fixed":
+        lines += ["/* The fixed-point kernel's index width: constant shifts (chromatic_fixed.h). */",
+                  f"#define CHROMATIC_FX_BITS {sizes.index_bits}"]
+    lines += ["", "/* The kernel's external functions, renamed to this policy's prefix. */"]
+    lines += [f"#define {n} {kernel_symbol(prefix, n)}" for n in kernel_symbols()]
+    lines += ["", f"#endif /* {guard} */", ""]
+    return "\n".join(lines)
+
+
+def kernel_copy(data: bytes, name: str, text: str, prefix: str) -> str:
+    """A shipped kernel source as it goes into src/: the banner, and chromatic.h includes the
+    policy's config header first."""
+    out = header(data, f"{name} -- copied from chromatic's kernel sources.") + text
+    if name == "chromatic.h":
+        anchor = "#define CHROMATIC_H\n"
+        assert anchor in out, "chromatic.h lost its include guard"
+        out = out.replace(anchor, f'{anchor}\n#include "{prefix}_config.h"\n', 1)
+    return out
+
+
+def make_fragment(data: bytes, prefix: str, target: Target, sources: list[str]) -> str:
+    """<prefix>.mk: the sources and the flags of the reported figures, for a user's Makefile."""
+    var = prefix.upper()
+    srcs = " ".join(f"$({var}_DIR){s}" for s in sources)
+    return (f"# {prefix}.mk -- add policy {prefix} to a Makefile: include this file, then compile\n"
+            f"# $(CHROMATIC_SOURCES) with $(CHROMATIC_CFLAGS) and -I$({var}_DIR).\n"
+            f"# {banner(data)}\n"
+            f"{var}_DIR := $(dir $(lastword $(MAKEFILE_LIST)))\n"
+            f"CHROMATIC_SOURCES += {srcs}\n"
+            f"CHROMATIC_INCLUDES += -I$({var}_DIR)\n"
+            f"# The flags `chromatic measure` used for target {target.name} (no -D: the settings\n"
+            f"# are in {prefix}_config.h).\n"
+            f"CHROMATIC_CFLAGS := {' '.join(target.cflags)}\n"
+            f"CHROMATIC_LDFLAGS := -Wl,--gc-sections\n")
+
+
+def cmake_fragment(data: bytes, prefix: str, target: Target, sources: list[str]) -> str:
+    """<prefix>.cmake: the same for CMake (include() it, then add the list to a target)."""
+    srcs = "\n".join(f'    "${{CMAKE_CURRENT_LIST_DIR}}/{s}"' for s in sources)
+    return (f"# {prefix}.cmake -- add policy {prefix} to a CMake project:\n"
+            f"#   include(path/to/src/{prefix}.cmake)\n"
+            f"#   target_sources(app PRIVATE ${{CHROMATIC_SOURCES}})\n"
+            f"#   target_include_directories(app PRIVATE ${{CHROMATIC_INCLUDE_DIRS}})\n"
+            f"# {banner(data)}\n"
+            f"list(APPEND CHROMATIC_SOURCES\n{srcs})\n"
+            f'list(APPEND CHROMATIC_INCLUDE_DIRS "${{CMAKE_CURRENT_LIST_DIR}}")\n'
+            f"# The flags `chromatic measure` used for target {target.name}:\n"
+            f'set(CHROMATIC_CFLAGS "{" ".join(target.cflags)}")\n'
+            f'set(CHROMATIC_LDFLAGS "-Wl,--gc-sections")\n')
 
 
 def c_array(values: np.ndarray | bytes, ctype: str, per_line: int = 12) -> str:
@@ -71,6 +164,10 @@ def model_header(data: bytes, prefix: str, sizes: Sizes) -> str:
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {{
+#endif
+
 #define {P}_OBS_DIM {sizes.d0}u
 #define {P}_ACT_DIM {sizes.dl}u
 #define {P}_BLOB_BYTES {len(data)}u
@@ -85,6 +182,10 @@ int {prefix}_init(void);
 /* act[{P}_ACT_DIM] = policy(obs[{P}_OBS_DIM]). Returns 0, or an error code when
    {prefix}_init has not succeeded. No allocation, no global state but the model. */
 int {prefix}_infer(const float *obs, float *act);
+
+#ifdef __cplusplus
+}}
+#endif
 
 #endif
 """

@@ -38,8 +38,8 @@ def test_the_documented_example_runs(tmp_path):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == "1016 bytes" and lines[1] == "6571 8128"
-    assert lines[2] == "out/host/libchromatic_policy.a" and lines[3].startswith("refused: ")
-    assert (tmp_path / "out" / "host" / "selftest").is_file()
+    assert lines[2] == "out/host/build/libchromatic_policy.a" and lines[3].startswith("refused: ")
+    assert (tmp_path / "out" / "host" / "selftest" / "selftest").is_file()
 
 
 @pytest.mark.firmware
@@ -52,7 +52,7 @@ def test_the_readme_example_runs(tmp_path):
     r = subprocess.run([sys.executable, "-c", python_blocks(ROOT / "README.md")], cwd=tmp_path,
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "out" / "m4f" / "selftest.elf").is_file()
+    assert (tmp_path / "out" / "m4f" / "selftest" / "selftest.elf").is_file()
 
 
 def test_import_chromatic_loads_no_stage():

@@ -23,6 +23,16 @@ def _toolchain() -> bool:
     return all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm"))
 
 
+def test_docs_state_the_exact_build_flags():
+    """The flags docs/targets.md documents are the ones build and measure compile with."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "targets.md").read_text()
+    for t in TARGETS.values():
+        if t.firmware:
+            assert f"`{' '.join(t.cflags)}`" in doc, t.name
+
+
 def _require_toolchain() -> None:
     if _toolchain():
         return
@@ -120,7 +130,7 @@ def test_selftest_passes_under_qemu(tmp_path, blob_f16, target, kernel, hidden):
     rc, out = run_selftest(r)
     assert rc == 0, out
     assert out.startswith("PASS")
-    text = (tmp_path / "chromatic_policy.c").read_text()
+    text = (tmp_path / "src" / "chromatic_policy.c").read_text()
     assert "generated from policy" in text and "do not edit" in text
     assert "const uint8_t chromatic_policy_blob" in text
     assert "malloc" not in text
@@ -229,7 +239,7 @@ def test_too_big_blob_is_a_build_error(tmp_path, blob_f16):
         build(blob_f16, get_target("cortex-m0plus"), tmp_path, flash_bytes=512)
     with pytest.raises(ChromaticError, match="RAM"):
         build(blob_f16, get_target("cortex-m3"), tmp_path, ram_bytes=256)
-    assert not (tmp_path / "selftest.elf").exists()
+    assert not (tmp_path / "selftest" / "selftest.elf").exists()
 
 
 @pytest.mark.firmware
@@ -239,6 +249,12 @@ def test_measure_report_keys(blob_f16):
     from chromatic.targets.measure import target_report
 
     rep, lines = target_report(blob_f16, "cortex-m3")
+    assert rep["kernel"] == "loadable" and set(rep["kernels"]) == {"loadable", "unrolled"}
+    top = {k: v for k, v in rep.items() if k in rep["kernels"]["loadable"]}
+    assert top == {k: v for k, v in rep["kernels"]["loadable"].items() if k in top}
+    assert rep["ram_bytes"] == rep["ram_static_bytes"] + max(rep["ram_init_stack_bytes"],
+                                                             rep["ram_infer_stack_bytes"])
+    assert rep["ram_measured_bytes"] <= rep["ram_bytes"]  # the bound holds
     for k in ("flash_bytes", "ram_bytes", "instructions_per_inference",
               "dense_instructions_per_inference", "flash_kernel_bytes", "flash_blob_bytes",
               "flash_library_bytes"):

@@ -161,7 +161,7 @@ def test_wheel_installs_and_every_verb_works(wheel, tmp_path):
     assert np.load(work / "act.npy").shape == (3, 6)
     assert list((tmp_path / "cache").iterdir()), "the C runtime was not built from the wheel"
     assert "PASS" in run("build", "p.cblob", "--target", "cortex-m4f", "-o", "fw", "--run")
-    assert (work / "fw" / "selftest.elf").is_file()
+    assert (work / "fw" / "selftest" / "selftest.elf").is_file()
     report = json.loads(run("measure", "p.cblob", "--target", "cortex-m4f", "--no-latency", "--json"))
     assert report["target"] == "cortex-m4f" and report["flash_bytes"] > 0
     assert report["instructions_per_inference"] > 0 and report["blob_bits"] == 8 * 1016

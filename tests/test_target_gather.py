@@ -103,7 +103,7 @@ def test_emulated_outputs_match_reference(tmp_path, case):
         assert stack == frame  # the .su line is the real frame
     edges = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     assert n < 6 * edges + 40 * sum(sizes[1:]) + 20 * sizes[0] + 60
-    su = (tmp_path / f"{r.prefix}_gather.su").read_text()
+    su = (tmp_path / "build" / f"{r.prefix}_gather.su").read_text()
     assert su.split("\t")[1] == str(frame)
 
 

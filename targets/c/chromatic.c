@@ -349,7 +349,7 @@ static int chromatic_init_impl(chromatic_model *m, const uint8_t *blob, size_t l
 {
     uint32_t L, l, flags, st, dt, hidden, output, bits, M, total, expected_bits;
     uint64_t edges = 0, implicit_m = 0, header, dict, values, layout_total, v, sum_out = 0;
-    uint32_t sizes[CHROMATIC_FORMAT_MAX_LAYERS + 1];
+    uint32_t sizes[CHROMATIC_MAX_LAYERS + 1]; /* filled after the L <= CHROMATIC_MAX_LAYERS check */
     size_t off;
 
     if (len < 20u) return CHROMATIC_ERR_TRUNCATED;

@@ -1,0 +1,221 @@
+"""`chromatic build` as a user meets it: the src/ folder, figures that hold in the user's own
+build, two policies in one firmware (C++ main), prefixes, the default kernel, no QEMU needed."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chromatic.compiler.blob import decode
+from chromatic.compiler.compile import compile_policy
+from chromatic.compiler.synth import random_policy
+from chromatic.errors import ChromaticError
+from chromatic.runtime.reference import forward
+from chromatic.targets.registry import get_target
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mps2-an386"
+
+
+def _require(*tools: str) -> None:
+    if all(shutil.which(t) for t in tools):
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but {', '.join(tools)} is missing (scripts/install_firmware_toolchain.sh)")
+    pytest.skip(f"{', '.join(tools)} not installed")
+
+
+@pytest.fixture(scope="module")
+def blob_f16() -> bytes:
+    return compile_policy(random_policy((17, 41, 6), 17, seed=1), dtype="f16")
+
+
+# -- pure Python --------------------------------------------------------------------------
+@pytest.mark.parametrize("prefix,why", [("chromatic", "own"), ("startup", "own"),
+                                        ("selftest", "own"), ("dense", "own"),
+                                        ("chromatic_fx", "symbol"), ("chromatic_infer", "symbol"),
+                                        ("my-policy", "identifier")])
+def test_prefixes_that_clash_are_refused(tmp_path, blob_f16, prefix, why):
+    from chromatic.targets.build import build
+
+    with pytest.raises(ChromaticError, match={"own": "overwrite", "symbol": "clashes",
+                                              "identifier": "C identifier"}[why]):
+        build(blob_f16, "cortex-m4f", tmp_path, prefix=prefix)
+    assert not (tmp_path / "src").exists()  # refused before anything is written
+
+
+def test_default_kernel_per_target_and_policy():
+    from chromatic.targets.build import default_kernel
+
+    blob = decode(compile_policy(random_policy((17, 41, 6), 17, seed=1)))
+    assert default_kernel(blob, get_target("cortex-m4f"))[0] == "gather"
+    assert default_kernel(blob, get_target("cortex-m3"))[0] == "loadable"
+    assert default_kernel(blob, get_target("cortex-m0plus"))[0] == "loadable"
+    one = decode(compile_policy(random_policy((5, 3), 1, seed=0)))  # M = 1: no dictionary
+    kernel, why = default_kernel(one, get_target("cortex-m4f"))
+    assert kernel == "loadable" and "skipped gather" in why
+
+
+# -- toolchain-bound ----------------------------------------------------------------------
+@pytest.mark.firmware
+@pytest.mark.parametrize("target,kernel", [("cortex-m4f", None), ("cortex-m3", None)])
+def test_src_holds_exactly_the_files_to_copy(tmp_path, blob_f16, target, kernel):
+    _require("arm-none-eabi-gcc")
+    from chromatic.targets.build import build, source_names
+
+    r = build(blob_f16, target, tmp_path, kernel=kernel)
+    names = sorted(p.name for p in (tmp_path / "src").iterdir())
+    assert names == sorted(source_names(r.prefix, r.target, r.kernel))
+    assert not list((tmp_path / "src").glob("*.o")) and not list((tmp_path / "src").glob("*.su"))
+    cfg = (tmp_path / "src" / f"{r.prefix}_config.h").read_text()
+    assert "#define CHROMATIC_MAX_LAYERS 2u" in cfg
+    assert "#define CHROMATIC_STACK_SCRATCH_FLOATS 0u" in cfg
+    for p in (tmp_path / "src").iterdir():
+        text = p.read_text()
+        assert re.search(r"generated from policy [0-9a-f]{16} by chromatic \S+ \u2014 do not edit",
+                         text), p.name
+        # a header declaring functions with external linkage can be included from C++
+        if p.suffix == ".h" and re.search(r"^(?!static)\w[\w \*]*\b\w+\([^;]*\);", text, re.M):
+            assert 'extern "C"' in text, p.name
+    # every external symbol of the objects carries the prefix: policies link side by side
+    nm = subprocess.run(["arm-none-eabi-nm", "-g", "--defined-only", str(r.library)],
+                        capture_output=True, text=True, check=True).stdout
+    syms = [line.split()[-1] for line in nm.splitlines() if len(line.split()) == 3]
+    assert syms and all(s.startswith(r.prefix + "_") for s in syms), syms
+
+
+@pytest.mark.firmware
+def test_build_needs_no_qemu(tmp_path, blob_f16, monkeypatch):
+    _require("arm-none-eabi-gcc")
+    import chromatic.targets.build as tb
+
+    real = shutil.which
+    monkeypatch.setattr(tb.shutil, "which", lambda t: None if "qemu" in t else real(t))
+    r = tb.build(blob_f16, "cortex-m4f", tmp_path)
+    assert r.selftest.is_file() and r.sizes and r.sizes["ram_bytes"] > 0
+    with pytest.raises(ChromaticError, match="qemu-system-arm not found"):
+        tb.run_selftest(r)
+
+
+@pytest.mark.firmware
+def test_ram_limit_counts_the_stack_of_init(tmp_path, blob_f16):
+    """--ram-kib uses the honest peak: a part whose RAM holds the statics but not init's
+    stack is refused at build time (it used to build and then hard-fault)."""
+    _require("arm-none-eabi-gcc")
+    from chromatic.targets.build import build
+
+    r = build(blob_f16, "cortex-m0plus", tmp_path / "ok")
+    s = r.sizes
+    assert s is not None and s["ram_bytes"] == s["ram_static_bytes"] + max(
+        s["ram_init_stack_bytes"], s["ram_infer_stack_bytes"])
+    with pytest.raises(ChromaticError, match="RAM .*init"):
+        build(blob_f16, "cortex-m0plus", tmp_path / "small", ram_bytes=s["ram_bytes"] - 4)
+
+
+def _example_build(src: Path, out: Path) -> Path:
+    subprocess.run(["make", "-s", "-C", str(EXAMPLE), f"CHROMATIC_SRC={src}", f"BUILD={out}"],
+                   check=True, capture_output=True, text=True)
+    return out / "app.elf"
+
+
+@pytest.mark.firmware
+@pytest.mark.parametrize("kernel", ["gather", "inline", "loadable"])
+def test_figures_hold_in_the_users_own_build(tmp_path, blob_f16, kernel):
+    """examples/mps2-an386 compiles src/ with the fragment's flags, its own main, startup and
+    linker script: the policy's flash and static RAM in that image, and the instructions of
+    one inference, are what build/measure report."""
+    _require("arm-none-eabi-gcc", "make")
+    from chromatic.targets.build import build, selftest_vectors
+    from chromatic.targets.emulate import run_policy
+    from chromatic.targets.footprint import elf_footprint, object_symbols
+
+    t = get_target("cortex-m4f")
+    r = build(blob_f16, t, tmp_path / "out", kernel=kernel)
+    elf = _example_build(tmp_path / "out" / "src", tmp_path / "app")
+    ours: set[str] = set()
+    for o in (tmp_path / "app").glob(f"{r.prefix}*.o"):
+        ours |= object_symbols(o)
+    user = elf_footprint(elf, r.prefix, ours, ())
+    assert r.sizes is not None
+    for k in ("flash_kernel_bytes", "flash_validate_bytes", "flash_blob_bytes",
+              "ram_static_bytes"):
+        assert abs(user[k] - r.sizes[k]) <= 0.03 * r.sizes[k], (k, user[k], r.sizes[k])
+    obs = selftest_vectors(decode(blob_f16), t, n=1)[0][0]
+    ours_run = run_policy(r.selftest, t.cpu, r.prefix, list(map(float, obs)), 6)
+    user_run = run_policy(elf, t.cpu, r.prefix, list(map(float, obs)), 6)
+    assert abs(user_run.instructions - ours_run.instructions) <= 0.03 * ours_run.instructions
+    assert user_run.outputs == ours_run.outputs
+
+
+@pytest.mark.firmware
+def test_example_control_loop_runs_in_qemu(tmp_path, blob_f16):
+    _require("arm-none-eabi-gcc", "make", "qemu-system-arm")
+    from chromatic.targets.build import build
+
+    build(blob_f16, "cortex-m4f", tmp_path / "out")
+    elf = _example_build(tmp_path / "out" / "src", tmp_path / "app")
+    proc = subprocess.run(["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-semihosting",
+                           "-monitor", "none", "-serial", "none", "-kernel", str(elf)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = (proc.stdout + proc.stderr).split()
+    steps = [lines[i:i + 7] for i in range(0, len(lines), 7)]
+    assert len(steps) == 16
+    p = decode(blob_f16).policy
+    for t, row in enumerate(steps):
+        assert int(row[0], 16) == t
+        obs = np.array([(((t * 7 + j * 3) % 11) - 5) * 0.25 for j in range(17)])
+        act = np.array([struct.unpack("<f", struct.pack("<I", int(h, 16)))[0] for h in row[1:]])
+        np.testing.assert_allclose(act, forward(p, obs[None])[0], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.firmware
+@pytest.mark.parametrize("kernels", [("loadable", "loadable"), ("gather", "inline")])
+def test_two_policies_link_into_one_cplusplus_firmware(tmp_path, kernels):
+    """Two policies with different layer counts and kernels: compile both src/ folders and a
+    C++ main into one image (the issue's collision: one chromatic.o per library, different
+    layer limits), then run both in the emulator against the numpy reference."""
+    _require("arm-none-eabi-gcc", "arm-none-eabi-g++")
+    from chromatic.targets.build import FW_DIR, build
+    from chromatic.targets.emulate import run_policy
+
+    t = get_target("cortex-m4f")
+    blobs = {"walk": compile_policy(random_policy((17, 41, 6), 17, seed=1), dtype="f16"),
+             "balance": compile_policy(random_policy((5, 9, 7, 3), 5, seed=4), dtype="f32")}
+    objs = []
+    for (prefix, data), kernel in zip(blobs.items(), kernels, strict=True):
+        r = build(data, t, tmp_path / prefix, kernel=kernel, prefix=prefix)
+        for src in r.sources:
+            o = tmp_path / "app" / (src.name + ".o")
+            o.parent.mkdir(exist_ok=True)
+            subprocess.run([t.cc, *t.cflags, "-c", str(src), "-o", str(o)], check=True)
+            objs.append(str(o))
+    main = tmp_path / "main.cpp"
+    main.write_text('#include "walk.h"\n#include "balance.h"\n'
+                    "static float o[WALK_OBS_DIM + BALANCE_OBS_DIM], a[WALK_ACT_DIM + BALANCE_ACT_DIM];\n"
+                    "int main() { return walk_init() | balance_init() | walk_infer(o, a) |\n"
+                    "                    balance_infer(o, a); }\n")
+    gxx = "arm-none-eabi-g++"
+    subprocess.run([gxx, *t.cflags, "-fno-exceptions", "-fno-rtti", "-I", str(tmp_path / "walk" / "src"),
+                    "-I", str(tmp_path / "balance" / "src"), "-c", str(main), "-o",
+                    str(tmp_path / "main.o")], check=True)
+    subprocess.run([t.cc, *t.cflags, "-c", str(FW_DIR / "startup.c"), "-o",
+                    str(tmp_path / "startup.o")], check=True)
+    elf = tmp_path / "app.elf"
+    ld = tmp_path / "walk" / "selftest" / "firmware.ld"
+    # linked by gcc: a C++ main that uses no C++ runtime needs no libstdc++
+    subprocess.run([t.cc, *t.cflags, "-nostartfiles", "--specs=nano.specs", "-T", str(ld),
+                    "-Wl,--gc-sections", str(tmp_path / "startup.o"), str(tmp_path / "main.o"),
+                    *objs, "-lc", "-lgcc", "-o", str(elf)], check=True)
+    for prefix, data in blobs.items():
+        p = decode(data).policy
+        obs = p.normalization.mean + p.normalization.std * np.linspace(-1, 1, p.layer_sizes[0])
+        run = run_policy(elf, t.cpu, prefix, [float(v) for v in np.float32(obs)], p.layer_sizes[-1])
+        np.testing.assert_allclose(run.outputs, forward(p, np.float32(obs)[None].astype(np.float64))[0],
+                                   rtol=1e-5, atol=1e-6)
