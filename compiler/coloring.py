@@ -238,6 +238,9 @@ def sensitivity_edge_weights(policy: Policy, obs: np.ndarray) -> list[np.ndarray
         if policy.activation(l) == Activation.TANH:
             x = np.tanh(z)
             slopes.append(1.0 - x * x)
+        elif policy.activation(l) == Activation.RELU:
+            x = np.maximum(z, 0.0)
+            slopes.append((z > 0).astype(np.float64))
         else:
             x = z
             slopes.append(np.ones_like(z))

@@ -1,7 +1,7 @@
 """`chromatic import`: bring your own dense MLP (ONNX or a policy file), optionally colored.
 
 A model becomes a :class:`DenseMLP` (float64 matrices, biases, the input normalization and
-the output activation), then a ``dense`` policy (every edge its own color, which reproduces
+the hidden and output activations), then a ``dense`` policy (every edge its own color, which reproduces
 the model to float32 rounding), and with ``colors`` a chromatic one whose single palette is
 the exact 1-D k-means of all its weights (compiler/coloring.py; the paper's ``W_shared``, §3).
 
@@ -12,7 +12,7 @@ Observation statistics from a separate file (docs/import.md) compose *before* th
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -79,13 +79,15 @@ class Affine:
 
 @dataclass(frozen=True)
 class DenseMLP:
-    """A tanh MLP in dense form: ``x_{l+1} = tanh(W_l x_l + b_l)``, the last layer's activation
-    ``output_activation``, input ``(obs - input.mean) / input.std``."""
+    """A tanh or ReLU MLP in dense form: ``x_{l+1} = act(W_l x_l + b_l)``, ``act`` the
+    ``hidden_activation`` and the last layer's ``output_activation``, input
+    ``(obs - input.mean) / input.std``."""
 
     weights: tuple[np.ndarray, ...]  # (out, in) each
     biases: tuple[np.ndarray, ...]
     input: Affine
     output_activation: Activation
+    hidden_activation: Activation = Activation.TANH
 
     def to_policy(self, metadata: dict[str, str | int | float] | None = None) -> Policy:
         """The lossless ``dense`` policy (every edge its own color)."""
@@ -103,6 +105,7 @@ class DenseMLP:
             palette=palette,
             normalization=Normalization(a.mean, np.abs(a.std)),
             structure=Structure.DENSE,
+            hidden_activation=self.hidden_activation,
             output_activation=self.output_activation,
             metadata=dict(metadata or {}),
         ).validate()
@@ -117,6 +120,7 @@ def mlp_from_policy(policy: Policy) -> DenseMLP:
         biases=tuple(layer.bias for layer in policy.layers),
         input=inp,
         output_activation=policy.output_activation,
+        hidden_activation=policy.hidden_activation,
     )
 
 
@@ -212,9 +216,7 @@ def actions(policy: Policy, obs: np.ndarray) -> np.ndarray:
     std = np.where(policy.normalization.std == 0, 1.0, policy.normalization.std)
     x = (np.asarray(obs, np.float64) - policy.normalization.mean) / std
     for l, (layer, w) in enumerate(zip(policy.layers, policy.weight_matrices(), strict=True)):
-        x = x @ w.T + layer.bias
-        if policy.activation(l) == Activation.TANH:
-            x = np.tanh(x)
+        x = policy.activation(l).apply(x @ w.T + layer.bias)
     return x
 
 
@@ -268,7 +270,7 @@ def import_model(
         s = obs_stats
         if s.mean.shape != (d0,):
             raise ChromaticError(f"{stats}: mean has {s.mean.size} entries, the model has {d0} inputs")
-        mlp = DenseMLP(mlp.weights, mlp.biases, Affine(s.mean, s.std).then(mlp.input), mlp.output_activation)
+        mlp = replace(mlp, input=Affine(s.mean, s.std).then(mlp.input))
         if s.clip is not None:
             meta["obs_clip"] = s.clip
             notes.append(
@@ -330,10 +332,12 @@ def load_calibration(path: str | os.PathLike[str]) -> np.ndarray:
 
 
 def summary(result: ImportResult) -> str:
-    """One line: shape, output activation, structure, M, and the coloring's variance loss."""
+    """One line: shape, activations, structure, M, and the coloring's variance loss."""
     p = result.policy
     sizes = "\u2192".join(str(s) for s in p.layer_sizes)
-    line = f"{sizes}, {p.output_activation.name.lower()} output, {p.structure.name.lower()} M={p.num_colors}"
+    hidden = f"{p.hidden_activation.name.lower()} hidden, " if len(p.layers) > 1 else ""
+    line = (f"{sizes}, {hidden}{p.output_activation.name.lower()} output, "
+            f"{p.structure.name.lower()} M={p.num_colors}")
     c = result.coloring
     if c is None:
         return line + " (lossless)"

@@ -1,15 +1,16 @@
-"""Read a dense tanh MLP out of an ONNX graph (docs/import.md).
+"""Read a dense tanh or ReLU MLP out of an ONNX graph (docs/import.md).
 
 The graph must be one chain from its one input to its one output. Understood along it:
 
 - ``Gemm`` (any ``transB``, ``alpha``, ``beta``; ``transA=0``) with constant B and C — PyTorch's
   ``nn.Linear``; ``MatMul`` with a constant right operand, usually followed by ``Add`` of the
   bias — tf2onnx's Keras ``Dense``;
-- ``Tanh`` after a linear layer; ``Identity``, ``Dropout`` (inference) and ``Flatten`` (axis 1);
+- ``Tanh`` or ``Relu`` after a linear layer (one kind for all hidden layers; the output may
+  have either or none); ``Identity``, ``Dropout`` (inference) and ``Flatten`` (axis 1);
   two linear layers with no activation between them are multiplied into one;
 - ``Sub``/``Add``/``Mul``/``Div``/``Neg`` by constants: before the first layer they become the
   policy's ``obs_mean``/``obs_std`` (Sub then Div keeps the exported values bit for bit), after a
-  layer they fold into its weights and bias, after a ``Tanh`` into the next layer's columns.
+  layer they fold into its weights and bias, after a ``Tanh``/``Relu`` into the next layer's columns.
 
 Nodes whose inputs are all constants (``Constant``, a ``Transpose`` of a weight, ...) are
 evaluated with onnx's reference evaluator first. Anything else is a ChromaticError naming the
@@ -31,7 +32,8 @@ from chromatic.errors import ChromaticError
 
 ELEMENTWISE = ("Sub", "Add", "Mul", "Div", "Neg")
 NOOPS = ("Identity", "Dropout", "Flatten")
-RELU_LIKE = ("Relu", "LeakyRelu", "PRelu", "Elu", "Selu", "Celu", "Gelu", "Softplus", "HardSwish", "Mish")
+ACTIVATIONS = {"Tanh": Activation.TANH, "Relu": Activation.RELU}
+RELU_LIKE = ("LeakyRelu", "PRelu", "Elu", "Selu", "Celu", "Gelu", "Softplus", "HardSwish", "Mish")
 _FLOAT_TYPES = {onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16}
 
 
@@ -62,7 +64,8 @@ class _Reader:
     def __init__(self, model: onnx.ModelProto) -> None:
         self.graph = model.graph
         self.consts: dict[str, np.ndarray] = {}
-        self.layers: list[tuple[np.ndarray, np.ndarray]] = []  # each followed by Tanh
+        self.layers: list[tuple[np.ndarray, np.ndarray]] = []  # each followed by an activation
+        self.acts: list[tuple[Activation, str]] = []  # that activation, and its node's label
         self.pending: tuple[np.ndarray, np.ndarray] | None = None  # linear, no activation yet
         self.affine = Affine()  # on the current value, before the next linear layer
         self.affine_node = ""
@@ -167,18 +170,17 @@ class _Reader:
             self._linear(label, w.T, np.zeros(w.shape[1]))
         elif op in ELEMENTWISE:
             self._elementwise(node, label, inputs, x)
-        elif op == "Tanh":
+        elif op in ACTIVATIONS:
             if self.pending is None:
                 where = "not right after a linear layer" if self.layers else "before the first layer"
-                raise ChromaticError(f"{label}: Tanh {where} is not supported")
+                raise ChromaticError(f"{label}: {op} {where} is not supported")
             self.layers.append(self.pending)
+            self.acts.append((ACTIVATIONS[op], label))
             self.pending = None
-        elif op == "Relu":
-            raise ChromaticError(f"{label}: Relu hidden layers are not supported yet (issue 15 item 2)")
         elif op in NOOPS:
             self._noop(label, op, inputs, x, attrs)
         else:
-            hint = "; only tanh MLPs are supported" if op in RELU_LIKE or op == "Sigmoid" else ""
+            hint = "; only tanh and relu MLPs are supported" if op in RELU_LIKE or op == "Sigmoid" else ""
             raise ChromaticError(f"{label}: {op} is not supported{hint}")
 
     def _noop(self, label: str, op: str, inputs: Sequence[str], x: str, attrs: dict) -> None:
@@ -293,17 +295,27 @@ class _Reader:
         self.affine_node = label
 
     def _finish(self) -> DenseMLP:
+        hidden_acts = self.acts if self.pending is not None else self.acts[:-1]
+        for act, label in hidden_acts[1:]:
+            first, first_label = hidden_acts[0]
+            if act != first:
+                raise ChromaticError(
+                    f"{label}: {act.name.capitalize()} after {first_label}; a policy's hidden layers "
+                    f"share one activation ({first.name.lower()} or {act.name.lower()}, not both)"
+                )
+        hidden = hidden_acts[0][0] if hidden_acts else Activation.TANH
         if self.pending is not None:
             self.layers.append(self.pending)
             output = Activation.IDENTITY
         else:
-            output = Activation.TANH
             if not self.layers:
                 raise ChromaticError("no Gemm or MatMul layer found between the input and the output")
+            output = self.acts[-1][0]
             if not self.affine.is_identity:
+                op = "Tanh" if output == Activation.TANH else "Relu"
                 raise ChromaticError(
-                    f"{self.affine_node}: scaling or shifting after the output Tanh is not supported "
-                    "(the policy's output is tanh(z) or z); rescale actions outside the policy"
+                    f"{self.affine_node}: scaling or shifting after the output {op} is not supported "
+                    f"(the policy's output is {op.lower()}(z) or z); rescale actions outside the policy"
                 )
         assert self.input_affine is not None
         return DenseMLP(
@@ -311,4 +323,5 @@ class _Reader:
             biases=tuple(b for _, b in self.layers),
             input=self.input_affine,
             output_activation=output,
+            hidden_activation=hidden,
         )

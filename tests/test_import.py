@@ -90,20 +90,20 @@ class Graph:
         return path
 
 
-def torch_style(d0=17, hidden=(41,), d=6, out_tanh=True, seed=0) -> Graph:
+def torch_style(d0=17, hidden=(41,), d=6, out_tanh=True, seed=0, act="Tanh", out="Tanh") -> Graph:
     g = Graph(d0, seed)
     g.op("Sub", g.const(g.rng.normal(size=d0))).op("Div", g.const(g.rng.uniform(0.5, 2.0, d0)))
     for h in hidden:
-        g.gemm(h).op("Tanh")
+        g.gemm(h).op(act)
     g.gemm(d)
-    return g.op("Tanh") if out_tanh else g
+    return g.op(out) if out_tanh else g
 
 
-def keras_style(d0=11, hidden=(64, 64), d=3, seed=1) -> Graph:
+def keras_style(d0=11, hidden=(64, 64), d=3, seed=1, act="Tanh") -> Graph:
     g = Graph(d0, seed)
     g.op("Sub", g.const(g.rng.normal(size=(1, d0)))).op("Mul", g.const(g.rng.uniform(0.5, 2.0, (1, d0))))
     for h in hidden:
-        g.matmul_add(h).op("Tanh")
+        g.matmul_add(h).op(act)
     return g.matmul_add(d)
 
 
@@ -120,8 +120,15 @@ def observations(d0: int, n: int = 200, seed: int = 7) -> np.ndarray:
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(
     "build",
-    [torch_style, keras_style, lambda: torch_style(out_tanh=False, hidden=(32, 16))],
-    ids=["gemm", "matmul", "gemm-linear-out"],
+    [
+        torch_style,
+        keras_style,
+        lambda: torch_style(out_tanh=False, hidden=(32, 16)),
+        lambda: torch_style(act="Relu", hidden=(64, 64)),
+        lambda: keras_style(act="Relu"),
+        lambda: torch_style(act="Relu", out="Relu", hidden=(32, 16)),
+    ],
+    ids=["gemm", "matmul", "gemm-linear-out", "gemm-relu", "matmul-relu", "gemm-relu-relu-out"],
 )
 def test_lossless_import_matches_onnxruntime(tmp_path, build, backend):
     g = build()
@@ -138,6 +145,28 @@ def test_output_activation_follows_the_graph(tmp_path):
     assert (
         import_model(keras_style().save(tmp_path / "b.onnx")).policy.output_activation == Activation.IDENTITY
     )
+
+
+@pytest.mark.parametrize(
+    "build, hidden, output",
+    [
+        (torch_style, Activation.TANH, Activation.TANH),
+        (lambda: torch_style(act="Relu"), Activation.RELU, Activation.TANH),
+        (lambda: keras_style(act="Relu"), Activation.RELU, Activation.IDENTITY),
+        (lambda: torch_style(act="Relu", out="Relu"), Activation.RELU, Activation.RELU),
+        (lambda: torch_style(out="Relu"), Activation.TANH, Activation.RELU),
+        (lambda: torch_style(hidden=(), out="Relu"), Activation.TANH, Activation.RELU),
+    ],
+)
+def test_relu_hidden_layers_import_as_relu_policies(tmp_path, build, hidden, output):
+    """ONNX Relu between layers is the policy's hidden activation, through the file and the blob."""
+    r = import_model(build().save(tmp_path / "m.onnx"))
+    assert (r.policy.hidden_activation, r.policy.output_activation) == (hidden, output)
+    save_policy(r.policy, tmp_path / "p.npz")
+    q = load_policy(tmp_path / "p.npz")
+    assert (q.hidden_activation, q.output_activation) == (hidden, output)
+    colored = import_model(build().save(tmp_path / "m.onnx"), colors=8).policy
+    assert (colored.hidden_activation, colored.output_activation) == (hidden, output)
 
 
 def test_sub_div_fold_bit_for_bit(tmp_path):
@@ -246,8 +275,8 @@ def test_bad_stats_files(tmp_path, arrays, message):
 
 
 # -- unsupported graphs: one line naming the node ---------------------------------------------
-def _relu() -> Graph:
-    return Graph(4).gemm(8).op("Relu", name="/net/net.1/Relu").gemm(2)
+def _mixed() -> Graph:
+    return Graph(4).gemm(8).op("Tanh", name="t").gemm(5).op("Relu", name="/net/net.3/Relu").gemm(2)
 
 
 def _two_outputs() -> onnx.ModelProto:
@@ -279,9 +308,22 @@ def _wrong_width() -> Graph:
 
 
 UNSUPPORTED = {
-    "relu": (
-        _relu,
-        "node '/net/net.1/Relu' (Relu): Relu hidden layers are not supported yet (issue 15 item 2)",
+    "mixed-hidden": (
+        _mixed,
+        "node '/net/net.3/Relu' (Relu): Relu after node 't' (Tanh); a policy's hidden layers share one "
+        "activation (tanh or relu, not both)",
+    ),
+    "leaky-relu": (
+        lambda: Graph(4).gemm(8).op("LeakyRelu", name="/net/net.1/LeakyRelu").gemm(2),
+        "node '/net/net.1/LeakyRelu' (LeakyRelu): LeakyRelu is not supported; only tanh and relu MLPs",
+    ),
+    "relu-first": (
+        lambda: Graph(4).op("Relu", name="r").gemm(2),
+        "node 'r' (Relu): Relu before the first layer",
+    ),
+    "scaled-relu-output": (
+        lambda: (lambda g: g.op("Mul", g.const(2.0), name="gain"))(Graph(4).gemm(3).op("Relu")),
+        "node 'gain' (Mul): scaling or shifting after the output Relu",
     ),
     "sigmoid": (
         lambda: Graph(4).gemm(3).op("Sigmoid", name="sig"),
@@ -323,11 +365,12 @@ def chromatic(*args):
 
 
 def test_cli_unsupported_is_one_line_exit_1_no_output(tmp_path):
-    path = _save(UNSUPPORTED["relu"][0], tmp_path / "m.onnx")
+    path = _save(UNSUPPORTED["leaky-relu"][0], tmp_path / "m.onnx")
     r = chromatic("import", path, "-o", tmp_path / "p.npz")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("chromatic: error:") and UNSUPPORTED["relu"][1] in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("chromatic: error:")
+    assert UNSUPPORTED["leaky-relu"][1] in lines[0]
     assert not (tmp_path / "p.npz").exists() and list(tmp_path.iterdir()) == [path]
 
 
@@ -419,8 +462,10 @@ def test_sensitivity_weights_are_squared_action_gradients():
     """Edge weight = mean over observations of ||d action / d W_ij||^2, checked by finite differences."""
     from chromatic.compiler.coloring import sensitivity_edge_weights
 
-    for out_act in (Activation.TANH, Activation.IDENTITY):
-        p = import_model_policy(random_policy((3, 4, 5, 2), 7, seed=4, output_activation=out_act))
+    for out_act, hidden in itertools.product(list(Activation), (Activation.TANH, Activation.RELU)):
+        p = import_model_policy(
+            random_policy((3, 4, 5, 2), 7, seed=4, output_activation=out_act, hidden_activation=hidden)
+        )
         obs = observations(3, 6, seed=5).astype(np.float64)
         got = sensitivity_edge_weights(p, obs)
         h = 1e-6
