@@ -74,6 +74,7 @@ def test_corpus_covers_every_class():
         for pack in ("bits", "bytes"):
             assert f"chromatic_m{m}_f16_{pack}" in names
     assert "_f32_" in names
+    assert all(f"relu_{n}" in names for n in ("3x4x2_tanh", "2x3x3x2_identity", "5x3x2_relu"))
 
 
 def test_corpus_runs_the_same_everywhere(blobs):

@@ -1,7 +1,7 @@
 """Regenerate the fuzzing corpus of valid blobs (tests/corpus/*.cblob): ``python -m tests.corpus.regenerate``.
 
 Every structure, both dtypes and both packings, and M = 1 ... 65,536 (powers of two and
-their neighbours), on small shapes so the files stay small. Each stored partition uses its
+their neighbours), ReLU hidden layers, on small shapes so the files stay small. Each stored partition uses its
 largest color M - 1 (the boundary an index check must get right). ``crashes/`` holds inputs
 the coverage-guided fuzzers ever found (benchmarks/fuzz_campaign.py); it is never regenerated.
 """
@@ -51,6 +51,14 @@ def corpus() -> dict[str, bytes]:
             name = "x".join(map(str, sizes))
             out[f"{structure.name.lower()}_{name}_{dtype}_{pack}.cblob"] = compile_policy(p, dtype, pack)
             k += 1
+    # ReLU hidden layers (activation code 2), with each output activation and a stored partition
+    relu = (((3, 4, 2), Activation.TANH, "f32", "bits"), ((2, 3, 3, 2), Activation.IDENTITY, "f16", "bytes"),
+            ((5, 3, 2), Activation.RELU, "f16", "bits"))
+    for sizes, act, dtype, pack in relu:
+        p = random_policy(sizes, 5, seed=k, output_activation=act, hidden_activation=Activation.RELU)
+        name = "x".join(map(str, sizes))
+        out[f"relu_{name}_{act.name.lower()}_{dtype}_{pack}.cblob"] = compile_policy(p, dtype, pack)
+        k += 1
     return out
 
 
