@@ -101,7 +101,8 @@ def check_arguments(args: argparse.Namespace) -> None:
     elif cmd == "run":
         from chromatic.runtime.control_loop import check_run_options
 
-        check_run_options(args.episodes, args.seed, args.hz, args.max_steps)
+        check_run_options(args.episodes, args.seed, args.hz, args.max_steps, args.deadline_us,
+                          args.budget_share)
     elif cmd in ("plot", "analyze") and not Path(args.run_dir).is_dir():
         return  # the handler says "no such run directory": clearer than any output error
     elif cmd == "plot":

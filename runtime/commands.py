@@ -82,6 +82,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         runtime_name=args.runtime,
         progress=not args.json and sys.stderr.isatty(),
+        deadline_us=args.deadline_us,
+        budget_share=args.budget_share,
     )
     if args.json:
         out = asdict(report)
@@ -131,6 +133,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--hz", type=float, default=None, help="run at a fixed control rate and count deadline misses"
     )
     p.add_argument("--max-steps", type=int, default=None, help="cap steps per episode")
+    p.add_argument(
+        "--deadline-us",
+        type=float,
+        default=None,
+        help="hold each step's inference latency against this deadline, in microseconds "
+        "(default: 1e6 / --hz, else the env's control period, e.g. 10000 for the Minitaur's 100 Hz)",
+    )
+    p.add_argument(
+        "--budget-share",
+        type=float,
+        default=0.1,
+        help="also count the steps whose inference took more than this share of the deadline "
+        "(the rest of a control period is for sensing and actuation)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object instead of a table")
     p.set_defaults(handler=cmd_run)
 

@@ -128,6 +128,9 @@ class MinitaurEnv(gym.Env[np.ndarray, np.ndarray]):
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 100}
+    #: The control period (s): one action per env step, as gymnasium's MuJoCo envs' ``dt``.
+    #: ``chromatic run`` takes its per-step inference deadline from it (100 Hz).
+    dt = SIM_TIME_STEP * ACTION_REPEAT
 
     def __init__(
         self,

@@ -3,13 +3,14 @@
 import json
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 
 from chromatic.compiler.compile import compile_policy
-from chromatic.errors import ChromaticError
 from chromatic.compiler.synth import random_policy
+from chromatic.errors import ChromaticError
 from chromatic.runtime import BACKENDS, load
 from chromatic.runtime.control_loop import run_episodes
 
@@ -92,3 +93,99 @@ def test_cli_run_json(tmp_path, cheetah_blob):
     out = json.loads(r.stdout)
     for key in ("mean_return", "std_return", "latency_ns_median", "latency_ns_p99"):
         assert isinstance(out[key], float)
+
+
+# -- deadline statistics: inference latency against the control period ----------------------
+def test_deadline_stats_counts_steps_over_the_deadline_and_the_budget():
+    from chromatic.runtime.control_loop import deadline_stats
+
+    lat = np.array([1000, 2000, 3000, 50_000], dtype=np.int64)  # ns
+    d = deadline_stats(lat, deadline_us=10.0, budget_share=0.2, source="deadline_us")
+    assert (d.deadline_us, d.budget_us, d.source) == (10.0, 2.0, "deadline_us")
+    assert d.steps_over_deadline == 1 and d.share_over_deadline == 0.25  # 50 us > 10 us
+    assert d.steps_over_budget == 2 and d.share_over_budget == 0.5  # 3 and 50 us > 2 us; 2 us is not over
+    assert d.latency_p50_of_deadline == 0.25 and d.latency_max_of_deadline == 5.0
+    assert d.latency_p50_of_deadline <= d.latency_p99_of_deadline <= d.latency_max_of_deadline
+    for bad in ({"deadline_us": 0.0}, {"deadline_us": float("nan")},
+                {"deadline_us": 1.0, "budget_share": 0.0}, {"deadline_us": 1.0, "budget_share": 1.5}):
+        with pytest.raises(ChromaticError, match="--deadline-us|--budget-share"):
+            deadline_stats(lat, **bad)
+
+
+class SlowRunner:
+    """A runner that takes at least ``seconds`` per call: a policy too slow for its robot."""
+
+    def __init__(self, runner, seconds):
+        self.runner, self.seconds = runner, seconds
+        self.layer_sizes = runner.layer_sizes
+
+    def __call__(self, obs):
+        time.sleep(self.seconds)
+        return self.runner(obs)
+
+
+def test_slow_inference_is_over_a_tiny_deadline_and_within_a_huge_one(cheetah_blob):
+    slow = SlowRunner(load(cheetah_blob), 0.002)  # >= 2 ms a step
+    tiny = run_episodes(slow, "HalfCheetah-v5", max_steps=5, deadline_us=1000, budget_share=0.5,
+                        progress=False)
+    d = tiny.deadline
+    assert d is not None and (d.deadline_us, d.source, d.budget_us) == (1000.0, "deadline_us", 500.0)
+    assert d.steps_over_deadline == d.steps_over_budget == tiny.steps == 5 and d.share_over_deadline == 1.0
+    assert tiny.latency_ns_max >= tiny.latency_ns_p99 >= tiny.latency_ns_median >= 2e6
+    huge = run_episodes(slow, "HalfCheetah-v5", max_steps=5, deadline_us=1e9, budget_share=1.0,
+                        progress=False)
+    assert huge.deadline is not None
+    assert huge.deadline.steps_over_deadline == huge.deadline.steps_over_budget == 0
+    assert huge.deadline.share_over_deadline == huge.deadline.share_over_budget == 0.0
+
+
+def test_the_deadline_defaults_to_the_env_control_period_then_hz(cheetah_blob):
+    from chromatic.runtime.control_loop import DEFAULT_BUDGET_SHARE
+
+    r = run_episodes(load(cheetah_blob), "HalfCheetah-v5", max_steps=3, progress=False)
+    assert r.deadline is not None  # HalfCheetah-v5 acts every 0.05 s (frame skip 5 x 0.01 s)
+    assert (r.deadline.deadline_us, r.deadline.source) == (50_000.0, "env")
+    assert r.deadline.budget_share == DEFAULT_BUDGET_SHARE and r.deadline.budget_us == 5000.0
+    fixed = run_episodes(load(cheetah_blob), "HalfCheetah-v5", max_steps=3, hz=400, progress=False)
+    assert fixed.deadline is not None
+    assert (fixed.deadline.deadline_us, fixed.deadline.source) == (2500.0, "hz")
+
+
+def test_an_env_without_a_control_period_has_no_deadline_unless_given():
+    import gymnasium as gym
+
+    from chromatic.runtime.control_loop import control_period_s, resolve_deadline_us
+
+    class NoPeriod(gym.Env):
+        pass
+
+    env = NoPeriod()
+    assert control_period_s(env) is None and resolve_deadline_us(env) is None
+    assert resolve_deadline_us(env, deadline_us=250.0) == (250.0, "deadline_us")
+
+
+def test_cli_budget_share_default_is_the_libraries():
+    from chromatic.cli import build_parser
+    from chromatic.runtime.control_loop import DEFAULT_BUDGET_SHARE
+
+    args = build_parser().parse_args(["run", "p.cblob"])
+    assert args.budget_share == DEFAULT_BUDGET_SHARE and args.deadline_us is None
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--deadline-us", "0"), ("--deadline-us", "-5"), ("--deadline-us", "nan"),
+     ("--deadline-us", "inf"), ("--deadline-us", "fast"),
+     ("--budget-share", "0"), ("--budget-share", "1.5"), ("--budget-share", "nan")],
+)
+def test_cli_deadline_options_are_one_line_errors(tmp_path, cheetah_blob, capsys, option, value):
+    from chromatic.cli import main
+
+    (tmp_path / "p.cblob").write_bytes(cheetah_blob)
+    try:
+        code = main(["run", str(tmp_path / "p.cblob"), "--env", "HalfCheetah-v5", option, value])
+    except SystemExit as e:  # argparse refuses a non-number itself, also in one line (exit 2)
+        code = e.code
+    assert code != 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("chromatic: error:") and option in lines[0], lines
