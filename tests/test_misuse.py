@@ -73,6 +73,8 @@ def cases(b: Path) -> list[list[str]]:
         ["run", blob, "--env", "Swimmer-v5", "--seed", "-1"],
         ["run", blob, "--env", "Swimmer-v5", "--episodes", "0"],
         ["run", blob, "--env", "Swimmer-v5", "--hz", "nan"],
+        ["run", blob, "--env", "Swimmer-v5", "--deadline-us", "0"],
+        ["run", blob, "--env", "Swimmer-v5", "--budget-share", "2"],
         ["train", "--env", "Swimmer-v5", "--out", pol],
         ["train", "--env", "Swimmer-v5", "--out", "/proc/x"],
         ["train", "--env", "Swimmer-v5", "--out", str(b / "missing" / "run")],
