@@ -151,8 +151,9 @@ def error_bound(policy, obs: np.ndarray) -> float:
     1/std to float32 and Q24, palette to Q24 (2^-25 per weight), one rounding per row sum
     (2^-17) and per bias (2^-17), and the integer tanh (TANH_MAX_ABS_ERROR). An input error
     e grows to max_i sum_j |W_ij| e through a layer; tanh and ReLU are 1-Lipschitz, and the
-    integer ReLU is exact. After a ReLU layer the inputs' sum |x| is the float reference's on
-    these observations plus e per unit (valid while no unit reaches its cap, relu_limit).
+    integer ReLU is exact up to its cap (relu_limit): a unit of the reference past the cap adds
+    its excess. After a ReLU layer the inputs' sum |x| is the float reference's on these
+    observations plus e per unit.
     """
     from chromatic.runtime.reference import normalize  # the reference's hidden units bound ReLU's
 
@@ -170,7 +171,8 @@ def error_bound(policy, obs: np.ndarray) -> float:
         if act == Activation.TANH:
             e += TANH_MAX_ABS_ERROR
             x_abs_sum = float(w.shape[0])
-        elif act == Activation.RELU:
+        elif act == Activation.RELU:  # past the cap, the kernel's unit is the cap: add the excess
+            e += max(0.0, float(x_ref.max()) - relu_limit(w.shape[0]) / ONE)
             x_abs_sum = float(np.abs(x_ref).sum(axis=1).max()) + w.shape[0] * e
         else:
             x_abs_sum = np.inf

@@ -96,6 +96,8 @@ def test_fixed_relu_is_exact_and_capped():
     assert forward(hidden.policy, obs).max() > fx.relu_limit(41) / fx.ONE  # the float one passes the cap
     q = fx.FixedModel(hidden).forward_q(obs)
     assert q.max() == fx.relu_limit(41) and q.min() == 0  # the fixed one saturates there
+    err = np.abs(fx.FixedModel(hidden).forward(obs) - forward(hidden.policy, obs.astype(np.float64)))
+    assert err.max() > 1.0 and err.max() <= fx.error_bound(hidden.policy, obs)  # the bound counts the excess
 
 
 def test_fixed_model_rejects_implicit_structure():

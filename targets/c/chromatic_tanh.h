@@ -1,15 +1,18 @@
 /*
  * chromatic_tanh.h -- what the chromatic kernel and the dense baseline share, so both pay the
  * same for tanh and for the dot-product loop (private to targets/c; not part of the API).
- * The activations are static inline so a generated kernel that uses one of them compiles
- * -Werror clean (same code as plain static at -O2).
  */
 #ifndef CHROMATIC_TANH_H
 #define CHROMATIC_TANH_H
 
 /* tanh as an odd 13/6 rational minimax fit (the coefficients Eigen uses for float);
-   within a few ulp of tanhf on all of R, with no libm and no division by zero. */
-static inline float chromatic_tanh(float x)
+   within a few ulp of tanhf on all of R, with no libm and no division by zero. Plain static
+   (gcc inlining it into every row of an unrolled kernel would double that kernel's flash);
+   marked unused-ok for a generated kernel without a tanh layer. */
+#if defined(__GNUC__)
+__attribute__((unused))
+#endif
+static float chromatic_tanh(float x)
 {
     const float clamp = 7.90531110763549805f;
     float ax = x < 0.0f ? -x : x, x2, p, q;
@@ -30,7 +33,8 @@ static inline float chromatic_tanh(float x)
     return p / q;
 }
 
-/* max(0, x), the ReLU hidden layer (CHROMATIC_ACT_RELU); -0 and NaN become +0. */
+/* max(0, x), the ReLU hidden layer (CHROMATIC_ACT_RELU); -0 and NaN become +0. static
+   inline: one compare, and no unused-function warning where a kernel has no ReLU layer. */
 static inline float chromatic_relu(float x)
 {
     return x > 0.0f ? x : 0.0f;

@@ -308,8 +308,6 @@ int chromatic_fx_infer(const chromatic_fx_model *fx, const float *obs, float *ac
     bias = fx->bias;
     for (l = 0; l < m->num_layers; l++) {
         const chromatic_layer *L = &m->layers[l];
-        const int32_t relu_limit =
-            L->activation == CHROMATIC_ACT_RELU ? (int32_t)(INT32_MAX / (int32_t)L->out) : 0;
         y = (x == scratch) ? scratch + m->max_width : scratch;
         for (i = 0; i < L->out; i++) {
             int64_t s;
@@ -327,7 +325,10 @@ int chromatic_fx_infer(const chromatic_fx_model *fx, const float *obs, float *ac
             }
             y[i] = fx_sat32(((s + FX_W_HALF) >> CHROMATIC_FX_W_FRAC) + bias[i]);
             if (L->activation == CHROMATIC_ACT_TANH) y[i] = chromatic_fx_tanh(y[i]);
-            else if (L->activation == CHROMATIC_ACT_RELU) y[i] = chromatic_fx_relu(y[i], relu_limit);
+        }
+        if (L->activation == CHROMATIC_ACT_RELU) { /* capped: the next layer's sums fit int32 */
+            const int32_t limit = (int32_t)(INT32_MAX / (int32_t)L->out);
+            for (i = 0; i < L->out; i++) y[i] = chromatic_fx_relu(y[i], limit);
         }
         bias += L->out;
         x = y;
