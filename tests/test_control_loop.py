@@ -47,7 +47,8 @@ def test_size_mismatch_is_a_clear_error(cheetah_blob):
 def test_fixed_rate_counts_deadline_misses(cheetah_blob):
     r = run_episodes(load(cheetah_blob), "HalfCheetah-v5", max_steps=20, hz=1e6, progress=False)
     assert r.deadline_misses == r.steps == 20  # a 1 µs period cannot be met
-    slow = run_episodes(load(cheetah_blob), "HalfCheetah-v5", max_steps=10, hz=200, progress=False)
+    # a 50 ms period is met by a ~50 µs step even on a loaded machine (a 5 ms one was not, in CI-like load)
+    slow = run_episodes(load(cheetah_blob), "HalfCheetah-v5", max_steps=10, hz=20, progress=False)
     assert slow.deadline_misses <= 2
 
 
