@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 
 from chromatic.errors import ChromaticError
 
-# The one place the version is written: pyproject.toml reads it (dynamic = ["version"]).
-__version__ = "0.2.0"
+# The one place the version is written (pyproject.toml reads it there): chromatic/version.py
+from chromatic.version import __version__
 
 if TYPE_CHECKING:
     from chromatic.compiler.compile import compile_policy as compile

@@ -25,7 +25,7 @@ def policy_hash(data: bytes) -> str:
 
 def banner(data: bytes) -> str:
     """The line every generated file carries: which policy, which chromatic, do not edit."""
-    from chromatic import __version__
+    from chromatic.version import __version__
 
     return f"generated from policy {policy_hash(data)} by chromatic {__version__} \u2014 do not edit."
 

@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-CORE = {"chromatic.errors", "chromatic.atomic", "chromatic.arrays"}
+CORE = {"chromatic.errors", "chromatic.atomic", "chromatic.arrays", "chromatic.version"}
 TOP = {"chromatic", "chromatic.cli", "chromatic.__main__"}
 # stage -> the stages it may import (besides the core and itself)
 MAY_IMPORT = {

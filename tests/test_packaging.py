@@ -58,7 +58,7 @@ def test_version_is_written_once():
     import chromatic
 
     assert "version" in CONFIG["project"]["dynamic"] and "version" not in CONFIG["project"]
-    assert CONFIG["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "chromatic.__version__"}
+    assert CONFIG["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "chromatic.version.__version__"}
     assert metadata.version("chromatic") == chromatic.__version__, "reinstall: scripts/setup.sh"
 
 
