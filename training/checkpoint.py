@@ -19,7 +19,7 @@ from typing import IO
 import numpy as np
 
 from chromatic.atomic import atomic_write_bytes, atomic_write_with
-from chromatic.compiler.ir import Normalization
+from chromatic.compiler.ir import Activation, Normalization
 from chromatic.errors import ChromaticError
 from chromatic.training.alternating import NasState
 from chromatic.training.es.strategy import ESState, OptState
@@ -29,7 +29,10 @@ from chromatic.training.settings import TrainConfig
 
 CONFIG, LOG, CHECKPOINT = "config.json", "log.jsonl", "checkpoint.npz"
 POLICY, FINAL_POLICY, PARTITIONS = "policy.npz", "final_policy.npz", "partitions"
-CHECKPOINT_VERSION = 2
+#: 3 added ``hidden_activation`` (--activation); a version-2 checkpoint is read as tanh, and an
+#: older chromatic refuses a version-3 one instead of resuming a relu run as tanh.
+CHECKPOINT_VERSION = 3
+READABLE_VERSIONS = (2, 3)
 
 
 @dataclass
@@ -76,6 +79,7 @@ def save_checkpoint(path: Path, st: RunState) -> None:
         "eval_timesteps": np.array(st.eval_timesteps),
         "layer_sizes": np.array(st.spec.layer_sizes), "structure": np.array(int(st.spec.structure)),
         "num_colors": np.array(st.spec.num_colors),
+        "hidden_activation": np.array(int(st.spec.hidden_activation)),
     }
     if st.best is not None:
         arrays.update(best_params=st.best.params, best_stats_count=np.array(st.best.stats.count),
@@ -105,13 +109,16 @@ def load_checkpoint(path: Path) -> RunState:
     try:
         with np.load(path, allow_pickle=False) as z:
             a = {k: z[k] for k in z.files}
-        if int(a["version"]) != CHECKPOINT_VERSION:
+        version = int(a["version"])
+        if version not in READABLE_VERSIONS:
             raise ChromaticError(f"{path}: checkpoint version {int(a['version'])} is not supported "
                                  f"(this chromatic writes version {CHECKPOINT_VERSION})")
         sizes = tuple(int(s) for s in a["layer_sizes"])
         _check(len(sizes) >= 2 and min(sizes) >= 1, f"layer sizes {list(sizes)}")
         parts = tuple(a[f"partition_{l}"] for l in range(len(sizes) - 1))
-        spec = PolicySpec(sizes, int(a["structure"]), int(a["num_colors"]), parts)
+        act = Activation(int(a["hidden_activation"])) if version >= 3 else Activation.TANH
+        _check(act in (Activation.TANH, Activation.RELU), f"hidden_activation {act.name.lower()}")
+        spec = PolicySpec(sizes, int(a["structure"]), int(a["num_colors"]), parts, act)
         es = ESState(a["params"], OptState(a["opt_m"], a["opt_v"], int(a["opt_t"])), int(a["generation"]))
         _check(es.params.shape == (spec.num_params,), "params do not match the layer sizes")
         _check(es.opt.m.shape == es.params.shape and es.opt.v.shape == es.params.shape,

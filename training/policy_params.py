@@ -2,9 +2,11 @@
 
 A :class:`PolicySpec` fixes everything ES does not change — layer sizes, structure and the
 partition of each layer's edges into colors — so the ES parameter vector is just
-``theta = [palette (M), bias_0, bias_1, ...]``. Chromatic policies get a fixed partition (random
-from the seed, or taken from another policy, Appendix D); dense, toeplitz and circulant use
-the compiler's canonical partitions, so the same code trains the paper's baselines (Table 2).
+``theta = [palette (M), bias_0, bias_1, ...]``; the hidden layers' nonlinearity (tanh or ReLU)
+is part of the spec, the output is always tanh so actions stay bounded. Chromatic policies get
+a fixed partition (random from the seed, or taken from another policy, Appendix D); dense,
+toeplitz and circulant use the compiler's canonical partitions, so the same code trains the
+paper's baselines (Table 2).
 """
 
 from __future__ import annotations
@@ -30,21 +32,29 @@ from chromatic.errors import ChromaticError
 from chromatic.training.enas.edges import flatten_partitions, split_partitions
 
 STRUCTURES = ("chromatic", "dense", "toeplitz", "circulant")
+#: Nonlinearities ES trains in hidden layers (``--activation``); the output layer is always tanh.
+HIDDEN_ACTIVATIONS = {"tanh": Activation.TANH, "relu": Activation.RELU}
 
 
 @dataclass(frozen=True, eq=False)
 class PolicySpec:
-    """The untrained part of a policy: sizes, structure, and one partition per layer."""
+    """The untrained part of a policy: sizes, structure, one partition per layer, hidden nonlinearity."""
 
     layer_sizes: tuple[int, ...]
     structure: Structure
     num_colors: int
     partitions: tuple[np.ndarray, ...]
+    hidden_activation: Activation = Activation.TANH  # the output layer is always tanh
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layer_sizes", tuple(int(s) for s in self.layer_sizes))
         object.__setattr__(self, "structure", Structure(self.structure))
         object.__setattr__(self, "partitions", tuple(readonly(p, np.int64) for p in self.partitions))
+        act = Activation(self.hidden_activation)
+        if act not in HIDDEN_ACTIVATIONS.values():
+            raise ChromaticError(f"hidden_activation: expected one of {list(HIDDEN_ACTIVATIONS)}, "
+                                 f"found {act.name.lower()}")
+        object.__setattr__(self, "hidden_activation", act)
 
     @property
     def num_biases(self) -> int:
@@ -74,16 +84,19 @@ def make_spec(
     colors: int,
     rng: np.random.Generator,
     init_partition: Policy | None = None,
+    hidden_activation: Activation = Activation.TANH,
 ) -> PolicySpec:
     """A spec for one of :data:`STRUCTURES`; chromatic partitions are random unless given."""
     sizes = tuple(int(s) for s in layer_sizes)
+    act = hidden_activation
     if structure not in STRUCTURES:
         raise ChromaticError(f"unknown structure {structure!r}; expected one of {list(STRUCTURES)}")
     if structure != "chromatic":
         if init_partition is not None:
             raise ChromaticError("--init-partition only applies to --structure chromatic")
         s = Structure[structure.upper()]
-        return PolicySpec(sizes, s, implicit_num_colors(s, sizes), tuple(canonical_partitions(s, sizes)))
+        return PolicySpec(sizes, s, implicit_num_colors(s, sizes), tuple(canonical_partitions(s, sizes)),
+                          act)
     if init_partition is not None:
         if tuple(init_partition.layer_sizes) != sizes:
             raise ChromaticError(
@@ -91,10 +104,10 @@ def make_spec(
                 f"this run needs {list(sizes)}"
             )
         parts = tuple(layer.partition for layer in init_partition.layers)
-        return PolicySpec(sizes, Structure.CHROMATIC, init_partition.num_colors, parts)
+        return PolicySpec(sizes, Structure.CHROMATIC, init_partition.num_colors, parts, act)
     if colors < 1:
         raise ChromaticError(f"--colors must be at least 1, got {colors}")
-    return PolicySpec(sizes, Structure.CHROMATIC, colors, tuple(random_partitions(sizes, colors, rng)))
+    return PolicySpec(sizes, Structure.CHROMATIC, colors, tuple(random_partitions(sizes, colors, rng)), act)
 
 
 def load_init_partition(path: str) -> Policy:
@@ -105,15 +118,18 @@ def load_init_partition(path: str) -> Policy:
 def init_from_policy(policy: Policy) -> tuple[PolicySpec, np.ndarray]:
     """The spec and ES parameters (palette, biases) of an existing policy, to fine-tune it.
 
-    The trainer's rollouts compute tanh on every layer, so only such policies can be fine-tuned.
+    The trainer's rollouts compute tanh or ReLU hidden layers and a tanh output, so only such
+    policies can be fine-tuned; a relu policy fine-tunes as relu. A linear policy's (unused)
+    hidden activation is taken as tanh.
     """
-    if policy.hidden_activation != Activation.TANH or policy.output_activation != Activation.TANH:
+    hidden = policy.hidden_activation if len(policy.layers) > 1 else Activation.TANH
+    if hidden not in HIDDEN_ACTIVATIONS.values() or policy.output_activation != Activation.TANH:
         raise ChromaticError(
-            f"--init-policy: ES fine-tunes tanh policies (tanh hidden and output layers); this one has "
+            f"--init-policy: ES fine-tunes tanh or relu hidden layers with a tanh output; this one has "
             f"{policy.hidden_activation.name.lower()} hidden and {policy.output_activation.name.lower()} "
             f"output activations")
     spec = PolicySpec(policy.layer_sizes, policy.structure, policy.num_colors,
-                      tuple(layer.partition for layer in policy.layers))
+                      tuple(layer.partition for layer in policy.layers), hidden)
     theta = np.concatenate([policy.palette, *[layer.bias for layer in policy.layers]])
     return spec, theta
 
@@ -145,7 +161,7 @@ def split_params(spec: PolicySpec, theta: np.ndarray) -> tuple[np.ndarray, list[
 class DenseNet:
     """The fast forward pass used in rollouts: colors expanded once per parameter vector."""
 
-    __slots__ = ("weights", "biases")
+    __slots__ = ("weights", "biases", "activations")
 
     def __init__(self, spec: PolicySpec, theta: np.ndarray,
                  partitions: Sequence[np.ndarray] | None = None) -> None:
@@ -153,12 +169,18 @@ class DenseNet:
         parts = spec.partitions if partitions is None else partitions
         self.weights = [np.ascontiguousarray(palette[p]) for p in parts]
         self.biases = [np.array(b) for b in biases]
+        hidden = _relu if spec.hidden_activation == Activation.RELU else np.tanh
+        self.activations = [hidden] * (len(self.weights) - 1) + [np.tanh]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """tanh MLP on a normalized observation (tanh on every layer, output included)."""
-        for w, b in zip(self.weights, self.biases, strict=True):
-            x = np.tanh(w @ x + b)
+        """MLP on a normalized observation: tanh or ReLU hidden layers, a tanh output."""
+        for w, b, act in zip(self.weights, self.biases, self.activations, strict=True):
+            x = act(w @ x + b)
         return x
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0)
 
 
 def to_policy(
@@ -176,7 +198,7 @@ def to_policy(
         palette=palette,
         normalization=normalization,
         structure=spec.structure,
-        hidden_activation=Activation.TANH,
+        hidden_activation=spec.hidden_activation,
         output_activation=Activation.TANH,
         metadata=dict(metadata or {}),
     ).validate()

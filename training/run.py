@@ -17,6 +17,7 @@ end with exactly the same policy.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 import time
 from collections.abc import Iterator
@@ -32,9 +33,9 @@ from chromatic.compiler.policy_file import save_policy
 from chromatic.errors import ChromaticError
 from chromatic.training.alternating import (
     NasState,
+    ScoreJobs,
     end_phase,
     finalists,
-    ScoreJobs,
     observe,
     pivot_partitions,
     score,
@@ -65,6 +66,7 @@ from chromatic.training.controllers import make_controller
 from chromatic.training.envs import describe_env
 from chromatic.training.normalization import RunningStats
 from chromatic.training.policy_params import (
+    HIDDEN_ACTIVATIONS,
     PolicySpec,
     init_from_policy,
     initial_params,
@@ -102,7 +104,8 @@ def new_state(cfg: TrainConfig, obs_dim: int, act_dim: int) -> RunState:
         frozen = policy.normalization
     else:
         init = load_init_partition(cfg.init_partition) if cfg.init_partition else None
-        spec = make_spec(cfg.structure, sizes, cfg.colors, setup, init)
+        spec = make_spec(cfg.structure, sizes, cfg.colors, setup, init,
+                         HIDDEN_ACTIVATIONS[cfg.activation])
         theta = initial_params(spec, setup, cfg.init_scale)
     es = cfg.make_strategy().init(theta)
     return RunState(es, RunningStats.zeros(obs_dim), rng, spec, frozen=frozen)
@@ -365,6 +368,10 @@ def resume(run_dir: str | Path, iterations: int | None, engine_opts: EngineOptio
     if st.spec.layer_sizes[0] != info.obs_dim or st.spec.layer_sizes[-1] != info.act_dim:
         raise ChromaticError(f"{run_dir}: checkpoint layer sizes {list(st.spec.layer_sizes)} do not "
                              f"fit {cfg.env_id} ({info.obs_dim} observations, {info.act_dim} actions)")
+    act = st.spec.hidden_activation.name.lower()
+    if len(st.spec.layer_sizes) > 2 and act != cfg.activation:
+        raise ChromaticError(f"{run_dir}: the checkpoint has {act} hidden layers; its {CONFIG} says "
+                             f"--activation {cfg.activation}")
     if iterations is not None or timesteps is not None:
         if iterations is not None and iterations < st.iteration:
             raise ChromaticError(
@@ -442,8 +449,7 @@ def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, p
         print(f"chromatic: stopped after iteration {st.iteration}; continue with "
               f"chromatic train --resume {run_dir} {more}", file=sys.stderr)
         raise
-    best_spec = PolicySpec(st.spec.layer_sizes, st.spec.structure, st.spec.num_colors,
-                           st.spec.unflatten(best.partition))
+    best_spec = dataclasses.replace(st.spec, partitions=st.spec.unflatten(best.partition))
     final = write_policy(cfg, st, final_spec, st.es.params, st.stats, run_dir / FINAL_POLICY, run_dir)
     write_policy(cfg, st, best_spec, best.params, best.stats, run_dir / POLICY, run_dir,
                  {"selection_return": best.score, "best_iteration": best.iteration,
@@ -469,8 +475,7 @@ def final_choice(cfg: TrainConfig, st: RunState, engine: Engine) -> PolicySpec:
     seeds = _streams(cfg.seed)[2].integers(2**31, 2**32, size=FINALIST_EPISODES)
     returns, _ = unperturbed_returns(cfg, st, engine, np.asarray(cands), seeds)
     best = int(np.argmax(returns.mean(axis=1)))
-    return PolicySpec(st.spec.layer_sizes, st.spec.structure, st.spec.num_colors,
-                      st.spec.unflatten(cands[best]))
+    return dataclasses.replace(st.spec, partitions=st.spec.unflatten(cands[best]))
 
 
 def write_policy(cfg: TrainConfig, st: RunState, spec: PolicySpec, params: np.ndarray,

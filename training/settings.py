@@ -22,7 +22,7 @@ from chromatic.errors import ChromaticError
 from chromatic.training.controllers import CONTROLLERS
 from chromatic.training.es.strategy import STRATEGIES, Strategy
 from chromatic.training.normalization import normalize_by_default
-from chromatic.training.policy_params import STRUCTURES
+from chromatic.training.policy_params import HIDDEN_ACTIVATIONS, STRUCTURES
 
 #: Survival bonus per step of the MuJoCo locomotion tasks that pay one for staying alive; ARS
 #: subtracts it from training returns (never from evaluation) so that standing still is not an
@@ -51,6 +51,8 @@ class TrainConfig:
                       flag="--env", metavar="ENV")
     hidden: tuple[int, ...] = opt((), "a hidden layer width (repeat for more); none: a linear policy",
                                   metavar="WIDTH")
+    activation: str = opt("tanh", "nonlinearity of the hidden layers (the output stays tanh, so "
+                                  "actions stay bounded)", choices=tuple(HIDDEN_ACTIVATIONS))
     structure: str = opt("chromatic", "weight structure of every layer", choices=STRUCTURES)
     colors: int = opt(17, "palette size M of a chromatic policy", metavar="M")
     iterations: int | None = opt(None, "stop after this many ES iterations in total "
@@ -174,6 +176,12 @@ class TrainConfig:
             raise ChromaticError(f"--seed must be >= 0, got {self.seed}")
         if self.structure not in STRUCTURES:
             raise ChromaticError(f"unknown structure {self.structure!r}; expected one of {list(STRUCTURES)}")
+        if self.activation not in HIDDEN_ACTIVATIONS:
+            raise ChromaticError(f"unknown activation {self.activation!r}; expected one of "
+                                 f"{list(HIDDEN_ACTIVATIONS)}")
+        if self.activation != "tanh" and not self.hidden and not self.init_policy:
+            raise ChromaticError(f"--activation {self.activation} applies to hidden layers; "
+                                 f"give --hidden WIDTH (a linear policy has none)")
         if self.strategy != "ars" and (self.top_directions is not None or self.weight_decay
                                        or self.sigma_decay != 1.0):
             raise ChromaticError("--top-directions, --weight-decay and --sigma-decay need --strategy ars")
@@ -209,12 +217,18 @@ class TrainConfig:
         if not self.init_policy:
             return self, None
         policy = load_policy(self.init_policy)
-        own = {"hidden": tuple(policy.layer_sizes[1:-1]), "structure": policy.structure.name.lower(),
-               "colors": policy.num_colors}
+        hidden = tuple(policy.layer_sizes[1:-1])
+        if not hidden and self.activation != "tanh":
+            raise ChromaticError(f"--init-policy {self.init_policy} is a linear policy; "
+                                 f"--activation {self.activation} needs hidden layers")
+        own = {"hidden": hidden, "structure": policy.structure.name.lower(),
+               "colors": policy.num_colors, "activation": policy.hidden_activation.name.lower()}
         defaults, values = TrainConfig(), {}
         for name, value in own.items():
             mine = getattr(self, name)
-            if name == "colors" and own["structure"] != "chromatic":
+            unused = (name == "colors" and own["structure"] != "chromatic"
+                      or name == "activation" and not hidden)  # the policy has no such thing
+            if unused:
                 value = mine
             if mine != value and mine != getattr(defaults, name):
                 raise ChromaticError(f"--init-policy {self.init_policy} has {name} {value!r}; "
