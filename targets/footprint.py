@@ -120,7 +120,9 @@ def elf_footprint(elf: Path, prefix: str, ours: set[str],
     syms = symbols(elf)
     su = stack_usage(stack_files)
     init, infer = f"{prefix}_init", f"{prefix}_infer"
-    reach = set(call_graph_frames(elf, syms, init)) | set(call_graph_frames(elf, syms, infer))
+    reach = set(call_graph_frames(elf, syms, infer))
+    if init in syms:  # an image linked from infer alone (dense.elf) has no init
+        reach |= set(call_graph_frames(elf, syms, init))
     split = {"kernel": 0, "validate": 0, "blob": 0, "library": 0}
     ram = 0
     for s in syms.values():
