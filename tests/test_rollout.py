@@ -6,16 +6,17 @@ import signal
 import numpy as np
 import pytest
 
-from chromatic.training.policy_params import initial_params, make_spec
+from chromatic.compiler.ir import Activation
+from chromatic.training.policy_params import DenseNet, initial_params, make_spec
 from chromatic.training.rollout.engine import BatchSizer, InlineEngine, make_engine
 from chromatic.training.rollout.worker import Job
 
 ENV = "Pendulum-v1"
 
 
-def job_and_tasks(n=12, horizon=60):
+def job_and_tasks(n=12, horizon=60, activation=Activation.TANH):
     rng = np.random.default_rng(0)
-    spec = make_spec("chromatic", (3, 5, 1), 4, rng)
+    spec = make_spec("chromatic", (3, 5, 1), 4, rng, hidden_activation=activation)
     theta = initial_params(spec, rng)
     job = Job(ENV, spec, theta, 0.1, np.zeros(3), np.ones(3), horizon, True)
     tasks = [(i, 100 + i, 1 if i % 3 else -1, 0, 7 * i) for i in range(n)]
@@ -52,6 +53,23 @@ def test_local_backend_equals_inline_for_any_worker_count(reference, workers):
         assert returns(engine.run(job, tasks)) == reference
     finally:
         engine.close()
+
+
+def test_local_workers_build_the_specs_relu_network(reference):
+    """A relu job's returns are the relu network's, in a worker process as in the driver."""
+    job, tasks = job_and_tasks(activation=Activation.RELU)
+    inline = InlineEngine()
+    engine = make_engine("local", 2)
+    try:
+        relu = returns(inline.run(job, tasks))
+        assert returns(engine.run(job, tasks)) == relu
+    finally:
+        engine.close()
+        inline.close()
+    assert [r[1] for r in relu] != [r[1] for r in reference]
+    net, x = DenseNet(job.spec, job.theta), np.array([0.3, -2.0, 1.0])
+    w, b = net.weights, net.biases
+    assert np.array_equal(net(x), np.tanh(w[1] @ np.maximum(w[0] @ x + b[0], 0) + b[1]))
 
 
 def test_local_backend_replaces_a_dead_worker(reference):

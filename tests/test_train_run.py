@@ -276,3 +276,100 @@ def test_plot_of_a_run_in_a_non_utf8_folder(tmp_path):
     run = tmp_path / os.fsdecode(b"run-\xff")
     start(tiny(iterations=1), run, INLINE, progress=False)
     assert (run / "curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# -- ReLU hidden layers (--activation relu) ---------------------------------------------------
+@pytest.mark.c
+def test_relu_run_writes_a_relu_policy_that_reearns_its_return_on_numpy_and_c(tmp_path):
+    import shutil
+
+    from chromatic.compiler.compile import compile_policy
+    from chromatic.compiler.ir import Activation
+    from chromatic.runtime import load
+    from chromatic.runtime.control_loop import run_episodes
+
+    if shutil.which("gcc") is None:  # pragma: no cover - CI installs gcc
+        pytest.skip("needs the system C compiler (gcc)")
+    cfg = tiny(activation="relu", hidden=(6,), iterations=3, eval_every=1)
+    path = start(cfg, tmp_path / "relu", EngineOptions("local", 2), progress=False)
+    policy = load_policy(path)
+    assert policy.hidden_activation == Activation.RELU and policy.output_activation == Activation.TANH
+    meta = policy.metadata
+    assert "--activation relu" in meta["train_command"]
+    assert json.loads((tmp_path / "relu" / "config.json").read_text())["activation"] == "relu"
+    assert main(["compile", str(path), "-o", str(tmp_path / "p.cblob")]) == 0
+    blob = compile_policy(policy)
+    for backend in ("numpy", "c"):
+        report = run_episodes(load(blob, backend), "Pendulum-v1", meta["eval_episodes"], meta["eval_seed"],
+                              max_steps=cfg.horizon, progress=False)
+        # numpy is the training's own evaluation; C differs from it by float32 rounding only
+        assert report.mean_return == pytest.approx(meta["eval_return"], rel=0 if backend == "numpy" else 1e-4)
+    # the workers' relu network scored the selection: the compiled policy earns the same there
+    selection = [run_episodes(load(blob, "numpy"), "Pendulum-v1", 1, int(s), max_steps=cfg.horizon,
+                              progress=False).mean_return for s in run_mod.selection_seeds(cfg)]
+    assert np.mean(selection) == pytest.approx(meta["selection_return"], rel=1e-4)
+
+
+def test_resumed_relu_run_equals_uninterrupted_run(tmp_path):
+    full = start(tiny(activation="relu"), tmp_path / "full", EngineOptions("local", 2), progress=False)
+    start(tiny(activation="relu", iterations=2), tmp_path / "part", INLINE, progress=False)
+    ckpt = run_mod.load_checkpoint(tmp_path / "part" / "checkpoint.npz")
+    assert ckpt.spec.hidden_activation.name == "RELU"
+    resumed = resume(tmp_path / "part", 4, EngineOptions("local", 1), progress=False)
+    same_policy(full, resumed)
+    assert load_policy(resumed).hidden_activation.name == "RELU"
+    # the same run as tanh is another run (its returns; with b = 1 ARS's step is return-scale free)
+    tanh = start(tiny(), tmp_path / "tanh", INLINE, progress=False)
+    assert load_policy(tanh).metadata["eval_return"] != load_policy(full).metadata["eval_return"]
+
+
+def test_init_policy_of_a_relu_policy_fine_tunes_as_relu(tmp_path, capsys):
+    first = start(tiny(activation="relu", iterations=2), tmp_path / "a", INLINE, progress=False)
+    cfg = TrainConfig(env_id="Pendulum-v1", init_policy=str(first), iterations=1, perturbations=6,
+                      horizon=40, eval_episodes=2, seed=5)
+    start(cfg, tmp_path / "b", INLINE, progress=False)
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["activation"] == "relu"
+    tuned = load_policy(tmp_path / "b" / "final_policy.npz")
+    assert tuned.hidden_activation.name == "RELU"
+    assert "--activation relu" in tuned.metadata["train_command"]
+    assert run_mod.load_checkpoint(tmp_path / "b" / "checkpoint.npz").spec.hidden_activation.name == "RELU"
+    # a tanh policy asked to train as relu: one line, exit 1
+    tanh = start(tiny(iterations=1), tmp_path / "t", INLINE, progress=False)
+    assert main(["train", "--env", "Pendulum-v1", "--init-policy", str(tanh), "--activation", "relu",
+                 "--out", str(tmp_path / "c"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "has activation 'tanh'; this run asks for 'relu'" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--activation", "relu"], "--activation relu applies to hidden layers"),
+    (["--activation", "sigmoid"], "invalid choice"),
+])
+def test_bad_activation_gives_one_line(tmp_path, capsys, argv, message):
+    code = None
+    try:
+        code = main(["train", "--env", "Pendulum-v1", *argv, "--out", str(tmp_path / "r"), "--quiet"])
+    except SystemExit as e:  # argparse's choices
+        code = e.code
+    assert code not in (0, None)
+    err = capsys.readouterr().err
+    assert message in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_version_2_checkpoint_resumes_as_tanh_and_bad_activations_are_refused(tmp_path):
+    full = start(tiny(), tmp_path / "full", INLINE, progress=False)
+    start(tiny(iterations=2), tmp_path / "old", INLINE, progress=False)
+    path = tmp_path / "old" / "checkpoint.npz"
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files if k != "hidden_activation"}
+    np.savez(path, **{**arrays, "version": np.array(2)})  # as chromatic wrote it before --activation
+    config = json.loads((tmp_path / "old" / "config.json").read_text())
+    del config["activation"]
+    (tmp_path / "old" / "config.json").write_text(json.dumps(config))
+    same_policy(full, resume(tmp_path / "old", 4, INLINE, progress=False))
+    for version, act, message in ((3, 0, "corrupt checkpoint"), (3, 2, "has relu hidden layers")):
+        np.savez(path, **{**arrays, "version": np.array(version), "hidden_activation": np.array(act)})
+        with pytest.raises(ChromaticError, match=message):
+            resume(tmp_path / "old", 5, INLINE, progress=False)
