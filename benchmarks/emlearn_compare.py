@@ -317,6 +317,19 @@ def plot(results: dict, path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
+def tree() -> dict[str, object]:
+    """The commit measured, and whether the code the figures depend on had local edits
+    (None outside a git checkout, e.g. a ``git archive`` export)."""
+    def git(*a: str) -> str | None:
+        r = subprocess.run(["git", "-C", str(ROOT), *a], capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 else None
+
+    commit = git("rev-parse", "--short", "HEAD")
+    dirty = git("status", "--porcelain", "--", "targets", "compiler", "runtime",
+                "benchmarks/emlearn_compare.py")
+    return {"commit": commit, "local_edits": None if dirty is None else bool(dirty)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--observations", type=int, default=Args.observations)
@@ -330,13 +343,12 @@ def main() -> None:
     results: dict = {"machine": platform.platform(), "compiler": gcc.splitlines()[0],
                      "target": target.name, "cflags": list(target.cflags), "ldflags": list(LDFLAGS),
                      "emlearn": emlearn.__version__, "dtype": args.dtype,
-                     "observations": args.observations, "policies": {}}
-    text = []
+                     "observations": args.observations, **tree(), "policies": {}}
     with tempfile.TemporaryDirectory(prefix="chromatic-emlearn-") as tmp:
         for name, p in policies().items():
             results["policies"][name] = compare(p, args, Path(tmp) / name)
-            text += [*table(name, results["policies"][name]), ""]
-            print("\n".join(text[-len(results["policies"][name]["implementations"]) - 4:]))
+            lines = table(name, results["policies"][name])
+            print("\n".join(lines) + "\n")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "emlearn_compare.json").write_text(json.dumps(results, indent=2) + "\n")
     plot(results, RESULTS / "emlearn_compare.png")
