@@ -205,7 +205,7 @@ def test_enas_run_logs_controller_and_final_policy_uses_a_logged_partition(tmp_p
             assert np.isfinite(step["scores"]).all()
             logged.append(np.concatenate([step["partitions"], step["candidates"]]))
     assert len(logged) == 2 and any((pop == flat).all(axis=1).any() for pop in logged)
-    assert "--controller enas --nas-every 2" in policy.metadata["train_command"]
+    assert "--controller enas" in policy.metadata["train_command"]  # --nas-every 2 is the default
     # chromatic analyze over the two NAS steps
     assert main(["analyze", str(out)]) == 0
     result = json.loads((out / "analysis" / "analysis.json").read_text())
