@@ -29,6 +29,7 @@ import json
 import platform
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,7 +103,8 @@ def printed_forward(mlp: FittedMLP, obs: np.ndarray) -> np.ndarray:
     generated C would compute without float32 rounding, to attribute emlearn's error."""
     x = np.asarray(obs, np.float64)
     acts = [mlp.activation] * (len(mlp.coefs_) - 1) + [mlp.out_activation_]
-    fns = {"identity": lambda v: v, "tanh": np.tanh, "relu": lambda v: np.maximum(v, 0.0)}
+    fns: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        "identity": lambda v: v, "tanh": np.tanh, "relu": lambda v: np.maximum(v, 0.0)}
     for w, b, act in zip(mlp.coefs_, mlp.intercepts_, acts, strict=True):
         x = fns[act](x @ np.round(w, 6) + np.round(b, 6))
     return x
