@@ -11,10 +11,17 @@ The steps are plain subprocess calls to the target's gcc and ar; any failure bec
 ChromaticError line. Memory limits are checked before compiling (blob vs flash, scratch vs
 RAM), by the linker script, and after linking against the honest figures (flash of the
 policy, static RAM + the deeper of init's and infer's stack bounds).
+
+Everything is written into a new hidden folder beside DIR and moved into place only when every
+step has succeeded, so a failed build leaves DIR as it was (absent, or the previous build). An
+existing DIR is replaced only if it is empty or a previous build (see :func:`check_build_dir`);
+anything else is refused before any work, so a user's own files are never deleted.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -228,6 +235,80 @@ def write_sources(data: bytes, blob: Blob, src: Path, prefix: str, target: Targe
     return [src / n for n in compiled]
 
 
+#: What a build writes at DIR's top level.
+BUILD_DIRS = (SRC, OBJ, TEST)
+
+
+def _is_generated(path: Path) -> bool:
+    """A file of src/ that a build wrote: it carries the banner near its top."""
+    try:
+        with path.open("rb") as f:
+            return b"generated from policy " in f.read(400)
+    except OSError:
+        return False
+
+
+def check_build_dir(out: Path) -> None:
+    """Refuse, with one line, an output folder that `build` must not replace.
+
+    Accepted: a missing or empty folder, or a previous build: nothing at its top level but
+    src/, build/ and selftest/, and a src/ that holds only generated files (each carries the
+    banner). Such a folder is replaced whole (build/ and selftest/ are the build's own), so a
+    file a user added to src/, or a folder of theirs that merely has a build/, is never lost."""
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_dir():
+        raise ChromaticError(f"build folder {out} exists and is not a folder")
+    entries = {e.name: e for e in out.iterdir()}
+    if not entries:
+        return
+    foreign = sorted(n for n, e in entries.items() if n not in BUILD_DIRS or not e.is_dir()
+                     or e.is_symlink())
+    src = out / SRC
+    if not foreign and src.is_dir():
+        foreign = sorted(f"{SRC}/{e.name}" for e in src.iterdir()
+                         if not (e.is_file() and not e.is_symlink() and _is_generated(e)))
+        if not foreign:
+            return
+    what = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+    raise ChromaticError(f"build folder {out} is not empty and not a previous chromatic build "
+                         f"({what or 'no src/'}); choose another -o or empty it")
+
+
+def _new_beside(out: Path, what: str) -> Path:
+    """A new hidden folder beside ``out`` (mode 0o777 less the umask, as any folder the user
+    makes), for the build to fill before it moves into place."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(100):
+        d = out.parent / f".{out.name}.{secrets.token_hex(4)}.{what}"
+        try:
+            d.mkdir(0o777)
+            return d
+        except FileExistsError:
+            continue
+    raise ChromaticError(f"no free temporary folder name beside {out}")
+
+
+def _install(tmp: Path, out: Path) -> None:
+    """Move the finished build ``tmp`` to ``out``, replacing a previous build there.
+
+    Two renames in the same folder: DIR is briefly absent between them, and if the process
+    dies there the previous build is left beside it as ``.DIR.*.old``."""
+    check_build_dir(out)  # again: something may have appeared while compiling
+    if not out.exists():
+        os.rename(tmp, out)
+        return
+    old = _new_beside(out, "old")
+    os.rmdir(old)
+    os.rename(out, old)
+    try:
+        os.rename(tmp, out)
+    except OSError:
+        os.rename(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def build(data: BlobSource, target: Target | str, out_dir: str | Path, kernel: str | None = None,
           prefix: str | None = None, flash_bytes: int | None = None,
           ram_bytes: int | None = None, dense: bool = False) -> BuildResult:
@@ -238,7 +319,9 @@ def build(data: BlobSource, target: Target | str, out_dir: str | Path, kernel: s
     :func:`default_kernel`); ``prefix`` the C symbols' prefix (default ``chromatic_policy``).
     ``flash_bytes``/``ram_bytes`` override the part's memory; ``dense`` also builds the dense
     float32 baseline. This is ``chromatic.build`` and ``chromatic build``; run the self-test
-    with :func:`run_selftest`.
+    with :func:`run_selftest`. ``out_dir`` is written only on success, and only if it is
+    missing, empty or a previous build (:func:`check_build_dir`); on any error it is left as
+    it was.
     """
     if isinstance(target, str):
         target = get_target(target)
@@ -258,6 +341,29 @@ def build(data: BlobSource, target: Target | str, out_dir: str | Path, kernel: s
     if not have_toolchain(target):
         raise ChromaticError(f"toolchain for {target.name} not found ({target.cc}); {INSTALL_HINT}")
     out = Path(out_dir)
+    if out.is_symlink():  # build where the link points, and keep the link
+        out = out.resolve()
+    check_build_dir(out)
+    tmp = _new_beside(out, "tmp")
+    try:
+        r = _build_into(tmp, data, blob, target, kernel, reason, prefix, flash, ram, dense)
+        _install(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+    def moved(p: Path) -> Path:
+        return out / p.relative_to(tmp)
+
+    return BuildResult(out, r.target, r.kernel, r.prefix, moved(r.library), moved(r.selftest),
+                       tuple(map(moved, r.kernel_objects)), moved(r.glue_object),
+                       tuple(map(moved, r.stack_files)), out / SRC,
+                       tuple(map(moved, r.sources)), r.kernel_reason, r.sizes)
+
+
+def _build_into(out: Path, data: bytes, blob: Blob, target: Target, kernel: str, reason: str,
+                prefix: str, flash: int, ram: int, dense: bool) -> BuildResult:
+    """The build's steps, in a fresh folder ``out`` (see :func:`build`)."""
     src, obj_dir, test_dir = out / SRC, out / OBJ, out / TEST
     for d in (src, obj_dir, test_dir):
         d.mkdir(parents=True, exist_ok=True)

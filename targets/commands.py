@@ -59,7 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                      "a static library and a self-test image for a target")
     p.add_argument("blob", help="blob file (.cblob)")
     p.add_argument("--target", required=True, choices=tuple(TARGETS), help="target to build for")
-    p.add_argument("-o", "--output", required=True, help="directory to write")
+    p.add_argument("-o", "--output", required=True,
+                   help="directory to write: missing, empty or a previous build (replaced "
+                        "whole, only on success); anything else is refused")
     p.add_argument("--kernel", choices=KERNELS, default=None,
                    help="default: the target's (gather on cortex-m4f, loadable elsewhere; "
                         "docs/targets.md). Decode any blob at run time (loadable), decode this "

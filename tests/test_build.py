@@ -118,6 +118,58 @@ def test_ram_limit_counts_the_stack_of_init(tmp_path, blob_f16):
         build(blob_f16, "cortex-m0plus", tmp_path / "small", ram_bytes=s["ram_bytes"] - 4)
 
 
+
+def _tree(d: Path) -> dict[str, bytes]:
+    return {str(f.relative_to(d)): f.read_bytes() for f in sorted(d.rglob("*")) if f.is_file()}
+
+
+@pytest.mark.firmware
+def test_a_failed_build_leaves_the_folder_as_it_was(tmp_path, blob_f16):
+    """A build that fails after compiling (here the RAM check after linking) writes nothing:
+    a new DIR does not appear, a previous build stays byte for byte, no temp folder is left;
+    a successful re-build with another prefix replaces the old prefix's files."""
+    _require("arm-none-eabi-gcc")
+    from chromatic.targets.build import build, source_names
+
+    out = tmp_path / "out"
+    s = build(blob_f16, "cortex-m4f", out, prefix="walk").sizes
+    assert s is not None
+    before = _tree(out)
+    too_small = s["ram_bytes"] - 4
+    with pytest.raises(ChromaticError, match="RAM"):
+        build(blob_f16, "cortex-m4f", out, prefix="run", ram_bytes=too_small)
+    assert _tree(out) == before
+    with pytest.raises(ChromaticError, match="RAM"):
+        build(blob_f16, "cortex-m4f", tmp_path / "new", ram_bytes=too_small)
+    assert not (tmp_path / "new").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no .out.*.tmp left
+
+    r = build(blob_f16, "cortex-m4f", out, prefix="run")
+    assert sorted(p.name for p in (out / "src").iterdir()) == sorted(
+        source_names("run", get_target("cortex-m4f"), r.kernel))
+    assert not any(p.name.startswith("walk") for p in out.rglob("*"))
+    assert r.selftest.is_file() and r.library.is_file() and r.src_dir == out / "src"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("layout", ["user file", "user file in src", "only build/"])
+def test_build_refuses_a_folder_that_is_not_a_previous_build(tmp_path, blob_f16, layout):
+    """A non-empty DIR that is not a previous build is refused before any work and untouched."""
+    from chromatic.targets.build import build
+
+    out = tmp_path / "proj"
+    {"user file": out, "user file in src": out / "src", "only build/": out / "build"}[
+        layout].mkdir(parents=True)
+    mine = {"user file": out / "main.c", "user file in src": out / "src" / "main.c",
+            "only build/": out / "build" / "app.o"}[layout]
+    mine.write_text("int main(void) { return 0; }\n")
+    with pytest.raises(ChromaticError, match="not a previous chromatic build"):
+        build(blob_f16, "cortex-m4f", out)
+    assert [str(p.relative_to(out)) for p in sorted(out.rglob("*")) if p.is_file()] == [
+        str(mine.relative_to(out))]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["proj"]
+
+
 def _example_build(src: Path, out: Path) -> Path:
     subprocess.run(["make", "-s", "-C", str(EXAMPLE), f"CHROMATIC_SRC={src}", f"BUILD={out}"],
                    check=True, capture_output=True, text=True)
