@@ -25,7 +25,8 @@ argument clamped to (-8, 8) by a round trip through signed Q3.28 fixed point (VC
 saturates): 13 instructions, no branch. ReLU is max(0, x) on the float's bits: BIC with the
 sign spread by ASR #31 (3 instructions, no branch; -0 becomes +0).
 
-Init (C, in the glue) validates the blob with chromatic_init, writes the palette as float32
+Init (C, in the glue) checks that the blob is the one the code was generated for (its CRC32
+against the generator's: chromatic_check_generated; the generator validated it), writes the palette as float32
 into RAM and then three pointers into the blob (means, indices, biases; the first doubles as
 the ready flag); inference reads indices, biases and normalization from the blob. Every
 layer shares one rows subroutine per (n mod 8, groups, activation) shape; it pushes its own slots,
@@ -330,14 +331,14 @@ uint32_t {prefix}_ram[{ram_words}u];
 
 int {prefix}_init(void)
 {{
-    chromatic_model m; /* validation only: offsets and sizes are constants of the assembly */
     const uint8_t *blob = {prefix}_blob;
     const uint8_t *sec[{RAM_POINTERS}];
     uint32_t j;
     int rc;
     {prefix}_ram[0] = 0u;
-    rc = chromatic_init(&m, blob, sizeof {prefix}_blob);
-    if (rc == CHROMATIC_OK && m.index_bits != {b}u) rc = CHROMATIC_ERR_HEADER;
+    /* offsets and sizes are constants of the assembly: the blob must be the one it was
+       generated for (chromatic_load.h) */
+    rc = chromatic_check_generated(blob, sizeof {prefix}_blob, {blob.crc32:#010x}u);
     if (rc != CHROMATIC_OK) return rc;
     for (j = 0; j < {m}u; j++) {{
         float w = {load}(blob + {off["palette"]}u + {2 if f16 else 4}u * j);

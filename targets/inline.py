@@ -6,7 +6,8 @@ per edge on v7-M) from one unaligned 32-bit window per group of indices, every l
 is known, and no model struct is read at inference. The indices and values still come
 from the blob in flash (the honest bits: the smallest image); only the code is
 specialized. `--kernel unrolled` (targets/unrolled.py) bakes the indices into the code
-instead: faster, larger. Validation reuses chromatic_init (magic, sizes, CRC32).
+instead: faster, larger. Init checks that the blob is the one the code was generated for
+(chromatic_check_generated: its CRC32 against the generator's, which validated it).
 """
 
 from __future__ import annotations
@@ -74,9 +75,9 @@ static uint8_t {prefix}_ready; /* 1 once init has validated the blob */
 
 int {prefix}_init(void)
 {{
-    chromatic_model m; /* validation only: offsets and sizes are constants below */
-    int rc = chromatic_init(&m, {prefix}_blob, sizeof {prefix}_blob);
-    if (rc == CHROMATIC_OK && m.index_bits != B) rc = CHROMATIC_ERR_HEADER;
+    /* offsets and sizes are constants below: the blob must be the one they were generated
+       for (chromatic_load.h) */
+    int rc = chromatic_check_generated({prefix}_blob, sizeof {prefix}_blob, {blob.crc32:#010x}u);
     {prefix}_ready = rc == CHROMATIC_OK;
     return rc;
 }}

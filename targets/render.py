@@ -175,8 +175,10 @@ extern "C" {{
 /* The blob, a const array the linker keeps in flash. */
 extern const uint8_t {prefix}_blob[{P}_BLOB_BYTES];
 
-/* Validate the blob (magic, version, sizes, CRC32) and prepare the model; call once.
-   Returns 0 (CHROMATIC_OK) or an error code (chromatic.h, chromatic_fixed.h). */
+/* Check the blob and prepare the model; call once. The loadable kernel validates it in full
+   (magic, version, sizes, CRC32); a kernel generated for this blob checks that it is still
+   this blob (its CRC32). Returns 0 (CHROMATIC_OK) or an error code (chromatic.h,
+   chromatic_fixed.h). */
 int {prefix}_init(void);
 
 /* act[{P}_ACT_DIM] = policy(obs[{P}_OBS_DIM]). Returns 0, or an error code when

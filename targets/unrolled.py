@@ -11,7 +11,8 @@ Float targets compute in float32 (same tolerance as the other float kernels). Fi
 targets (no FPU) use the formats of targets/fixed_point.py and are bit-exact with it:
 per-color sums are exact integers (int32 where the bound ``in * max|x| < 2^31`` holds, from
 the layer sizes and the input clamp, else int64), then one 32x32->64 multiply per color.
-The blob stays in the image only so that init can validate it (magic, sizes, CRC32).
+The blob stays in the image only so that init can check it is the blob the code was
+generated for (chromatic_check_generated: its CRC32 against the generator's).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def float_kernel(prefix: str, blob: Blob) -> str:
                    else f"chromatic_relu({s})" if act == Activation.RELU else s)
             dst = f"act[{i}]" if l == last else f"const float x{l + 1}_{i}"
             body.append(f"    {dst} = {val};")
-    return _glue(prefix, '#include "chromatic_tanh.h"\n', "\n".join(body))
+    return _glue(prefix, '#include "chromatic_tanh.h"\n', "\n".join(body), blob.crc32)
 
 
 def fixed_kernel(prefix: str, blob: Blob) -> str:
@@ -102,18 +103,20 @@ def fixed_kernel(prefix: str, blob: Blob) -> str:
             else:
                 body.append(f"    const int32_t x{l + 1}_{i} = {v};")
         x_max = ONE if act == Activation.TANH else relu_limit(n_out) if act == Activation.RELU else INT32_MAX
-    return _glue(prefix, "", "\n".join(body))
+    return _glue(prefix, "", "\n".join(body), blob.crc32)
 
 
-def _glue(prefix: str, includes: str, body: str) -> str:
-    return f"""{includes}
+def _glue(prefix: str, includes: str, body: str, crc: int) -> str:
+    return f"""{includes}#include "chromatic_load.h"
+
 /* 1 once {prefix}_init has validated the blob: the only state, one byte. */
 static uint8_t {prefix}_ready;
 
 int {prefix}_init(void)
 {{
-    chromatic_model m; /* validation only: the unrolled code never reads the blob */
-    int rc = chromatic_init(&m, {prefix}_blob, sizeof {prefix}_blob);
+    /* the unrolled code never reads the blob: init checks that it is the one the code was
+       generated for (chromatic_load.h) */
+    int rc = chromatic_check_generated({prefix}_blob, sizeof {prefix}_blob, {crc:#010x}u);
     {prefix}_ready = rc == CHROMATIC_OK;
     return rc;
 }}

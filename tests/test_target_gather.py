@@ -10,7 +10,7 @@ import struct
 import numpy as np
 import pytest
 
-from chromatic.compiler.blob import decode
+from chromatic.compiler.blob import Status, decode
 from chromatic.compiler.compile import compile_policy
 from chromatic.compiler.ir import Activation, Structure
 from chromatic.compiler.synth import random_policy
@@ -139,6 +139,32 @@ def test_corrupt_blob_is_refused_and_infer_stays_off(tmp_path):
     o = emu.alloc(b"\0" * 68)
     assert emu.call(f"{r.prefix}_infer", o, emu.alloc(b"\0" * 24)) == 12
 
+
+
+@pytest.mark.firmware
+@pytest.mark.parametrize("kernel", ["gather", "inline", "unrolled"])
+def test_generated_kernels_refuse_any_other_blob(tmp_path, kernel):
+    """A kernel generated for one blob has its sizes and offsets baked in, so its init checks
+    that the bytes are that blob's (CRC32 against the generator's, chromatic_load.h): another
+    blob of the same length -- valid, CRC-sealed -- is CHROMATIC_ERR_CRC, and so is a flipped
+    bit; infer stays off."""
+    _require_toolchain()
+    from chromatic.targets.build import build
+    from chromatic.targets.emulate import Emulator
+
+    data = compile_policy(random_policy((17, 41, 6), 17, seed=1), dtype="f16")
+    other = compile_policy(random_policy((17, 41, 6), 17, seed=2), dtype="f16")
+    assert len(other) == len(data) and other != data
+    decode(other)  # valid: the acceptance rule alone would take it
+    r = build(data, get_target("cortex-m4f"), tmp_path, kernel=kernel)
+    for blob in (other, data[:100] + bytes([data[100] ^ 4]) + data[101:]):
+        emu = Emulator(r.selftest, "cortex-m4")
+        emu.uc.mem_write(emu.syms[f"{r.prefix}_blob"].addr, blob)
+        assert emu.call(f"{r.prefix}_init") == Status.CRC
+        o = emu.alloc(b"\0" * 68)
+        assert emu.call(f"{r.prefix}_infer", o, emu.alloc(b"\0" * 24)) == 12  # CHROMATIC_ERR_ARGUMENT
+    emu = Emulator(r.selftest, "cortex-m4")
+    assert emu.call(f"{r.prefix}_init") == 0
 
 @pytest.mark.firmware
 def test_stack_bound_reaches_no_function_from_the_literal_pool(tmp_path):

@@ -1,6 +1,7 @@
 /*
  * chromatic_load.h -- the loads the generated kernels share (inline C, the gather glue):
- * unaligned little-endian words and blob values, binary16 included. Private to the kernels;
+ * unaligned little-endian words and blob values, binary16 included, and the init check of a
+ * kernel generated for one blob. Private to the kernels;
  * not part of the API. Little-endian targets (Cortex-M, x86-64), as the blob is.
  */
 #ifndef CHROMATIC_LOAD_H
@@ -8,6 +9,8 @@
 
 #include <stdint.h>
 #include <string.h>
+
+#include "chromatic.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,6 +53,17 @@ static inline float chromatic_load_f16(const uint8_t *p)
     memcpy(&f, &u, sizeof f);
     return f;
 #endif
+}
+
+/* The init check of a kernel generated for one blob (inline, gather, unrolled). The generator
+   ran the acceptance rule (docs/safety.md) on that blob and baked its sizes and offsets into
+   the code, so what is left to check on the device is that the bytes are still that blob's:
+   the CRC32 of all but its CRC field must equal the generator's `crc` (corrupt flash, and any
+   other blob, even a valid one, is CHROMATIC_ERR_CRC). A blob given at run time goes through
+   chromatic_init instead (the loadable kernel). */
+static inline int chromatic_check_generated(const uint8_t *blob, size_t len, uint32_t crc)
+{
+    return chromatic_crc32(blob, len - 4u) == crc ? CHROMATIC_OK : CHROMATIC_ERR_CRC;
 }
 
 #ifdef __cplusplus
