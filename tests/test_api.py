@@ -59,7 +59,7 @@ def test_import_chromatic_loads_no_stage():
     code = ("import sys, chromatic; "
             "print(sorted(m for m in sys.modules if m.startswith('chromatic') or m == 'numpy'))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert r.stdout.strip() == "['chromatic', 'chromatic.errors']"
+    assert r.stdout.strip() == "['chromatic', 'chromatic.errors', 'chromatic.version']"
 
 
 def test_api_functions_are_the_stage_functions_the_commands_call():
