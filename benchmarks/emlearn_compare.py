@@ -25,6 +25,7 @@ Writes benchmarks/results/emlearn_compare.json and .png. Deterministic; run:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import subprocess
@@ -119,8 +120,10 @@ def emlearn_source(mlp: FittedMLP, method: str, prefix: str) -> str:
     model = f"{prefix}_model"
     d0, dl = mlp.coefs_[0].shape[0], mlp.coefs_[-1].shape[1]
     if method == "loadable":
-        code = emlearn.convert(mlp, kind="MLPRegressor", method="loadable",
-                               return_type="regressor").save(name=model)
+        # emlearn's converter compiles a test program in ./tmp: keep it out of the user's folder
+        with tempfile.TemporaryDirectory(prefix="chromatic-emlearn-") as d, contextlib.chdir(d):
+            code = emlearn.convert(mlp, kind="MLPRegressor", method="loadable",
+                                   return_type="regressor").save(name=model)
         call = f"return (int)eml_net_regress(&{model}, obs, {d0}, act, {dl});"
     elif method == "inline":
         acts = [mlp.activation] * (len(mlp.coefs_) - 1) + [mlp.out_activation_]
