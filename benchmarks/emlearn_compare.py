@@ -210,12 +210,7 @@ def measure_image(img: Image, target: Target, obs: np.ndarray, reference: np.nda
     weights = sum(syms[s].size for s in img.weights if s in syms)
     data_image = sum(s.size for s in syms.values() if s.name in img.ours and s.section == ".data")
     emu = Emulator(img.elf, target.cpu)
-    init_stack = 0
-    if f"{img.prefix}_init" in emu.syms:
-        rc = emu.call(f"{img.prefix}_init")
-        init_stack = emu.stack_bytes
-        if rc != 0:
-            raise RuntimeError(f"{img.name}: init returned {rc}")
+    init_stack = emu.init(img.prefix)
     dl = reference.shape[1]
     o = emu.alloc(b"\0" * 4 * obs.shape[1])
     a = emu.alloc(b"\0" * 4 * dl)

@@ -147,6 +147,15 @@ class Emulator:
         self.stack_bytes = STACK_PAINT - low
         return self.uc.reg_read(A.UC_ARM_REG_R0)
 
+    def init(self, prefix: str) -> int:
+        """Call ``<prefix>_init`` if the image has one (an error if it fails); its stack bytes."""
+        if f"{prefix}_init" not in self.syms:
+            return 0
+        rc = self.call(f"{prefix}_init")
+        if rc != 0:
+            raise RuntimeError(f"{prefix}_init returned {rc} in the emulator")
+        return self.stack_bytes
+
     def read_floats(self, addr: int, n: int) -> tuple[float, ...]:
         return struct.unpack(f"<{n}f", bytes(self.uc.mem_read(addr, 4 * n)))
 
@@ -171,12 +180,7 @@ class Run:
 def run_policy(elf_path: Path, cpu: str, prefix: str, obs: list[float], dl: int) -> Run:
     """<prefix>_init, then one counted <prefix>_infer call on ``obs``."""
     emu = Emulator(elf_path, cpu)
-    init_stack = 0
-    if f"{prefix}_init" in emu.syms:
-        rc = emu.call(f"{prefix}_init")
-        init_stack = emu.stack_bytes
-        if rc != 0:
-            raise RuntimeError(f"{prefix}_init returned {rc} in the emulator")
+    init_stack = emu.init(prefix)
     o = emu.alloc(struct.pack(f"<{len(obs)}f", *obs))
     a = emu.alloc(b"\0" * 4 * dl)
     emu.call(f"{prefix}_infer", o, a, count=True)
