@@ -146,6 +146,7 @@ def cases(root: Path) -> list[Case]:
     file_verb("infer", lambda o: ["infer", blob, "--input", obs, "--output", o],
               {"blob": blob, "observations": obs}, f"{r}/link.npy")
     file_verb("export", lambda o: ["export", blob, "-o", o], {"blob": blob}, f"{r}/link.cblob")
+    file_verb("import", lambda o: ["import", pol, "--colors", "4", "-o", o], {"model": pol}, f"{r}/link.npz")
     file_verb("plot", lambda o: ["plot", run, "-o", o],
               {"log.jsonl": f"{run}/log.jsonl", "config.json": f"{run}/config.json",
                "checkpoint.npz": f"{run}/checkpoint.npz", "policy.npz": f"{run}/policy.npz"},
@@ -185,6 +186,8 @@ def cases(root: Path) -> list[Case]:
                         ["build", path, "--target", "host", "-o", f"{r}/newbuild"]))
         out.append(Case("plot", f"run folder {mistake}", ["plot", path, "-o", f"{r}/new.png"]))
         out.append(Case("analyze", f"run folder {mistake}", ["analyze", path, "-o", f"{r}/newanalysis"]))
+        out.append(Case("import", f"model {mistake}", ["import", path, "-o", f"{r}/new.npz"],
+                        ok=path == pol))  # a dense-able policy file is a model import takes
     for mistake, path in (("observations of the wrong width", f"{r}/obs_wrong.npy"),
                           ("observations of strings", f"{r}/obs_str.npy"),
                           ("observations not .npy", f"{r}/notes.txt"),
@@ -195,12 +198,19 @@ def cases(root: Path) -> list[Case]:
     numeric = {
         "run": [["--max-steps", "0"], ["--max-steps", "-1"], ["--seed", "-1"], ["--episodes", "0"],
                 ["--episodes", "-3"], ["--hz", "0"], ["--hz", "-5"], ["--hz", "nan"], ["--hz", "inf"],
-                ["--env", "NoSuchEnv-v9"], ["--env", NON_UTF8], ["--runtime", "java"]],
+                ["--env", "NoSuchEnv-v9"], ["--env", NON_UTF8], ["--runtime", "java"],
+                ["--deadline-us", "0"], ["--deadline-us", "nan"], ["--budget-share", "0"],
+                ["--budget-share", "1.5"]],
+        "import": [["--colors", "0"], ["--colors", "70000"], ["--colors", "-2"], ["--weighting", "magic"],
+                   ["--normalization", "notes.txt"], ["--calibration", "obs_wrong.npy"]],
         "build": [["--flash-kib", "0"], ["--ram-kib", "-1"], ["--target", "z80"], ["--kernel", "magic"],
                   ["--prefix", "not an identifier"], ["--prefix", NON_UTF8]],
         "measure": [["--target", "z80"], ["--target", NON_UTF8]],
         "train": [["--hidden", "70000"], ["--colors", "70000"], ["--colors", "0"], ["--hidden", "0"],
                   ["--iterations", "0"], ["--iterations", "-1"], ["--perturbations", "0"], ["--workers", "0"],
+                  ["--activation", "relu"], ["--activation", "sigmoid"], ["--controller", "enas",
+                  "--controller-concentration", "1.5"], ["--score-episodes", "-1"], ["--bits-weight", "-1"],
+                  ["--init-policy", "garbage.cblob"], ["--timesteps", "0"],
                   ["--structure", NON_UTF8], ["--env", NON_UTF8], ["--sigma", "-1"], ["--lr", "nan"],
                   ["--hidden", "300", "--hidden", "300", "--hidden", "300", "--hidden", "300"] * 17],
     }
@@ -210,9 +220,13 @@ def cases(root: Path) -> list[Case]:
     for args in numeric["build"]:
         out.append(Case("build", " ".join(args),
                         ["build", blob, "--target", "host", "-o", f"{r}/newbuild", *args]))
+    for args in numeric["import"]:
+        args = [f"{r}/{a}" if a.endswith((".txt", ".npy")) else a for a in args]
+        out.append(Case("import", " ".join(args)[:60], ["import", pol, "-o", f"{r}/new.npz", *args]))
     for args in numeric["measure"]:
         out.append(Case("measure", " ".join(args), ["measure", blob, "--no-latency", *args]))
     for args in numeric["train"]:
+        args = [f"{r}/{a}" if a.endswith(".cblob") else a for a in args]
         out.append(Case("train", " ".join(args)[:60], ["train", "--env", "Swimmer-v5", "--iterations", "1",
                                                        "--perturbations", "2", "--backend", "inline",
                                                        "--out", f"{r}/newrun", *args]))

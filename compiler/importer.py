@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from chromatic.compiler.coloring import ColoringReport, color_policy, sensitivity_edge_weights
+from chromatic.compiler.files import read_file
 from chromatic.compiler.ir import (
     Activation,
     Layer,
@@ -231,6 +232,7 @@ def read_mlp(path: str | os.PathLike[str]) -> tuple[DenseMLP, dict[str, str | in
     p = Path(path)
     if not p.is_file():
         raise ChromaticError(f"{path}: no such model file")
+    read_file(p, "model file")  # unreadable (e.g. /proc/self/mem) or huge: one line, before the parsers
     if is_policy_file(p):
         policy = load_policy(p)
         return mlp_from_policy(policy), dict(policy.metadata)

@@ -392,6 +392,14 @@ def test_cli_not_a_model(tmp_path, capsys):
     assert not (tmp_path / "p.npz").exists()
 
 
+def test_cli_unreadable_model_is_one_line(tmp_path, capsys):
+    """/proc/self/mem stats as a regular file and fails to read (found by the misuse campaign)."""
+    assert main(["import", "/proc/self/mem", "-o", str(tmp_path / "p.npz")]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "cannot read model file" in err
+    assert not (tmp_path / "p.npz").exists()
+
+
 # -- coloring -------------------------------------------------------------------------------
 def brute_force_sse(x: np.ndarray, w: np.ndarray, k: int) -> float:
     best = np.inf
