@@ -64,7 +64,8 @@ class Row:
 
 
 #: Paper Table 1, in its order. Budgets: about 30 minutes on 2 cores at most (env speeds in
-#: benchmarks/results/env_speed.json; Minitaur steps at ~1,200/s on 2 cores, so 2 M steps).
+#: benchmarks/results/env_speed.json; the Minitaur, pybullet with self-collision, steps at ~570/s
+#: with 2 workers during training, so 1 M steps fill the half hour).
 ROWS = [
     Row("swimmer_linear_c8", "Swimmer-v5", (), 8, 97, 365, 2_000_000),
     Row("reacher_linear_c11", "Reacher-v5", (), 11, -144, -6, 1_000_000),
@@ -80,9 +81,9 @@ ROWS = [
     Row("thrower_h41_c23", "chromatic/Thrower-v0", (41,), 23, -1651, -61, 1_000_000),
     Row("ant_h41h41_c50", "Ant-v5", (41, 41), 50, 1047, 1440, 3_000_000,
         "Ant-v5 has 105 observations, the paper's Ant 111"),
-    Row("minitaur_linear_c13", "chromatic/Minitaur-v0", (), 13, 4.84, 7.2, 2_000_000),
-    Row("minitaur_linear_c50", "chromatic/Minitaur-v0", (), 50, 6.08, 7.91, 2_000_000),
-    Row("minitaur_h41_c13", "chromatic/Minitaur-v0", (41,), 13, 7.12, 9.34, 2_000_000),
+    Row("minitaur_linear_c13", "chromatic/Minitaur-v0", (), 13, 4.84, 7.2, 1_000_000),
+    Row("minitaur_linear_c50", "chromatic/Minitaur-v0", (), 50, 6.08, 7.91, 1_000_000),
+    Row("minitaur_h41_c13", "chromatic/Minitaur-v0", (41,), 13, 7.12, 9.34, 1_000_000),
 ]
 BY_NAME = {r.name: r for r in ROWS}
 
