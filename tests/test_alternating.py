@@ -29,8 +29,8 @@ INLINE = EngineOptions("inline")
 
 def tiny(**kw) -> TrainConfig:
     base = dict(env_id="Pendulum-v1", hidden=(4,), colors=5, iterations=5, perturbations=6, seed=3,
-                horizon=30, eval_episodes=2, controller="enas", nas_every=2, pivot_episodes=2, strategy="forward",
-                replay_size=4, replay_fraction=0.34)
+                horizon=30, eval_episodes=2, controller="enas", nas_every=2, pivot_episodes=2,
+                strategy="forward", replay_size=4, replay_fraction=0.34)
     base.update(kw)
     return TrainConfig(**base)
 

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 import gymnasium as gym
 import numpy as np
 import pytest
-from chromatic.compiler.policy_file import load_policy
-from chromatic.runtime.envs import SUPPORTED_ENVS, env_dims, make_env
 
 from chromatic.cli import main
+from chromatic.compiler.policy_file import load_policy
+from chromatic.runtime.envs import SUPPORTED_ENVS, env_dims, make_env
 
 STRIKER, THROWER = "chromatic/Striker-v0", "chromatic/Thrower-v0"
 IDS = (STRIKER, THROWER)
