@@ -111,11 +111,24 @@ def printed_forward(mlp: FittedMLP, obs: np.ndarray) -> np.ndarray:
     return x
 
 
+def import_emlearn():
+    """emlearn, without its side effect: importing it runs ``numpy.seterr(all='raise')``
+    (emlearn/bayes.py), which would turn every later float16 underflow in this process into an
+    exception. The caller's numpy error state is restored."""
+    saved = np.geterr()
+    try:
+        import emlearn
+        import emlearn.net  # noqa: F401
+    finally:
+        np.seterr(**saved)
+    return emlearn
+
+
 def emlearn_source(mlp: FittedMLP, method: str, prefix: str) -> str:
     """emlearn's generated C for the model plus the two-function API chromatic's harness calls
     (``<prefix>_init`` returns 0: emlearn validates nothing; ``<prefix>_infer(obs, act)``)."""
-    import emlearn
-    from emlearn import net
+    emlearn = import_emlearn()
+    net = emlearn.net
 
     model = f"{prefix}_model"
     d0, dl = mlp.coefs_[0].shape[0], mlp.coefs_[-1].shape[1]
@@ -157,7 +170,7 @@ class Image:
 def build_emlearn(p: Policy, method: str, target: Target, out: Path) -> Image:
     """emlearn's C compiled with the target's flags alone (-fstack-usage does not change code),
     linked like chromatic's dense.elf: the self-test's linker script, entry at infer."""
-    import emlearn
+    emlearn = import_emlearn()
 
     out.mkdir(parents=True, exist_ok=True)
     prefix = f"emlearn_{method}"
@@ -336,7 +349,7 @@ def main() -> None:
     ap.add_argument("--dtype", default=Args.dtype, choices=("f16", "f32"))
     ap.add_argument("--target", default=Args.target)
     args = Args(**vars(ap.parse_args()))
-    import emlearn
+    emlearn = import_emlearn()
 
     target = get_target(args.target)
     gcc = subprocess.run([target.cc, "--version"], capture_output=True, text=True).stdout

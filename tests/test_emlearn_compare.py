@@ -56,6 +56,16 @@ def test_folded_dense_mlp_is_the_reference(blob):
     assert np.abs(ref).max() > 0.1  # the outputs are not all ~0, so the check can fail
 
 
+def test_importing_emlearn_keeps_numpy_error_state():
+    """emlearn's import sets numpy.seterr(all='raise'); the script's import restores the state, so
+    a later float16 underflow (the compiler's f16 quantization) does not raise in this process."""
+    _require()
+    before = np.geterr()
+    _script().import_emlearn()
+    assert np.geterr() == before
+    np.array([1e-8]).astype(np.float16)  # an underflow: ignored, as before the import
+
+
 @pytest.mark.firmware
 def test_emlearn_build_runs_and_matches_reference(blob, tmp_path):
     _require()
