@@ -7,6 +7,7 @@ computes the same actions up to float32 rounding (checked along the recorded tra
 episodes, so the mean return is compared within :data:`RTOL`.
 """
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,22 +20,30 @@ from chromatic.runtime.control_loop import run_episodes
 
 ZOO = Path(__file__).resolve().parent.parent / "policies"
 TRAINED = sorted(p for p in ZOO.glob("*.npz") if "eval_return" in load_policy(p).metadata)
-EXPECTED = {  # the paper's Table 1 architectures and color counts
-    "HalfCheetah-v5": ((17, 41, 6), 17),
-    "Hopper-v5": ((11, 41, 3), 11),
-    "Walker2d-v5": ((17, 41, 6), 17),
-    "Swimmer-v5": ((8, 2), 8),
-}
+BENCHMARKS = ZOO.parent / "benchmarks"
 
 
-def test_zoo_covers_table1_architectures():
-    found = {load_policy(p).metadata["env_id"]: load_policy(p) for p in TRAINED}
-    assert set(EXPECTED) <= set(found)
-    for env_id, (sizes, colors) in EXPECTED.items():
-        policy = found[env_id]
-        assert policy.layer_sizes == sizes and policy.num_colors == colors
+def table1_rows():
+    sys.path.insert(0, str(BENCHMARKS))  # table1.py imports seeds.py beside it
+    try:
+        import table1
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return table1.ROWS
+
+
+def test_zoo_policies_match_their_table1_rows():
+    """Every Table 1 row shipped as policies/<row>.npz has the row's task, architecture and color
+    count (or fewer colors used) and the usual metadata; the original four rows are shipped."""
+    rows = {r.name: r for r in table1_rows()}
+    shipped = {p.stem for p in TRAINED} & set(rows)
+    assert {"halfcheetah_h41_c17", "hopper_h41_c11", "walker2d_h41_c17", "swimmer_linear_c8"} <= shipped
+    for name in sorted(shipped):
+        row, policy = rows[name], load_policy(ZOO / f"{name}.npz")
         meta = policy.metadata
-        assert meta["train_command"].startswith(f"chromatic train --env {env_id}")
+        assert meta["env_id"] == row.env_id, name
+        assert tuple(policy.layer_sizes[1:-1]) == row.hidden and policy.num_colors == row.colors, name
+        assert meta["train_command"].startswith(f"chromatic train --env {row.env_id}"), name
         assert meta["timesteps"] > 0 and meta["eval_episodes"] >= 5 and isinstance(meta["seed"], int)
 
 
