@@ -93,22 +93,15 @@ def train(row: Row, runs: Path, policies: Path) -> None:
     t0 = time.time()
     case = Case(row.config(), row.paper_mean, f"Table 1: {row.env_id} {row.architecture} M={row.colors}")
     path = run_seed(case, "table1_" + row.name, 0, runs, None)
-    new = load_policy(path).metadata["eval_return"]
+    meta = load_policy(path).metadata
     target = policies / f"{row.name}.npz"
     old = load_policy(target).metadata.get("eval_return") if target.exists() else None
-    if old is None or new > old:
+    ship = old is None or meta["eval_return"] > old
+    if ship:
         shutil.copyfile(path, target)
-    kept = "shipped" if old is None or new > old else f"kept the zoo's {old:.1f}"
-    print(f"{row.name}: eval {new:.1f} after {load_policy(path).metadata['timesteps']:,} steps "
+    kept = "shipped" if ship else f"kept the zoo's {old:.1f}"
+    print(f"{row.name}: eval {meta['eval_return']:.1f} after {meta['timesteps']:,} steps "
           f"({time.time() - t0:.0f} s; {kept})", flush=True)
-
-
-@dataclass
-class Args:
-    """Where to read the zoo and its runs."""
-
-    policies: str = str(ROOT / "policies")
-    """directory of the zoo's policy files."""
 
 
 def row(r: Row, policies: Path) -> dict:
