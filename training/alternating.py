@@ -1,12 +1,24 @@
 """Alternating optimization of the partition and the shared weights (paper §3, eqs. (1)-(3)).
 
-Training alternates two phases. A *NAS step* draws a population of partitions, one per
-perturbation, from the controller (eq. (1)); a *weight phase* of K ES iterations then trains the
-shared palette with every perturbed rollout using its own partition (the ES pivot is the mean
-unperturbed return over the population's partitions). When the phase ends the controller takes
-one REINFORCE step on a reward per sampled partition, and a replay buffer keeps the best
-partitions seen so far and puts some of them back into each new population. The final policy is
-the best partition with the trained palette, re-evaluated (:func:`finalists`).
+Training alternates two phases: a *weight phase* of K ES iterations that trains the shared palette,
+and a *NAS step* at its end in which the controller takes one REINFORCE step on a reward per
+sampled partition. How the phases share partitions is the search (``NasSettings.search``):
+
+- ``incumbent`` (the default of the learning controllers): ES trains one partition, the
+  *incumbent* (at first the run's initial partition, the one ``--controller fixed`` would train).
+  Each phase the controller proposes ``controller_batch`` challengers (local edits of its
+  distribution); the incumbent and the challengers are scored on the same episode seeds with the
+  current palette, the controller learns from the challengers' scores, and the best challenger
+  replaces the incumbent when it scores higher (the controller's distribution is then re-centred
+  on it, :func:`recenter`). ES never trains on a partition it was not asked to deploy, so the
+  search costs only its scoring rollouts and can only move to partitions that score better;
+- ``population`` (§3 as written; the random and population baselines of Fig. 4): a NAS step draws
+  a population of partitions, one per perturbation, from the controller (eq. (1)) and every
+  perturbed rollout of the weight phase uses its own partition (the ES pivot is the mean
+  unperturbed return over the population's partitions); a replay buffer keeps the best partitions
+  seen so far and puts some of them back into each new population.
+
+The final policy is the best partition with the trained palette, re-evaluated (:func:`finalists`).
 
 The controller's reward for a partition P (docs/enas.md, "The controller's reward"):
 
@@ -35,6 +47,7 @@ from chromatic.compiler.ir import index_bits
 from chromatic.errors import ChromaticError
 
 PREFIX = "nas/"
+SEARCHES = ("incumbent", "population")
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,9 @@ class NasSettings:
     (scored, not trained on) to make up the number; needs score_episodes >= 1."""
     bits_weight: float = 0.0
     """lambda: the controller maximises score - lambda * bits(partition) (fewer colors, fewer bits)."""
+    search: str = "population"
+    """incumbent: ES trains the best partition so far, samples only challenge it; population: every
+    perturbation trains its own sampled partition (the module docstring)."""
 
     def validate(self) -> NasSettings:
         if self.every < 1:
@@ -69,6 +85,11 @@ class NasSettings:
             raise ChromaticError(f"--controller-batch must be >= 0, got {self.controller_batch}")
         if not self.bits_weight >= 0.0:
             raise ChromaticError(f"--bits-weight must be >= 0, got {self.bits_weight}")
+        if self.search not in SEARCHES:
+            raise ChromaticError(f"--nas-search must be one of {', '.join(SEARCHES)}, got {self.search!r}")
+        if self.search == "incumbent" and not (self.score_episodes and self.controller_batch):
+            raise ChromaticError("--nas-search incumbent scores challengers: it needs --score-episodes "
+                                 ">= 1 and --controller-batch >= 1")
         return self
 
 
@@ -86,17 +107,22 @@ class NasState:
     scores: np.ndarray | None = None  # (P + C,) unperturbed score of each scored partition (NaN: none)
     last_mean_reward: float = float("nan")
     last_entropy: float = float("nan")
+    incumbent: np.ndarray | None = None  # (E,) the partition ES trains (search "incumbent"), else (0,)
 
     def __post_init__(self) -> None:  # a checkpoint from before scoring: nothing scored yet
         if self.candidates is None:
             object.__setattr__(self, "candidates", np.zeros((0, self.population.shape[1]), np.int64))
         if self.scores is None:
             object.__setattr__(self, "scores", np.full(len(self.population) + len(self.candidates), np.nan))
+        if self.incumbent is None:
+            object.__setattr__(self, "incumbent", np.zeros(0, np.int64))
 
     @staticmethod
-    def empty(num_edges: int) -> NasState:
+    def empty(num_edges: int, incumbent: np.ndarray | None = None) -> NasState:
+        """No phase yet; ``incumbent``: the initial partition of an incumbent search."""
         e = np.zeros((0, num_edges), np.int64)
-        return NasState(e, np.zeros(0), np.zeros(0, bool), e.copy(), np.zeros(0))
+        inc = None if incumbent is None else np.asarray(incumbent, np.int64).reshape(num_edges)
+        return NasState(e, np.zeros(0), np.zeros(0, bool), e.copy(), np.zeros(0), incumbent=inc)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {PREFIX + k: np.asarray(v) for k, v in (
@@ -104,14 +130,16 @@ class NasState:
             ("buffer", self.buffer), ("buffer_scores", self.buffer_scores),
             ("candidates", self.candidates), ("scores", self.scores),
             ("updates", self.updates), ("last_mean_reward", self.last_mean_reward),
-            ("last_entropy", self.last_entropy))}
+            ("last_entropy", self.last_entropy), ("incumbent", self.incumbent))}
 
     @staticmethod
-    def from_arrays(a: dict[str, np.ndarray], num_edges: int) -> NasState:
+    def from_arrays(a: dict[str, np.ndarray], num_edges: int, incumbent: np.ndarray | None = None) -> NasState:
+        """The state saved by :meth:`to_arrays`, or a fresh one (:meth:`empty`) if none was."""
         if PREFIX + "population" not in a:
-            return NasState.empty(num_edges)
+            return NasState.empty(num_edges, incumbent)
         g = {k[len(PREFIX):]: v for k, v in a.items() if k.startswith(PREFIX)}
-        opt = {k: g[k].astype(t) for k, t in (("candidates", np.int64), ("scores", np.float64)) if k in g}
+        opt = {k: g[k].astype(t) for k, t in (("candidates", np.int64), ("scores", np.float64),
+                                              ("incumbent", np.int64)) if k in g}
         return NasState(g["population"].astype(np.int64), g["best"].astype(np.float64),
                         g["sampled"].astype(bool), g["buffer"].astype(np.int64),
                         g["buffer_scores"].astype(np.float64), int(g["updates"]), **opt,
@@ -137,7 +165,14 @@ def start_phase(st: NasState, controller, size: int, settings: NasSettings,
 
     With ``group = 2`` (antithetic ES) each partition is drawn once and given to both halves of
     a pair, so the pair's return difference measures the perturbation, not the partition.
+    In an incumbent search every perturbation trains the incumbent and all ``controller_batch``
+    samples are score-only challengers.
     """
+    if settings.search == "incumbent":
+        fresh = _sample(controller, settings.controller_batch, rng)
+        return replace(st, population=np.repeat(st.incumbent[None], size, axis=0), best=np.full(size, -np.inf),
+                       sampled=np.zeros(size, bool), candidates=fresh,
+                       scores=np.full(size + len(fresh), np.nan))
     draws = size // group
     n_replay = min(int(settings.replay_fraction * draws), len(st.buffer))
     n_fresh = draws - n_replay
@@ -252,7 +287,15 @@ def end_phase(st: NasState, controller, settings: NasSettings, group: int = 1) -
     pool_scores = np.concatenate([reward[judged], st.buffer_scores])  # newest judgement first wins
     _, first = np.unique(pool, axis=0, return_index=True)
     keep = first[np.argsort(-pool_scores[first], kind="stable")][: settings.replay_size]
+    incumbent = st.incumbent
+    if settings.search == "incumbent" and P and len(parts) > P:
+        j = P + int(np.argmax(np.where(np.isfinite(reward[P:]), reward[P:], -np.inf)))
+        if reward[j] > reward[0]:  # scored on the same seeds as the incumbent (row 0)
+            incumbent = parts[j].copy()
+            if hasattr(controller, "recenter"):
+                controller.recenter(st.incumbent, incumbent)
     return replace(st, buffer=pool[keep], buffer_scores=pool_scores[keep], updates=st.updates + 1,
+                   incumbent=incumbent,
                    last_mean_reward=float(stats.get("mean_reward", np.mean(reward[fresh]) if fresh.any()
                                                     else np.nan)),
                    last_entropy=float(stats.get("entropy", np.nan)))
@@ -263,8 +306,12 @@ def finalists(st: NasState, count: int) -> np.ndarray:
 
     The replay buffer and the current phase's partitions, ranked by their rewards (unperturbed
     scores where the phase was scored); the driver re-evaluates them with the trained palette and
-    keeps the best.
+    keeps the best. An incumbent search's incumbent comes first: it is the partition ES trained.
     """
+    if len(st.incumbent):
+        others = [p for p in finalists(replace(st, incumbent=np.zeros(0, np.int64)), count)
+                  if not np.array_equal(p, st.incumbent)]
+        return np.array([st.incumbent, *others][:count], np.int64)
     r = rewards(st, NasSettings())
     ok = np.isfinite(r) | (np.arange(len(r)) < len(st.population))
     parts = np.concatenate([st.buffer, scored_partitions(st)[ok]])

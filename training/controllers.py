@@ -104,6 +104,16 @@ CONTROLLERS: dict[str, Callable[[PolicySpec, int], Controller]] = {
 }
 
 
+#: How each controller's partitions are used (``--nas-search``'s default): the learning controllers
+#: propose challengers to the incumbent partition that ES trains; the Fig. 4 baselines keep the
+#: paper's population, every perturbation trained under its own partition (docs/enas.md).
+SEARCH_DEFAULTS = {"enas": "incumbent", "factorized": "incumbent"}
+
+
+def default_search(name: str) -> str:
+    return SEARCH_DEFAULTS.get(name, "population")
+
+
 def make_controller(name: str, spec: PolicySpec, seed: int, **options: float | None) -> Controller:
     """``options`` (learning_rate, entropy_weight, concentration, ...; None: the default) go to the
     learning controllers."""

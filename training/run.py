@@ -413,7 +413,8 @@ def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, p
     if own and hasattr(controller, "load_state_dict"):
         controller.load_state_dict(own)
     if cfg.learns_partitions:
-        st.nas = NasState.from_arrays(nas_arrays, st.spec.num_edges)
+        first = st.spec.flat_partition() if cfg.nas().search == "incumbent" else None
+        st.nas = NasState.from_arrays(nas_arrays, st.spec.num_edges, first)
     total, unit = _budget(cfg)
     bar = None
     try:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chromatic.errors import ChromaticError
-from chromatic.training.controllers import CONTROLLERS
+from chromatic.training.controllers import CONTROLLERS, default_search
 from chromatic.training.es.strategy import STRATEGIES, Strategy
 from chromatic.training.normalization import normalize_by_default
 from chromatic.training.policy_params import HIDDEN_ACTIVATIONS, STRUCTURES
@@ -86,6 +86,11 @@ class TrainConfig:
                                   metavar="POLICY.npz")
     controller: str = opt("fixed", "where each perturbation's partition comes from (docs/enas.md)",
                           choices=tuple(sorted(CONTROLLERS)))
+    nas_search: str | None = opt(
+        None, "incumbent: ES trains the best partition found so far and the controller's samples "
+              "compete to replace it; population: every perturbation trains its own sampled "
+              "partition (§3 as written). Default: incumbent for enas/factorized, population for "
+              "the random and population baselines (docs/enas.md)", choices=("incumbent", "population"))
     nas_every: int = opt(2, "ES iterations per weight phase; a learning controller updates after each",
                          metavar="K")
     replay_size: int = opt(16, "best partitions the NAS replay buffer keeps")
@@ -151,7 +156,8 @@ class TrainConfig:
         from chromatic.training.alternating import NasSettings
 
         return NasSettings(self.nas_every, self.replay_size, self.replay_fraction, self.score_episodes,
-                           self.controller_batch, self.bits_weight).validate()
+                           self.controller_batch, self.bits_weight,
+                           self.nas_search or default_search(self.controller)).validate()
 
     def validate(self) -> TrainConfig:
         if not self.env_id:

@@ -27,6 +27,7 @@ from chromatic.training.enas.optim import (
     check_sizes,
     dloss_dlogits,
     entropy,
+    recenter,
     reinforce_step,
     softmax,
 )
@@ -70,6 +71,7 @@ class FactorizedController:
         self.baseline, self.update_steps = check_baseline(baseline), int(update_steps)
         rng = np.random.default_rng(seed)
         logits = rng.uniform(-init_scale, init_scale, (self.num_edges, self.num_colors))
+        self.concentration = concentration if init_partition is not None else None
         if init_partition is not None:
             logits = logits + anchor_logits(init_partition, self.num_edges, self.num_colors, concentration)
         self.params = {"logits": logits}
@@ -77,6 +79,10 @@ class FactorizedController:
             sgd=Sgd(self.params, lr=edge_learning_rate)
         ) if learning_rate is None else Optimizers(adam=Adam(self.params, lr=learning_rate))
         self.critic = EmaCritic(critic_decay)
+
+    def recenter(self, old: np.ndarray, new: np.ndarray) -> None:
+        """Samples become local edits of ``new`` instead of ``old`` (:func:`optim.recenter`)."""
+        recenter(self.params["logits"], old, new, self.concentration)
 
     def sample(
         self, batch: int, rng: np.random.Generator, greedy: bool = False

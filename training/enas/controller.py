@@ -43,6 +43,7 @@ from chromatic.training.enas.optim import (
     check_sizes,
     dloss_dlogits,
     entropy,
+    recenter,
     reinforce_step,
     softmax,
 )
@@ -151,6 +152,7 @@ class EnasController:
             for k, s in shapes.items()
         }
         network = Adam(self.params, lr=learning_rate)
+        self.concentration = concentration if init_partition is not None else None
         if self.per_edge:
             logits = np.zeros((E, M))
             if init_partition is not None:
@@ -366,6 +368,11 @@ class EnasController:
         """One REINFORCE step on sampled ``parts`` (B, E) with their ``rewards`` (B,), maximised."""
         parts = check_parts(parts, self.num_edges, self.num_colors)
         return reinforce_step(self, parts, check_rewards(rewards, parts.shape[0]))
+
+    def recenter(self, old: np.ndarray, new: np.ndarray) -> None:
+        """Samples become local edits of ``new`` instead of ``old`` (:func:`optim.recenter`)."""
+        if self.per_edge:
+            recenter(self.params["edge_logits"], old, new, self.concentration)
 
     # -- checkpoints -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:

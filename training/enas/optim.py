@@ -227,6 +227,18 @@ def anchor_logits(partition: np.ndarray, num_edges: int, num_colors: int, concen
     return logits
 
 
+def recenter(logits: np.ndarray, old: np.ndarray, new: np.ndarray, concentration: float | None) -> None:
+    """Move a planted partition's share of the per-edge logits (in place) from ``old`` to ``new``:
+    what REINFORCE learned stays, and samples become local edits of ``new`` (an incumbent search
+    re-centres the controller on each partition it accepts). Nothing planted: nothing to move."""
+    if not concentration:
+        return
+    num_edges, num_colors = logits.shape
+    delta = anchor_logits(new, num_edges, num_colors, concentration) - anchor_logits(
+        old, num_edges, num_colors, concentration)
+    logits += delta.astype(logits.dtype)
+
+
 def grad_norm(grads: Mapping[str, np.ndarray]) -> float:
     return float(np.sqrt(sum(float((g * g).sum()) for g in grads.values())))
 
