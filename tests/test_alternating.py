@@ -250,3 +250,82 @@ def test_bad_nas_settings_give_one_line(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+class Recentering(Recorder):
+    def __init__(self, parts: np.ndarray) -> None:
+        super().__init__(parts)
+        self.moves = []
+
+    def recenter(self, old, new):
+        self.moves.append((old.copy(), new.copy()))
+
+
+def _scored(st, incumbent_score, candidate_scores):
+    """Give the incumbent (row 0 of the population) and the challengers their scores directly."""
+    from dataclasses import replace
+
+    P = len(st.population)
+    return replace(st, scores=np.array([incumbent_score] * P + list(candidate_scores), float))
+
+
+def test_incumbent_search_trains_one_partition_and_a_better_challenger_replaces_it():
+    incumbent = np.array([0, 1, 2, 3])
+    challengers = np.array([[0, 1, 2, 4], [4, 1, 2, 3], [0, 0, 2, 3]])
+    ctrl = Recentering(challengers)
+    settings = NasSettings(controller_batch=3, search="incumbent")
+    st = start_phase(NasState.empty(4, incumbent), ctrl, 6, settings, np.random.default_rng(0), group=2)
+    # every perturbation trains the incumbent; all the controller's samples only challenge it
+    assert np.array_equal(st.population, np.repeat(incumbent[None], 6, axis=0)) and not st.sampled.any()
+    assert np.array_equal(st.candidates, challengers)
+    jobs = score_jobs(st, settings, np.random.default_rng(1))
+    assert sorted(jobs.rows.tolist()) == [0, 6, 7, 8]  # the incumbent once, each challenger once
+    # no challenger beats the incumbent: it stays, the controller still learns from the three
+    kept = end_phase(_scored(st, 10.0, [9.0, 10.0, -3.0]), ctrl, settings, group=2)
+    assert np.array_equal(kept.incumbent, incumbent) and not ctrl.moves
+    assert np.array_equal(ctrl.calls[-1][0], challengers) and np.array_equal(ctrl.calls[-1][1], [9, 10, -3])
+    # the best challenger that scores higher on the same seeds takes over, and the controller follows
+    moved = end_phase(_scored(st, 10.0, [11.0, 12.0, 13.0 - 20.0]), ctrl, settings, group=2)
+    assert np.array_equal(moved.incumbent, challengers[1])
+    assert len(ctrl.moves) == 1 and np.array_equal(ctrl.moves[0][1], challengers[1])
+    assert np.array_equal(finalists(moved, 2)[0], challengers[1])  # what ES trains is evaluated
+    assert np.array_equal(start_phase(moved, ctrl, 2, settings, np.random.default_rng(2)).population[0],
+                          challengers[1])
+    # the incumbent round-trips through the checkpoint arrays
+    back = NasState.from_arrays(moved.to_arrays(), 4)
+    assert np.array_equal(back.incumbent, challengers[1])
+
+
+def test_incumbent_search_needs_scored_challengers():
+    with pytest.raises(ChromaticError, match="incumbent"):
+        NasSettings(score_episodes=0, search="incumbent").validate()
+    with pytest.raises(ChromaticError, match="nas-search"):
+        NasSettings(search="greedy").validate()
+
+
+def test_learning_controllers_default_to_the_incumbent_search_and_baselines_to_the_population():
+    assert tiny(controller="enas").nas().search == "incumbent"
+    assert tiny(controller="factorized").nas().search == "incumbent"
+    assert tiny(controller="random").nas().search == "population"
+    assert tiny(controller="population").nas().search == "population"
+    assert tiny(controller="random", nas_search="incumbent").nas().search == "incumbent"
+
+
+def test_an_enas_run_trains_its_incumbent_and_ships_it(tmp_path):
+    """Driver level: the perturbations' partition is the incumbent at every phase, and the
+    shipped policy's partition is the final incumbent (or a finalist that re-evaluated higher)."""
+    run = tmp_path / "run"
+    start(tiny(iterations=6, strategy="ars", perturbations=4, controller_batch=4), run, INLINE,
+          progress=False)
+    phases = sorted((run / "partitions").glob("nas_*.npz"))
+    assert len(phases) == 3
+    for f in phases:
+        z = np.load(f)
+        assert (z["partitions"] == z["partitions"][0]).all() and len(z["candidates"]) == 4
+    for a, b in zip(phases, phases[1:]):  # the next phase trains the winner of the last one
+        za, zb = np.load(a), np.load(b)
+        P, sc = len(za["partitions"]), za["scores"]
+        j = P + int(np.argmax(sc[P:]))
+        winner = za["candidates"][j - P] if sc[j] > sc[0] else za["partitions"][0]
+        assert np.array_equal(zb["partitions"][0], winner)
+    assert (run / "policy.npz").exists()

@@ -108,6 +108,28 @@ def test_planted_partition_is_kept_with_the_concentration_and_local_search_climb
         make_controller("enas", edges, colors, init_partition=start[:-1])
 
 
+def test_recenter_moves_the_planted_partition_and_keeps_what_was_learned():
+    edges, colors = 150, 4
+    rng = np.random.default_rng(5)
+    old = rng.integers(0, colors, edges)
+    new = old.copy()
+    new[:30] = (new[:30] + 1) % colors
+    for name in LEARNED:
+        ctrl = make_controller(name, edges, colors, seed=0, init_partition=old, concentration=0.9)
+        key = "edge_logits" if name == "enas" else "logits"
+        ctrl.params[key][100, 3] += 0.5  # something REINFORCE learned about edge 100
+        before = ctrl.params[key].copy()
+        ctrl.recenter(old, new)
+        parts, _ = ctrl.sample(64, np.random.default_rng(2))
+        assert abs((parts == new).mean() - 0.9) < 0.03 and (parts[:, :30] == new[:30]).mean() > 0.85, name
+        changed = np.flatnonzero(np.abs(ctrl.params[key] - before).sum(axis=1) > 0)
+        assert np.array_equal(changed, np.arange(30)), name  # only the moved edges' logits change
+    uniform = make_controller("factorized", edges, colors, seed=0)  # nothing planted: nothing moves
+    before = uniform.params["logits"].copy()
+    uniform.recenter(old, new)
+    assert np.array_equal(uniform.params["logits"], before)
+
+
 def test_advantages_z_scores_ranks_and_the_ema_critic():
     r = np.array([1.0, 3.0, 3.0, 7.0])
     z = advantages(r, "batch")
