@@ -329,3 +329,23 @@ def test_an_enas_run_trains_its_incumbent_and_ships_it(tmp_path):
         winner = za["candidates"][j - P] if sc[j] > sc[0] else za["partitions"][0]
         assert np.array_equal(zb["partitions"][0], winner)
     assert (run / "policy.npz").exists()
+
+
+def test_score_horizon_caps_only_the_scoring_rollouts(tmp_path):
+    """The challengers' scores come from rollouts of at most --score-horizon steps; training
+    rollouts keep the run's horizon, and the scores are counted in the timesteps."""
+    runs = {}
+    for h in (None, 7):
+        run = tmp_path / f"h{h}"
+        start(tiny(iterations=2, strategy="ars", perturbations=4, controller_batch=3, score_horizon=h),
+              run, INLINE, progress=False)
+        runs[h] = (np.load(sorted((run / "partitions").glob("nas_*.npz"))[0]), run_mod.read_log(run))
+    full, short = runs[None], runs[7]
+    assert not np.allclose(full[0]["scores"], short[0]["scores"])
+    # Pendulum never terminates: (30 - 7) steps fewer per distinct scored partition
+    z = short[0]
+    scored = len(np.unique(np.concatenate([z["partitions"][:1], z["candidates"]]), axis=0))
+    assert full[1][-1]["timesteps"] - short[1][-1]["timesteps"] == scored * (30 - 7)
+    assert full[1][0]["timesteps"] == short[1][0]["timesteps"]  # the first iteration scores nothing
+    with pytest.raises(ChromaticError, match="score-horizon"):
+        tiny(score_horizon=0).nas()

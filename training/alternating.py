@@ -71,6 +71,8 @@ class NasSettings:
     search: str = "population"
     """incumbent: ES trains the best partition so far, samples only challenge it; population: every
     perturbation trains its own sampled partition (the module docstring)."""
+    score_horizon: int | None = None
+    """cap on the scoring rollouts' length (None: the run's horizon)."""
 
     def validate(self) -> NasSettings:
         if self.every < 1:
@@ -85,6 +87,8 @@ class NasSettings:
             raise ChromaticError(f"--controller-batch must be >= 0, got {self.controller_batch}")
         if not self.bits_weight >= 0.0:
             raise ChromaticError(f"--bits-weight must be >= 0, got {self.bits_weight}")
+        if self.score_horizon is not None and self.score_horizon < 1:
+            raise ChromaticError(f"--score-horizon must be at least 1, got {self.score_horizon}")
         if self.search not in SEARCHES:
             raise ChromaticError(f"--nas-search must be one of {', '.join(SEARCHES)}, got {self.search!r}")
         if self.search == "incumbent" and not (self.score_episodes and self.controller_batch):

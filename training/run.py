@@ -161,9 +161,13 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
     tasks = [(k, int(ask.seeds[k]), int(ask.signs[k]), int(pids[k]), int(ep_seeds[k])) for k in range(n)]
     tasks += [(n + j, 0, 0, int(pivot_pids[j]), int(pivot_seeds[j])) for j in range(ask.num_pivot)]
     m = n + ask.num_pivot
-    tasks += [(m + j, 0, 0, int(pids[jobs.rows[j]]), int(jobs.seeds[j])) for j in range(len(jobs))]
+    scoring = [(m + j, 0, 0, int(pids[jobs.rows[j]]), int(jobs.seeds[j])) for j in range(len(jobs))]
     t0 = time.perf_counter()
-    results = engine.run(job, tasks)
+    if scoring and cfg.score_horizon not in (None, cfg.horizon):  # shorter scoring episodes
+        results = engine.run(job, tasks) + engine.run(dataclasses.replace(job, horizon=cfg.score_horizon),
+                                                      scoring)
+    else:
+        results = engine.run(job, tasks + scoring)
     seconds = time.perf_counter() - t0
     returns = np.array([r.ret for r in results[:n]])
     # The survival-bonus shift (ARS): training sees reward - shift per step, evaluation never does.
