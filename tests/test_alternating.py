@@ -1,6 +1,7 @@
 """Alternating optimization of partitions and weights (training/alternating.py, eqs. (1)-(3))."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -263,8 +264,6 @@ class Recentering(Recorder):
 
 def _scored(st, incumbent_score, candidate_scores):
     """Give the incumbent (row 0 of the population) and the challengers their scores directly."""
-    from dataclasses import replace
-
     P = len(st.population)
     return replace(st, scores=np.array([incumbent_score] * P + list(candidate_scores), float))
 
@@ -349,3 +348,34 @@ def test_score_horizon_caps_only_the_scoring_rollouts(tmp_path):
     assert full[1][0]["timesteps"] == short[1][0]["timesteps"]  # the first iteration scores nothing
     with pytest.raises(ChromaticError, match="score-horizon"):
         tiny(score_horizon=0).nas()
+
+
+def test_merge_proposals_empty_the_closest_rarer_color():
+    from chromatic.training.alternating import merge_proposals
+
+    part = np.array([0, 0, 0, 1, 2, 2, 3])
+    palette = np.array([0.5, 0.3, -1.0, 0.52, 7.0])  # color 4 unused; 0 and 3 closest, then 0 and 1
+    got = merge_proposals(part, palette, 2)
+    assert np.array_equal(got[0], [0, 0, 0, 1, 2, 2, 0])  # 3 (one edge) joins 0 (three)
+    assert np.array_equal(got[1], [0, 0, 0, 0, 2, 2, 3])
+    assert all(len(np.unique(g)) == len(np.unique(part)) - 1 for g in got)
+    assert merge_proposals(np.zeros(5, np.int64), palette, 3).shape == (0, 5)
+
+
+def test_bits_aware_incumbent_search_accepts_a_merge_the_controller_never_learns_from():
+    incumbent = np.array([0, 1, 2, 3, 3, 3])
+    ctrl = Recorder(np.array([[0, 1, 2, 3, 3, 2], [1, 1, 2, 3, 3, 3]]))
+    settings = NasSettings(controller_batch=2, search="incumbent", bits_weight=1.0)
+    palette = np.array([0.0, 0.01, 5.0, -5.0])
+    st = start_phase(NasState.empty(6, incumbent), ctrl, 2, settings, np.random.default_rng(0),
+                     palette=palette)
+    assert st.merges == 4 and len(st.candidates) == 6
+    # equal scores: the merge of colors 0 and 1 saves bits, so it wins the bits-aware reward
+    st = end_phase(_scored(st, 100.0, [100.0] * 6), ctrl, settings)
+    assert len(np.unique(st.incumbent)) == 3
+    assert len(ctrl.calls[-1][0]) == 2  # REINFORCE saw only its own two samples
+    assert NasState.from_arrays(st.to_arrays(), 6).merges == 4
+    # without a bits weight there are no merges
+    plain = start_phase(NasState.empty(6, incumbent), ctrl, 2, replace(settings, bits_weight=0.0),
+                        np.random.default_rng(0), palette=palette)
+    assert plain.merges == 0 and len(plain.candidates) == 2

@@ -112,6 +112,7 @@ class NasState:
     last_mean_reward: float = float("nan")
     last_entropy: float = float("nan")
     incumbent: np.ndarray | None = None  # (E,) the partition ES trains (search "incumbent"), else (0,)
+    merges: int = 0  # the last ``merges`` candidates are merge proposals, not controller samples
 
     def __post_init__(self) -> None:  # a checkpoint from before scoring: nothing scored yet
         if self.candidates is None:
@@ -134,7 +135,7 @@ class NasState:
             ("buffer", self.buffer), ("buffer_scores", self.buffer_scores),
             ("candidates", self.candidates), ("scores", self.scores),
             ("updates", self.updates), ("last_mean_reward", self.last_mean_reward),
-            ("last_entropy", self.last_entropy), ("incumbent", self.incumbent))}
+            ("last_entropy", self.last_entropy), ("incumbent", self.incumbent), ("merges", self.merges))}
 
     @staticmethod
     def from_arrays(a: dict[str, np.ndarray], num_edges: int, incumbent: np.ndarray | None = None) -> NasState:
@@ -148,7 +149,7 @@ class NasState:
                         g["sampled"].astype(bool), g["buffer"].astype(np.int64),
                         g["buffer_scores"].astype(np.float64), int(g["updates"]), **opt,
                         last_mean_reward=float(g["last_mean_reward"]),
-                        last_entropy=float(g["last_entropy"]))
+                        last_entropy=float(g["last_entropy"]), merges=int(g.get("merges", 0)))
 
 
 def split_state(state: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -162,21 +163,51 @@ def _sample(controller, batch: int, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(out[0] if isinstance(out, tuple) else out, dtype=np.int64)
 
 
+#: Merge proposals per NAS step of a bits-aware incumbent search (:func:`merge_proposals`).
+MERGES = 4
+
+
+def merge_proposals(partition: np.ndarray, palette: np.ndarray, count: int) -> np.ndarray:
+    """Up to ``count`` partitions that each use one color fewer than ``partition``: for the
+    ``count`` pairs of used colors with the closest palette values, the rarer color's edges take
+    the commoner one's (the smallest change of weights a merge can make). The bits-aware search
+    needs them: a controller's local edits almost never empty a whole color class, so without
+    merges ``score - lambda * bits`` could not reach fewer colors."""
+    part = np.asarray(partition, np.int64)
+    used = np.unique(part)
+    if len(used) < 2 or count < 1:
+        return np.zeros((0, len(part)), np.int64)
+    w = np.asarray(palette, np.float64)[used]
+    a, b = np.triu_indices(len(used), 1)
+    order = np.argsort(np.abs(w[a] - w[b]), kind="stable")[:count]
+    sizes = np.bincount(part, minlength=int(used.max()) + 1)
+    out = []
+    for i, j in zip(used[a[order]], used[b[order]]):
+        rare, common = (i, j) if (sizes[i], i) < (sizes[j], j) else (j, i)
+        out.append(np.where(part == rare, common, part))
+    return np.array(out, np.int64)
+
+
 def start_phase(st: NasState, controller, size: int, settings: NasSettings,
-                rng: np.random.Generator, group: int = 1) -> NasState:
+                rng: np.random.Generator, group: int = 1, palette: np.ndarray | None = None) -> NasState:
     """Draw the population of a new weight phase: controller samples plus replayed partitions,
     and the score-only candidates that make the controller's batch up to ``controller_batch``.
 
     With ``group = 2`` (antithetic ES) each partition is drawn once and given to both halves of
     a pair, so the pair's return difference measures the perturbation, not the partition.
     In an incumbent search every perturbation trains the incumbent and all ``controller_batch``
-    samples are score-only challengers.
+    samples are score-only challengers; with ``bits_weight`` > 0 and the ``palette`` given,
+    :func:`merge_proposals` of the incumbent join them (scored and eligible, never trained on by
+    the controller).
     """
     if settings.search == "incumbent":
         fresh = _sample(controller, settings.controller_batch, rng)
+        merges = (merge_proposals(st.incumbent, palette, MERGES) if settings.bits_weight > 0 and palette is not None
+                  else np.zeros((0, len(st.incumbent)), np.int64))
+        cands = np.concatenate([fresh, merges])
         return replace(st, population=np.repeat(st.incumbent[None], size, axis=0), best=np.full(size, -np.inf),
-                       sampled=np.zeros(size, bool), candidates=fresh,
-                       scores=np.full(size + len(fresh), np.nan))
+                       sampled=np.zeros(size, bool), candidates=cands, merges=len(merges),
+                       scores=np.full(size + len(cands), np.nan))
     draws = size // group
     n_replay = min(int(settings.replay_fraction * draws), len(st.buffer))
     n_fresh = draws - n_replay
@@ -282,11 +313,12 @@ def end_phase(st: NasState, controller, settings: NasSettings, group: int = 1) -
     best partitions by the same reward."""
     P = len(st.population)
     reward = rewards(st, settings)
-    fresh = np.concatenate([st.sampled & (np.arange(P) % group == 0), np.isfinite(reward[P:])])
+    from_controller = np.arange(len(reward) - P) < len(reward) - P - st.merges
+    fresh = np.concatenate([st.sampled & (np.arange(P) % group == 0), np.isfinite(reward[P:]) & from_controller])
     parts = scored_partitions(st)
     stats = controller.update(parts[fresh], reward[fresh]) if fresh.any() else None
     stats = stats or {}
-    judged = np.concatenate([np.ones(P, bool), fresh[P:]])  # unscored candidates were never judged
+    judged = np.concatenate([np.ones(P, bool), np.isfinite(reward[P:])])  # unscored: never judged
     pool = np.concatenate([parts[judged], st.buffer])
     pool_scores = np.concatenate([reward[judged], st.buffer_scores])  # newest judgement first wins
     _, first = np.unique(pool, axis=0, return_index=True)

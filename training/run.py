@@ -147,7 +147,7 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
         pivot_pids = np.zeros(ask.num_pivot, dtype=np.int64)
     else:
         if st.iteration % cfg.nas_every == 0:  # a NAS step opens the weight phase (eq. (1))
-            nas = start_phase(nas, controller, n, cfg.nas(), rng, group)
+            nas = start_phase(nas, controller, n, cfg.nas(), rng, group, st.es.params[: st.spec.num_colors])
         # rows 0..n-1: the perturbations' partitions; then the score-only candidates
         uniq, pids = np.unique(scored_partitions(nas), axis=0, return_inverse=True)
         pids = pids.reshape(-1)
