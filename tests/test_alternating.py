@@ -321,7 +321,7 @@ def test_an_enas_run_trains_its_incumbent_and_ships_it(tmp_path):
     for f in phases:
         z = np.load(f)
         assert (z["partitions"] == z["partitions"][0]).all() and len(z["candidates"]) == 4
-    for a, b in zip(phases, phases[1:]):  # the next phase trains the winner of the last one
+    for a, b in zip(phases, phases[1:], strict=False):  # the next phase trains the winner of the last one
         za, zb = np.load(a), np.load(b)
         P, sc = len(za["partitions"]), za["scores"]
         j = P + int(np.argmax(sc[P:]))

@@ -138,7 +138,8 @@ class NasState:
             ("last_entropy", self.last_entropy), ("incumbent", self.incumbent), ("merges", self.merges))}
 
     @staticmethod
-    def from_arrays(a: dict[str, np.ndarray], num_edges: int, incumbent: np.ndarray | None = None) -> NasState:
+    def from_arrays(a: dict[str, np.ndarray], num_edges: int,
+                    incumbent: np.ndarray | None = None) -> NasState:
         """The state saved by :meth:`to_arrays`, or a fresh one (:meth:`empty`) if none was."""
         if PREFIX + "population" not in a:
             return NasState.empty(num_edges, incumbent)
@@ -182,7 +183,7 @@ def merge_proposals(partition: np.ndarray, palette: np.ndarray, count: int) -> n
     order = np.argsort(np.abs(w[a] - w[b]), kind="stable")[:count]
     sizes = np.bincount(part, minlength=int(used.max()) + 1)
     out = []
-    for i, j in zip(used[a[order]], used[b[order]]):
+    for i, j in zip(used[a[order]], used[b[order]], strict=True):
         rare, common = (i, j) if (sizes[i], i) < (sizes[j], j) else (j, i)
         out.append(np.where(part == rare, common, part))
     return np.array(out, np.int64)
@@ -202,10 +203,12 @@ def start_phase(st: NasState, controller, size: int, settings: NasSettings,
     """
     if settings.search == "incumbent":
         fresh = _sample(controller, settings.controller_batch, rng)
-        merges = (merge_proposals(st.incumbent, palette, MERGES) if settings.bits_weight > 0 and palette is not None
+        bits_aware = settings.bits_weight > 0 and palette is not None
+        merges = (merge_proposals(st.incumbent, palette, MERGES) if bits_aware
                   else np.zeros((0, len(st.incumbent)), np.int64))
         cands = np.concatenate([fresh, merges])
-        return replace(st, population=np.repeat(st.incumbent[None], size, axis=0), best=np.full(size, -np.inf),
+        return replace(st, population=np.repeat(st.incumbent[None], size, axis=0),
+                       best=np.full(size, -np.inf),
                        sampled=np.zeros(size, bool), candidates=cands, merges=len(merges),
                        scores=np.full(size + len(cands), np.nan))
     draws = size // group
@@ -314,7 +317,8 @@ def end_phase(st: NasState, controller, settings: NasSettings, group: int = 1) -
     P = len(st.population)
     reward = rewards(st, settings)
     from_controller = np.arange(len(reward) - P) < len(reward) - P - st.merges
-    fresh = np.concatenate([st.sampled & (np.arange(P) % group == 0), np.isfinite(reward[P:]) & from_controller])
+    fresh = np.concatenate([st.sampled & (np.arange(P) % group == 0),
+                            np.isfinite(reward[P:]) & from_controller])
     parts = scored_partitions(st)
     stats = controller.update(parts[fresh], reward[fresh]) if fresh.any() else None
     stats = stats or {}
