@@ -33,9 +33,9 @@ from chromatic.compiler.blob import Blob
 from chromatic.compiler.files import BlobSource, load_blob
 from chromatic.errors import ChromaticError
 from chromatic.runtime.reference import forward
-from chromatic.targets.registry import KERNELS, Target, get_target
+from chromatic.targets.kernels import KERNELS, Rendered, get_kernel
+from chromatic.targets.registry import Target, get_target
 from chromatic.targets.render import (
-    Sizes,
     cmake_fragment,
     config_header,
     dense_source,
@@ -46,8 +46,11 @@ from chromatic.targets.render import (
     make_fragment,
     model_header,
     model_source,
+    render_kernel,
+    scratch_words,
     selftest_source,
 )
+from chromatic.targets.spec import KernelSpec, kernel_spec
 
 HERE = Path(__file__).resolve().parent
 C_DIR = HERE / "c"
@@ -124,41 +127,27 @@ def selftest_vectors(blob: Blob, target: Target, n: int = SELFTEST_VECTORS, seed
 
 def check_fits(blob: Blob, data: bytes, target: Target, flash: int, ram: int) -> None:
     """Refuse a policy whose blob or working memory cannot fit before compiling anything."""
-    sizes = Sizes.of(blob)
+    from chromatic.targets.render import fixed_param_words
+
+    spec = kernel_spec(blob)
     if len(data) > flash:
         raise ChromaticError(f"blob is {len(data):,} bytes; target {target.name} has "
                              f"{flash:,} bytes of flash")
-    ram_need = 4 * sizes.scratch_words(target)
+    ram_need = 4 * scratch_words(spec, target)
     if target.kernel == "fixed":
-        ram_need += 4 * (sizes.num_colors + sizes.num_biases + 2 * sizes.d0)
+        ram_need += 4 * fixed_param_words(spec)
     if ram_need > ram:
         raise ChromaticError(f"policy needs {ram_need:,} bytes of RAM for activations and "
                              f"parameters; target {target.name} has {ram:,}")
 
 
 def check_kernel(kernel: str, blob: Blob, target: Target) -> None:
-    """A one-line error unless ``kernel`` can run this policy on this target."""
-    if kernel not in KERNELS:
-        raise ChromaticError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
-    if kernel == "inline" and target.kernel == "fixed":
-        raise ChromaticError(f"target {target.name} has no FPU: the inline kernel is float-only; "
-                             "use --kernel loadable or unrolled (fixed point)")
-    if kernel == "gather":
-        from chromatic.targets.gather import gather_kernel, supported
-
-        if not supported(target.cflags):
-            raise ChromaticError(f"the gather kernel is Thumb-2 + FPv4 assembly (cortex-m4f); "
-                                 f"target {target.name} cannot run it: use --kernel inline, "
-                                 "loadable or unrolled")
-        gather_kernel("p", blob)  # raises for what its code generator cannot do
-    elif kernel == "inline":
-        from chromatic.targets.inline import inline_kernel
-
-        inline_kernel("p", blob)
-    elif kernel == "unrolled":
-        from chromatic.targets.unrolled import _check
-
-        _check(blob)
+    """A one-line error unless ``kernel`` can run this policy on this target: the target has
+    what the kernel requires (targets/kernels.py), its generator handles the policy, and a
+    fixed-point target's formats hold its values."""
+    k = get_kernel(kernel)
+    k.check_target(target)
+    k.check(kernel_spec(blob))
     if target.kernel == "fixed":
         from chromatic.targets.fixed_point import FixedModel
 
@@ -185,8 +174,7 @@ def source_names(prefix: str, target: Target, kernel: str) -> list[str]:
              "chromatic_tanh.h", "chromatic_load.h", f"{prefix}_chromatic.c"]
     if target.kernel == "fixed":
         names += ["chromatic_fixed.h", f"{prefix}_chromatic_fixed.c"]
-    if kernel == "gather":
-        names.append(f"{prefix}_gather.S")
+    names += [f"{prefix}_{s}" for s in get_kernel(kernel).sources]
     return names + [f"{prefix}.mk", f"{prefix}.cmake"]
 
 
@@ -210,9 +198,11 @@ def check_prefix(prefix: str, target: Target, kernel: str) -> None:
 
 
 def write_sources(data: bytes, blob: Blob, src: Path, prefix: str, target: Target,
-                  kernel: str) -> list[Path]:
+                  kernel: str, spec: KernelSpec | None = None,
+                  rendered: Rendered | None = None) -> list[Path]:
     """Write src/: every file headed with the policy's hash; returns the compiled ones."""
-    sizes = Sizes.of(blob)
+    spec = kernel_spec(blob) if spec is None else spec
+    rendered = render_kernel(spec, prefix, target, kernel) if rendered is None else rendered
     src.mkdir(parents=True, exist_ok=True)
     copies = {"chromatic.h": C_DIR, "chromatic_tanh.h": C_DIR, "chromatic_load.h": C_DIR,
               "chromatic.c": C_DIR}
@@ -221,14 +211,11 @@ def write_sources(data: bytes, blob: Blob, src: Path, prefix: str, target: Targe
     for name, d in copies.items():
         dest = f"{prefix}_{name}" if name.endswith(".c") else name  # one object per policy
         (src / dest).write_text(kernel_copy(data, name, (d / name).read_text(), prefix))
-    (src / f"{prefix}_config.h").write_text(config_header(data, prefix, sizes, target, kernel))
-    (src / f"{prefix}.h").write_text(model_header(data, prefix, sizes))
-    (src / f"{prefix}.c").write_text(model_source(data, prefix, sizes, target, kernel))
-    if kernel == "gather":
-        from chromatic.targets.gather import gather_kernel
-
-        asm = gather_kernel(prefix, blob).asm
-        (src / f"{prefix}_gather.S").write_text(header(data, f"{prefix}_gather.S") + asm)
+    (src / f"{prefix}_config.h").write_text(config_header(data, prefix, spec, target, kernel))
+    (src / f"{prefix}.h").write_text(model_header(data, prefix, spec))
+    (src / f"{prefix}.c").write_text(model_source(data, prefix, spec, target, kernel, rendered))
+    for name, text in rendered.files.items():
+        (src / name).write_text(header(data, name) + text)
     compiled = [n for n in source_names(prefix, target, kernel) if n.endswith((".c", ".S"))]
     (src / f"{prefix}.mk").write_text(make_fragment(data, prefix, target, compiled))
     (src / f"{prefix}.cmake").write_text(cmake_fragment(data, prefix, target, compiled))
@@ -369,7 +356,9 @@ def _build_into(out: Path, data: bytes, blob: Blob, target: Target, kernel: str,
         d.mkdir(parents=True, exist_ok=True)
 
     # -- src/, compiled with the target's flags alone -------------------------------------
-    sources = write_sources(data, blob, src, prefix, target, kernel)
+    spec = kernel_spec(blob)
+    rendered = render_kernel(spec, prefix, target, kernel)
+    sources = write_sources(data, blob, src, prefix, target, kernel, spec, rendered)
     cflags = [*target.cflags, *WARNINGS, "-fstack-usage"]
 
     def cc(path: Path, *extra: str) -> Path:
@@ -379,11 +368,8 @@ def _build_into(out: Path, data: bytes, blob: Blob, target: Target, kernel: str,
         return o
 
     objs = {p.name: cc(p) for p in sources}
-    if kernel == "gather":  # the frame is fixed by construction (GatherKernel.stack_bytes)
-        from chromatic.targets.gather import gather_kernel
-
-        (obj_dir / f"{prefix}_gather.su").write_text(
-            f"{prefix}_gather.S:1:1:{prefix}_infer\t{gather_kernel(prefix, blob).stack_bytes}\tstatic\n")
+    for name, fn, frame in rendered.frames:  # assembly: the frame is fixed by construction
+        (obj_dir / f"{Path(name).stem}.su").write_text(f"{name}:1:1:{fn}\t{frame}\tstatic\n")
     glue = objs[f"{prefix}.c"]
     kobjs = tuple(o for n, o in objs.items() if n != f"{prefix}.c")
     lib = obj_dir / f"lib{prefix}.a"

@@ -66,10 +66,13 @@ class Emulator:
 
         self.A = A
         self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
-        models = {"cortex-m4": A.UC_CPU_ARM_CORTEX_M4, "cortex-m3": A.UC_CPU_ARM_CORTEX_M3,
-                  "cortex-m0plus": A.UC_CPU_ARM_CORTEX_M0}
-        if cpu in models:
-            self.uc.ctl_set_cpu_model(models[cpu])
+        # Target.cpu -> (unicorn's model, whether it has an FPU to switch on)
+        models = {"cortex-m4": (A.UC_CPU_ARM_CORTEX_M4, True),
+                  "cortex-m3": (A.UC_CPU_ARM_CORTEX_M3, False),
+                  "cortex-m0plus": (A.UC_CPU_ARM_CORTEX_M0, False)}
+        model, fpu = models.get(cpu, (None, False))
+        if model is not None:
+            self.uc.ctl_set_cpu_model(model)
         self.cs = Cs(CS_ARCH_ARM, CS_MODE_THUMB | CS_MODE_MCLASS)
         self.syms = symbols(elf_path)
         with open(elf_path, "rb") as f:
@@ -91,7 +94,7 @@ class Emulator:
         self.counting = False
         self._cache: dict[tuple[int, int], int] = {}
         self.uc.hook_add(UC_HOOK_BLOCK, self._on_block)
-        if cpu == "cortex-m4":  # FPU on: CPACR full access to CP10/CP11
+        if fpu:  # FPU on: CPACR full access to CP10/CP11
             self.uc.mem_write(0xE000ED88, struct.pack("<I", 0xF << 20)) if self._mapped(
                 0xE000ED88) else None
             self.uc.reg_write(A.UC_ARM_REG_FPEXC, 0x4000_0000)

@@ -39,10 +39,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chromatic.compiler.blob import Blob, DType
 from chromatic.compiler.ir import Activation
 from chromatic.errors import ChromaticError
 from chromatic.runtime.reference import OBS_LIMIT
+from chromatic.targets.spec import KernelSpec
+from chromatic.targets.templates import render
 
 # tanh(x) ~= x * P(x^2) / Q(x^2) on |x| < 8 (minimax for float32 evaluation with FMA), scaled
 # so that Q is monic: its leading 1 is an add in the code, not a stored coefficient.
@@ -85,11 +86,6 @@ def tanh_f32(x: np.ndarray) -> np.ndarray:
         q2 = fma(x2, q2, np.full_like(x, f(c)))
     p = (p.astype(np.float64) * x).astype(f)
     return (p.astype(np.float64) / q2).astype(f)
-
-
-def supported(cflags: tuple[str, ...]) -> bool:
-    """Thumb-2 with a single-precision FPv4 and the hard-float ABI."""
-    return "-mfpu=fpv4-sp-d16" in cflags and "-mfloat-abi=hard" in cflags
 
 
 def _windows(nfields: int, b: int) -> list[tuple[int, list[int]]]:
@@ -231,38 +227,43 @@ class GatherKernel:
     ram_bytes: int
 
 
-def gather_kernel(prefix: str, blob: Blob) -> GatherKernel:
-    """The glue's init plus the assembly of infer, for one policy."""
-    p = blob.policy
-    if p.structure.implicit:
+def check(spec: KernelSpec) -> None:
+    """A one-line error for a policy this generator cannot write assembly for."""
+    if spec.implicit:
         raise ChromaticError(f"the gather kernel needs stored partitions; structure "
-                             f"{p.structure.name.lower()!r} is not supported (use --kernel loadable)")
-    b = blob.index_bits
+                             f"{spec.structure!r} is not supported (use --kernel loadable)")
+    b = spec.index_bits
     if b == 0:
         raise ChromaticError("the gather kernel needs a dictionary (M = 1 policies have none); "
                              "use --kernel loadable")
     if b > WINDOW_BITS - 7:
         raise ChromaticError(f"the gather kernel reads at most {WINDOW_BITS - 7} index bits; "
                              "use --kernel loadable")
-    f16 = blob.dtype == DType.F16
-    sizes = p.layer_sizes
-    d0, m, nl = sizes[0], p.num_colors, len(p.layers)
-    off = blob.layout.offsets()
-    last = nl - 1
-    # RAM: three pointers into the blob (written by init once it has validated the blob),
-    # ping-pong activations a, b (layer l reads a if l is even), the float32 palette.
-    na = max(sizes[k] for k in range(0, last + 1, 2))
-    nb = max([sizes[k] for k in range(1, last + 1, 2)] or [0])
-    buf_off = (0, 4 * na)  # from a
-    pal_off = 4 * (na + nb)
-    ram_words = RAM_POINTERS + na + nb + m
-    if 4 * ram_words > 4095 or d0 > 255 or max(sizes) > 4095 // 4:
+    if 4 * _ram_words(spec) > 4095 or spec.d0 > 255 or spec.max_width > 4095 // 4:
         raise ChromaticError("the gather kernel addresses at most 4 KiB of RAM and 255 inputs "
                              "(use --kernel inline)")
 
+
+def _ram_words(spec: KernelSpec) -> int:
+    """RAM: three pointers into the blob (written by init once it has validated the blob),
+    ping-pong activations a, b (layer l reads a if l is even), the float32 palette."""
+    return RAM_POINTERS + spec.buffer_even + spec.buffer_odd + spec.num_colors
+
+
+def gather_kernel(prefix: str, spec: KernelSpec) -> GatherKernel:
+    """The glue's init (gather.c.in) plus the assembly of infer (gather.S.in), for one policy."""
+    check(spec)
+    b, f16, sizes, act = spec.index_bits, spec.f16, spec.layer_sizes, spec.activations
+    d0, m, nl = spec.d0, spec.num_colors, spec.num_layers
+    last = nl - 1
+    na, nb = spec.buffer_even, spec.buffer_odd
+    buf_off = (0, 4 * na)  # from a
+    pal_off = 4 * (na + nb)
+    ram_words = _ram_words(spec)
+
     keys = []
     for l in range(nl):
-        key = (sizes[l] % GROUP, sizes[l] >= GROUP, int(p.activation(l)))
+        key = (sizes[l] % GROUP, sizes[l] >= GROUP, act[l])
         if key not in keys:
             keys.append(key)
     body = [
@@ -288,7 +289,7 @@ def gather_kernel(prefix: str, blob: Blob) -> GatherKernel:
              "vstmia  r2!, {s2}", "subs    r7, #1", "bne     .Lnorm"]
     for l in range(nl):
         n, out = sizes[l], sizes[l + 1]
-        key = (n % GROUP, n >= GROUP, int(p.activation(l)))
+        key = (n % GROUP, n >= GROUP, act[l])
         if l == last:  # y = act
             body += ["ldr     r2, [sp]"] + _step("r1", buf_off[l % 2] - buf_off[1 - l % 2]) * (l > 0)
         elif l == 0:  # x = a in r1; the normalization left r2 at a + 4 * d0
@@ -310,46 +311,12 @@ def gather_kernel(prefix: str, blob: Blob) -> GatherKernel:
                                         for c in consts]
     tail += [".Lram:", f".word   {prefix}_ram", ".ltorg"]
     fn = f"{prefix}_infer"
-    asm = "\n".join([
-        f"/* {fn}: the gather kernel (targets/gather.py) for this policy only. */",
-        ".syntax unified", ".thumb", ".fpu fpv4-sp-d16",
-        f'.section .text.{fn},"ax",%progbits', f".global {fn}", f".type {fn}, %function",
-        ".p2align 2", ".thumb_func", f"{fn}:",
-        *("    " + line if not line.endswith(":") else line for line in body + tail),
-        f".size {fn}, . - {fn}", ""])
-    pal_word = RAM_POINTERS + na + nb
-    load = "chromatic_load_f16" if f16 else "chromatic_load_f32"
-    c = f"""#include <string.h>
-
-#include "chromatic_load.h"
-
-/* RAM of {fn} ({prefix}_gather.S): words 0-2 point into the blob at its means (0: not
-   validated, infer refuses), indices and biases; then the activations (layer l reads the
-   buffer at word {RAM_POINTERS} if l is even, at word {RAM_POINTERS + na} if odd) and the palette
-   as float32 from word {pal_word} (written here, gathered by integer loads there). */
-uint32_t {prefix}_ram[{ram_words}u];
-
-int {prefix}_init(void)
-{{
-    const uint8_t *blob = {prefix}_blob;
-    const uint8_t *sec[{RAM_POINTERS}];
-    uint32_t j;
-    int rc;
-    {prefix}_ram[0] = 0u;
-    /* offsets and sizes are constants of the assembly: the blob must be the one it was
-       generated for (chromatic_load.h) */
-    rc = chromatic_check_generated(blob, sizeof {prefix}_blob, {blob.crc32:#010x}u);
-    if (rc != CHROMATIC_OK) return rc;
-    for (j = 0; j < {m}u; j++) {{
-        float w = {load}(blob + {off["palette"]}u + {2 if f16 else 4}u * j);
-        memcpy(&{prefix}_ram[{pal_word}u + j], &w, sizeof w);
-    }}
-    sec[0] = blob + {off["normalization"]}u;
-    sec[1] = blob + {off["dictionary"]}u;
-    sec[2] = blob + {off["biases"]}u;
-    memcpy(&{prefix}_ram[1], &sec[1], sizeof sec - sizeof sec[0]);
-    memcpy(&{prefix}_ram[0], &sec[0], sizeof sec[0]); /* last: infer may run from here on */
-    return rc;
-}}
-"""
+    asm = render("gather.S", fn=fn, body="\n".join(
+        "    " + line if not line.endswith(":") else line for line in body + tail))
+    c = render("gather.c", fn=fn, prefix=prefix, buf_a=RAM_POINTERS, buf_b=RAM_POINTERS + na,
+               pal_word=RAM_POINTERS + na + nb, ram_words=ram_words, ram_pointers=RAM_POINTERS,
+               crc32=f"{spec.crc32:#010x}", num_colors=m, dtype="f16" if f16 else "f32",
+               palette_offset=spec.palette_offset, value_bytes=spec.value_bytes,
+               mean_offset=spec.mean_offset, dictionary_offset=spec.dictionary_offset,
+               biases_offset=spec.biases_offset)
     return GatherKernel(c, asm, PUSHED + deepest, 4 * ram_words)

@@ -37,7 +37,7 @@ from chromatic.targets.footprint import (  # noqa: F401  (re-exported: tests and
     object_symbols,
     stack_usage,
 )
-from chromatic.targets.registry import KERNELS, get_target
+from chromatic.targets.registry import KERNELS, TARGETS, get_target
 
 if TYPE_CHECKING:
     from chromatic.compiler.files import BlobSource
@@ -59,8 +59,9 @@ def target_report(data: bytes, target_name: str, kernel: str | None = None):
     """(json fields, table lines) for ``chromatic measure BLOB --target T``."""
     target = get_target(target_name)
     if not target.firmware:
+        names = ", ".join(t.name for t in TARGETS.values() if t.firmware)
         raise ChromaticError("measure --target counts instructions in an emulated Cortex-M; "
-                             "choose a firmware target (cortex-m4f, cortex-m3, cortex-m0plus)")
+                             f"choose a firmware target ({names})")
     if not have_toolchain(target):
         raise ChromaticError(f"toolchain for {target.name} not found ({target.cc}); "
                              "run scripts/install_firmware_toolchain.sh")
@@ -69,7 +70,7 @@ def target_report(data: bytes, target_name: str, kernel: str | None = None):
     kernels = [chosen]
     if kernel is None:
         for k in KERNELS:
-            if k in kernels or (k == "inline" and target.kernel == "fixed"):
+            if k in kernels:
                 continue
             try:
                 check_kernel(k, blob, target)

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from chromatic.compiler.blob import Blob
 from chromatic.compiler.ir import Activation
 from chromatic.errors import ChromaticError
+from chromatic.targets.spec import KernelSpec
+from chromatic.targets.templates import render
 
 INT32_MAX = (1 << 31) - 1
 
@@ -40,17 +41,18 @@ def _groups(row: np.ndarray, palette: np.ndarray) -> list[tuple[int, list[int]]]
     return out
 
 
-def _check(blob: Blob) -> None:
-    if blob.policy.structure.implicit:
+def check(spec: KernelSpec) -> None:
+    """A one-line error for a policy whose partitions are not stored."""
+    if spec.implicit:
         raise ChromaticError(f"the unrolled kernel needs stored partitions; structure "
-                             f"{blob.policy.structure.name.lower()!r} is not supported "
+                             f"{spec.structure!r} is not supported "
                              "(use --kernel loadable)")
 
 
-def float_kernel(prefix: str, blob: Blob) -> str:
-    """init/infer for a float target (the blob array and model are defined before)."""
-    _check(blob)
-    p = blob.policy
+def float_kernel(prefix: str, spec: KernelSpec) -> str:
+    """init/infer for a float target (the blob array is defined before): unrolled.c.in."""
+    check(spec)
+    p = spec.blob.policy
     pal = np.asarray(p.palette, np.float32)
     mean = np.asarray(p.normalization.mean, np.float32)
     std = np.asarray(p.normalization.std, np.float32)
@@ -68,16 +70,16 @@ def float_kernel(prefix: str, blob: Blob) -> str:
                    else f"chromatic_relu({s})" if act == Activation.RELU else s)
             dst = f"act[{i}]" if l == last else f"const float x{l + 1}_{i}"
             body.append(f"    {dst} = {val};")
-    return _glue(prefix, '#include "chromatic_tanh.h"\n', "\n".join(body), blob.crc32)
+    return _glue(prefix, '#include "chromatic_tanh.h"\n', body, spec)
 
 
-def fixed_kernel(prefix: str, blob: Blob) -> str:
+def fixed_kernel(prefix: str, spec: KernelSpec) -> str:
     """init/infer for an FPU-less target, bit-exact with targets/fixed_point.FixedModel."""
     from chromatic.targets.fixed_point import ONE, W_FRAC, FixedModel, relu_limit
 
-    _check(blob)
-    fx = FixedModel(blob)
-    p = blob.policy
+    check(spec)
+    fx = FixedModel(spec.blob)
+    p = spec.blob.policy
     d0 = p.layer_sizes[0]
     body = [f"    const int32_t x0_{j} = chromatic_fx_input(obs[{j}], {int(fx.mean[j])}, "
             f"{int(fx.inv_std[j])}, {fx.input_clamp});" for j in range(d0)]
@@ -103,28 +105,9 @@ def fixed_kernel(prefix: str, blob: Blob) -> str:
             else:
                 body.append(f"    const int32_t x{l + 1}_{i} = {v};")
         x_max = ONE if act == Activation.TANH else relu_limit(n_out) if act == Activation.RELU else INT32_MAX
-    return _glue(prefix, "", "\n".join(body), blob.crc32)
+    return _glue(prefix, "", body, spec)
 
 
-def _glue(prefix: str, includes: str, body: str, crc: int) -> str:
-    return f"""{includes}#include "chromatic_load.h"
-
-/* 1 once {prefix}_init has validated the blob: the only state, one byte. */
-static uint8_t {prefix}_ready;
-
-int {prefix}_init(void)
-{{
-    /* the unrolled code never reads the blob: init checks that it is the one the code was
-       generated for (chromatic_load.h) */
-    int rc = chromatic_check_generated({prefix}_blob, sizeof {prefix}_blob, {crc:#010x}u);
-    {prefix}_ready = rc == CHROMATIC_OK;
-    return rc;
-}}
-
-int {prefix}_infer(const float *obs, float *act)
-{{
-    if (!{prefix}_ready) return CHROMATIC_ERR_ARGUMENT;
-{body}
-    return CHROMATIC_OK;
-}}
-"""
+def _glue(prefix: str, includes: str, body: list[str], spec: KernelSpec) -> str:
+    return render("unrolled.c", includes=includes, prefix=prefix, crc32=f"{spec.crc32:#010x}",
+                  body="\n".join(body))

@@ -224,12 +224,13 @@ def test_gather_is_faster_and_smaller_than_inline(tmp_path, blob_f16):
 def test_specialized_kernels_reject_implicit_structure():
     from chromatic.compiler.ir import Structure
     from chromatic.targets.inline import inline_kernel
+    from chromatic.targets.spec import kernel_spec
     from chromatic.targets.unrolled import float_kernel
 
-    blob = decode(compile_policy(random_policy((4, 3), structure=Structure.TOEPLITZ)))
+    spec = kernel_spec(decode(compile_policy(random_policy((4, 3), structure=Structure.TOEPLITZ))))
     for gen in (inline_kernel, float_kernel):
         with pytest.raises(ChromaticError, match="toeplitz"):
-            gen("p", blob)
+            gen("p", spec)
 
 
 @pytest.mark.firmware

@@ -16,7 +16,9 @@ from chromatic.compiler.ir import Activation, Structure
 from chromatic.compiler.synth import random_policy
 from chromatic.errors import ChromaticError
 from chromatic.targets import gather
+from chromatic.targets.kernels import get_kernel
 from chromatic.targets.registry import get_target
+from chromatic.targets.spec import kernel_spec
 
 
 def _require_toolchain() -> None:
@@ -47,10 +49,11 @@ def test_windows_cover_every_field_within_a_shifted_word():
 def test_rejects_what_it_cannot_run():
     blob = decode(compile_policy(random_policy((4, 3), structure=Structure.TOEPLITZ)))
     with pytest.raises(ChromaticError, match="toeplitz"):
-        gather.gather_kernel("p", blob)
-    assert gather.supported(get_target("cortex-m4f").cflags)
-    assert not gather.supported(get_target("cortex-m3").cflags)
-    assert not gather.supported(get_target("host").cflags)
+        gather.gather_kernel("p", kernel_spec(blob))
+    k = get_kernel("gather")  # the registry: FPv4 is a declared feature, not a target name
+    assert k.supports(get_target("cortex-m4f"))
+    assert not k.supports(get_target("cortex-m3"))
+    assert not k.supports(get_target("host"))
 
 
 def test_build_refuses_targets_without_fpv4(tmp_path):
@@ -96,7 +99,7 @@ def test_emulated_outputs_match_reference(tmp_path, case):
     t = get_target("cortex-m4f")
     r = build(data, t, tmp_path, kernel="gather")
     obs, expected, *_ = selftest_vectors(decode(data), t, n=3, seed=5)
-    frame = gather.gather_kernel(r.prefix, decode(data)).stack_bytes
+    frame = gather.gather_kernel(r.prefix, kernel_spec(decode(data))).stack_bytes
     for o, e in zip(obs, expected, strict=True):
         n, out, stack = run_infer(r.selftest, t.cpu, r.prefix, list(map(float, o)), sizes[-1])
         np.testing.assert_allclose(out, e, rtol=1e-5, atol=1e-6)

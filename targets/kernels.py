@@ -1,0 +1,141 @@
+"""The kernel registry: every kernel `chromatic build --kernel` renders, as one Kernel entry.
+
+A kernel declares what it needs of a target (``requires``: features of Target.features, e.g.
+'fpu', or the FPU its assembly is written for) and the one-line error when a target lacks
+it; ``check`` refuses, with one line, the policies its generator cannot handle; ``render``
+writes the kernel's part of ``<prefix>.c`` (after the blob array, targets/templates/glue.c.in)
+and any further source file (the gather kernel's assembly) from one KernelSpec
+(targets/spec.py). Kernels render from templates (targets/templates/); a new kernel is one
+entry here (docs/targets.md, "How to add a kernel").
+
+This module imports no generator at import time: the registry (targets/registry.py) reads
+the names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from chromatic.errors import ChromaticError
+
+if TYPE_CHECKING:
+    from chromatic.targets.registry import Target
+    from chromatic.targets.spec import KernelSpec
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A kernel's generated code for one policy, prefix and target."""
+
+    glue: str  # init/infer (and their state), after the blob array in <prefix>.c
+    files: dict[str, str] = field(default_factory=dict)  # further sources: name -> text
+    #: the stack frame of each function written in assembly, for the .su files gcc does not
+    #: write: (source name, function, bytes)
+    frames: tuple[tuple[str, str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One kernel: what it needs of a target and of a policy, and how it renders."""
+
+    name: str
+    summary: str
+    requires: frozenset[str]  # features every one of which the target must have
+    unsupported: str  # the error when it lacks one; {target} is the target's name
+    check: Callable[[KernelSpec], None]  # raises ChromaticError for what it cannot generate
+    render: Callable[[KernelSpec, str, Target], Rendered]
+    #: further source files it writes, as suffixes of the prefix: ('gather.S',) -> p_gather.S
+    sources: tuple[str, ...] = ()
+
+    def supports(self, target: Target) -> bool:
+        return self.requires <= target.features
+
+    def check_target(self, target: Target) -> None:
+        if not self.supports(target):
+            raise ChromaticError(self.unsupported.format(target=target.name))
+
+
+# -- the kernels -------------------------------------------------------------------------
+def _no_check(spec: KernelSpec) -> None:
+    return None
+
+
+def _loadable(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
+    from chromatic.targets.render import fixed_param_words, scratch_words
+    from chromatic.targets.templates import render
+
+    if target.kernel == "fixed":
+        return Rendered(render("loadable_fixed.c", prefix=prefix, param_words=fixed_param_words(spec),
+                               scratch_words=scratch_words(spec, target)))
+    return Rendered(render("loadable_float.c", prefix=prefix,
+                           scratch_words=scratch_words(spec, target)))
+
+
+def _inline_check(spec: KernelSpec) -> None:
+    from chromatic.targets.inline import check
+
+    check(spec)
+
+
+def _inline(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
+    from chromatic.targets.inline import inline_kernel
+
+    return Rendered(inline_kernel(prefix, spec))
+
+
+def _gather_check(spec: KernelSpec) -> None:
+    from chromatic.targets.gather import check
+
+    check(spec)
+
+
+def _gather(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
+    from chromatic.targets.gather import gather_kernel
+
+    g = gather_kernel(prefix, spec)
+    name = f"{prefix}_gather.S"
+    return Rendered(g.c_source, {name: g.asm}, ((name, f"{prefix}_infer", g.stack_bytes),))
+
+
+def _unrolled_check(spec: KernelSpec) -> None:
+    from chromatic.targets.unrolled import check
+
+    check(spec)
+
+
+def _unrolled(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
+    from chromatic.targets.unrolled import fixed_kernel, float_kernel
+
+    gen = fixed_kernel if target.kernel == "fixed" else float_kernel
+    return Rendered(gen(prefix, spec))
+
+
+REGISTRY: dict[str, Kernel] = {k.name: k for k in (
+    Kernel("loadable", "the portable C kernel over the blob, validated in full at init "
+           "(float, or fixed point without an FPU)",
+           frozenset(), "", _no_check, _loadable),
+    Kernel("inline", "C specialized to the policy's shapes, decoding the blob's bits (float)",
+           frozenset({"fpu"}),
+           "target {target} has no FPU: the inline kernel is float-only; "
+           "use --kernel loadable or unrolled (fixed point)", _inline_check, _inline),
+    Kernel("gather", "Thumb-2 + FPv4 assembly generated per policy, one FMA per edge",
+           frozenset({"fpv4-sp-d16"}),
+           "the gather kernel is Thumb-2 + FPv4 assembly (cortex-m4f); target {target} cannot "
+           "run it: use --kernel inline, loadable or unrolled", _gather_check, _gather,
+           ("gather.S",)),
+    Kernel("unrolled", "straight-line C with the indices baked in (float, or fixed point "
+           "without an FPU): fastest, largest",
+           frozenset(), "", _unrolled_check, _unrolled),
+)}
+
+#: The kernels' names, in the registry's order (`chromatic build --kernel`).
+KERNELS = tuple(REGISTRY)
+
+
+def get_kernel(name: str) -> Kernel:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ChromaticError(f"unknown kernel {name!r}; expected one of {', '.join(KERNELS)}") from None

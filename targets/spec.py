@@ -1,0 +1,100 @@
+"""KernelSpec: everything the code generators read from a blob, computed once.
+
+Every kernel (targets/kernels.py) and the glue (targets/render.py) render from one
+KernelSpec instead of walking the decoded blob themselves: the layer sizes and activations,
+the index width and value dtype, every section's byte offset, the ping-pong activation
+buffers, and the blob's size and CRC32 (the init check of a generated kernel). Generators that
+need the policy's numbers themselves (the unrolled kernel bakes in the partitions, the
+fixed-point formats convert the palette) read ``spec.blob``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chromatic.compiler.blob import Blob, DType
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """Plain ints (and the decoded blob) the generated code is specialized to."""
+
+    blob: Blob = field(repr=False, compare=False)
+    blob_bytes: int  # the blob's length
+    crc32: int  # its CRC32 (what chromatic_check_generated compares at init)
+    layer_sizes: tuple[int, ...]  # d0, hidden..., dl
+    activations: tuple[int, ...]  # per layer, Activation codes (CHROMATIC_ACT_*)
+    structure: str  # 'chromatic', 'toeplitz', ... (lower case)
+    implicit: bool  # the partitions are a formula (toeplitz, ...), not stored indices
+    index_bits: int  # bits per stored index (0: no dictionary, M = 1)
+    f16: bool  # values are binary16 (else float32)
+    num_colors: int  # M, the palette's length
+    # byte offsets of the sections in the blob
+    dictionary_offset: int
+    palette_offset: int
+    biases_offset: int
+    mean_offset: int
+    std_offset: int
+    # ping-pong activations: layer l reads buffer l % 2 (even: the input too), the last writes act
+    buffer_even: int
+    buffer_odd: int  # 0 for a one-layer policy
+
+    @property
+    def d0(self) -> int:
+        return self.layer_sizes[0]
+
+    @property
+    def dl(self) -> int:
+        return self.layer_sizes[-1]
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layer_sizes) - 1
+
+    @property
+    def max_width(self) -> int:
+        return max(self.layer_sizes)
+
+    @property
+    def num_biases(self) -> int:
+        return sum(self.layer_sizes[1:])
+
+    @property
+    def value_bytes(self) -> int:
+        return 2 if self.f16 else 4
+
+    def bias_offsets(self) -> tuple[int, ...]:
+        """The byte offset of each layer's biases."""
+        out, o = [], self.biases_offset
+        for n in self.layer_sizes[1:]:
+            out.append(o)
+            o += self.value_bytes * n
+        return tuple(out)
+
+    def index_bit_offsets(self) -> tuple[int, ...]:
+        """The bit offset of each layer's first index in the dictionary."""
+        out, pos = [], 0
+        for n, m in zip(self.layer_sizes, self.layer_sizes[1:], strict=False):
+            out.append(pos)
+            pos += n * m * self.index_bits
+        return tuple(out)
+
+
+def kernel_spec(blob: Blob) -> KernelSpec:
+    """The one KernelSpec of a decoded blob."""
+    p = blob.policy
+    sizes = tuple(int(s) for s in p.layer_sizes)
+    nl = len(p.layers)
+    f16 = blob.dtype == DType.F16
+    off = blob.layout.offsets()
+    last = nl - 1
+    return KernelSpec(
+        blob=blob, blob_bytes=blob.layout.total, crc32=blob.crc32, layer_sizes=sizes,
+        activations=tuple(int(p.activation(l)) for l in range(nl)),
+        structure=p.structure.name.lower(), implicit=bool(p.structure.implicit),
+        index_bits=int(blob.index_bits), f16=f16, num_colors=int(p.num_colors),
+        dictionary_offset=off["dictionary"], palette_offset=off["palette"],
+        biases_offset=off["biases"], mean_offset=off["normalization"],
+        std_offset=off["normalization"] + (2 if f16 else 4) * sizes[0],
+        buffer_even=max(sizes[k] for k in range(0, last + 1, 2)),
+        buffer_odd=max([sizes[k] for k in range(1, last + 1, 2)] or [0]))

@@ -1,0 +1,165 @@
+/* tiny_gather.S
+ * generated from policy e96c0102095745cf by chromatic <version> — do not edit. */
+/* tiny_infer: the gather kernel (targets/gather.py) for this policy only. */
+.syntax unified
+.thumb
+.fpu fpv4-sp-d16
+.section .text.tiny_infer,"ax",%progbits
+.global tiny_infer
+.type tiny_infer, %function
+.p2align 2
+.thumb_func
+tiny_infer:
+    push    {r1, r4-r11, lr}
+    ldr     r2, .Lram
+    ldmia.w r2!, {r5, r10, r11}
+    cbnz    r5, .Lready
+    movs    r0, #12
+    b       .Lret
+.Lready:
+    mov     r1, r2
+    addw    r9, r2, #28
+    movs    r7, #3
+    movw    r4, #16384
+    movt    r4, #17948
+    vmov    s3, r4
+    vneg.f32 s4, s3
+    vsub.f32 s5, s3, s3
+.Lnorm:
+    ldrh    r6, [r5, #6]
+    ldrh.w  r4, [r5], #2
+    vmov    s0, s1, r4, r6
+    vcvtb.f32.f16 s0, s0
+    vcvtb.f32.f16 s1, s1
+    vldmia  r0!, {s2}
+    vsub.f32 s2, s2, s0
+    vdiv.f32 s2, s2, s1
+    vcmp.f32 s2, s3
+    vmrs    APSR_nzcv, fpscr
+    it      hi
+    vmovhi.f32 s2, s3
+    it      vs
+    vmovvs.f32 s2, s5
+    vcmp.f32 s2, s4
+    vmrs    APSR_nzcv, fpscr
+    it      lt
+    vmovlt.f32 s2, s4
+    vstmia  r2!, {s2}
+    subs    r7, #1
+    bne     .Lnorm
+    movs    r3, #16
+    bl      .Lrows_3_0_1
+    ldr     r2, [sp]
+    adds    r1, #12
+    movs    r3, #8
+    bl      .Lrows_4_0_1
+    movs    r0, #0
+.Lret:
+    pop     {r1, r4-r11, pc}
+.Lrows_3_0_1:
+    adds    r3, r3, r2
+    mov     r12, r2
+    push    {r1, r2, r3, lr}
+.Lrows_3_0_1_row:
+    ldr.w   r8, [sp]
+    ldrh.w  r0, [r11], #2
+    vmov    s15, r0
+    vcvtb.f32.f16 s15, s15
+    ldr.w   r6, [r10, #0]
+    lsrs    r6, r6, r7
+    ubfx    r0, r6, #0, #3
+    ubfx    r1, r6, #3, #3
+    ubfx    r6, r6, #6, #3
+    ldr.w   r0, [r9, r0, lsl #2]
+    ldr.w   r1, [r9, r1, lsl #2]
+    ldr.w   r6, [r9, r6, lsl #2]
+    push    {r0, r1, r6}
+    vpop    {s0-s2}
+    vldmia  r8!, {s8-s10}
+    vfma.f32 s15, s0, s8
+    vfma.f32 s15, s1, s9
+    vfma.f32 s15, s2, s10
+    adds    r7, r7, #9
+    add.w   r10, r10, r7, lsr #3
+    and     r7, r7, #7
+    adr     r0, .Ltanh
+    vldm    r0, {s0-s7}
+    vcvt.s32.f32 s15, s15, #28
+    vcvt.f32.s32 s15, s15, #28
+    vmul.f32 s8, s15, s15
+    vfma.f32 s1, s8, s0
+    vfma.f32 s2, s8, s1
+    vfma.f32 s3, s8, s2
+    vadd.f32 s4, s4, s8
+    vfma.f32 s5, s8, s4
+    vfma.f32 s6, s8, s5
+    vfma.f32 s7, s8, s6
+    vmul.f32 s3, s3, s15
+    vdiv.f32 s15, s3, s7
+    ldr     r1, [sp, #8]
+    vstmia  r12!, {s15}
+    cmp     r12, r1
+    bne     .Lrows_3_0_1_row
+    pop     {r1, r2, r3, pc}
+.Lrows_4_0_1:
+    adds    r3, r3, r2
+    mov     r12, r2
+    push    {r1, r2, r3, lr}
+.Lrows_4_0_1_row:
+    ldr.w   r8, [sp]
+    ldrh.w  r0, [r11], #2
+    vmov    s15, r0
+    vcvtb.f32.f16 s15, s15
+    ldr.w   r6, [r10, #0]
+    lsrs    r6, r6, r7
+    ubfx    r0, r6, #0, #3
+    ubfx    r1, r6, #3, #3
+    ubfx    r2, r6, #6, #3
+    ubfx    r6, r6, #9, #3
+    ldr.w   r0, [r9, r0, lsl #2]
+    ldr.w   r1, [r9, r1, lsl #2]
+    ldr.w   r2, [r9, r2, lsl #2]
+    ldr.w   r6, [r9, r6, lsl #2]
+    push    {r0, r1, r2, r6}
+    vpop    {s0-s3}
+    vldmia  r8!, {s8-s11}
+    vfma.f32 s15, s0, s8
+    vfma.f32 s15, s1, s9
+    vfma.f32 s15, s2, s10
+    vfma.f32 s15, s3, s11
+    adds    r7, r7, #12
+    add.w   r10, r10, r7, lsr #3
+    and     r7, r7, #7
+    adr     r0, .Ltanh
+    vldm    r0, {s0-s7}
+    vcvt.s32.f32 s15, s15, #28
+    vcvt.f32.s32 s15, s15, #28
+    vmul.f32 s8, s15, s15
+    vfma.f32 s1, s8, s0
+    vfma.f32 s2, s8, s1
+    vfma.f32 s3, s8, s2
+    vadd.f32 s4, s4, s8
+    vfma.f32 s5, s8, s4
+    vfma.f32 s6, s8, s5
+    vfma.f32 s7, s8, s6
+    vmul.f32 s3, s3, s15
+    vdiv.f32 s15, s3, s7
+    ldr     r1, [sp, #8]
+    vstmia  r12!, {s15}
+    cmp     r12, r1
+    bne     .Lrows_4_0_1_row
+    pop     {r1, r2, r3, pc}
+    .p2align 2
+.Ltanh:
+    .word   0x423aa5d3  /* 46.661936272886045 */
+    .word   0x463d7190  /* 12124.39091763456 */
+    .word   0x49021186  /* 532760.3795387057 */
+    .word   0x4a7bcdc6  /* 4125553.4036779488 */
+    .word   0x447478c8  /* 977.8871940148175 */
+    .word   0x47bf7bb1  /* 98039.38222279807 */
+    .word   0x49e8e701  /* 1907936.076915762 */
+    .word   0x4a7bcdd0  /* 4125556.1086033187 */
+.Lram:
+    .word   tiny_ram
+    .ltorg
+.size tiny_infer, . - tiny_infer
