@@ -88,6 +88,8 @@ def save_checkpoint(path: Path, st: RunState) -> None:
                       best_partition=st.best.partition)
     if st.frozen is not None:
         arrays.update(frozen_mean=st.frozen.mean, frozen_std=st.frozen.std)
+    if st.spec.mask_alpha is not None:  # the masked baseline (an older reader refuses its params)
+        arrays.update(mask_alpha=np.array(st.spec.mask_alpha))
     arrays.update({f"partition_{l}": p for l, p in enumerate(st.spec.partitions)})
     arrays.update({f"controller_{k}": v for k, v in st.controller_state.items()})
 
@@ -118,7 +120,9 @@ def load_checkpoint(path: Path) -> RunState:
         parts = tuple(a[f"partition_{l}"] for l in range(len(sizes) - 1))
         act = Activation(int(a["hidden_activation"])) if version >= 3 else Activation.TANH
         _check(act in (Activation.TANH, Activation.RELU), f"hidden_activation {act.name.lower()}")
-        spec = PolicySpec(sizes, int(a["structure"]), int(a["num_colors"]), parts, act)
+        alpha = float(a["mask_alpha"]) if "mask_alpha" in a else None
+        _check(alpha is None or alpha >= 0, f"mask_alpha {alpha}")
+        spec = PolicySpec(sizes, int(a["structure"]), int(a["num_colors"]), parts, act, alpha)
         es = ESState(a["params"], OptState(a["opt_m"], a["opt_v"], int(a["opt_t"])), int(a["generation"]))
         _check(es.params.shape == (spec.num_params,), "params do not match the layer sizes")
         _check(es.opt.m.shape == es.params.shape and es.opt.v.shape == es.params.shape,

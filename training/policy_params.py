@@ -6,7 +6,8 @@ partition of each layer's edges into colors — so the ES parameter vector is ju
 is part of the spec, the output is always tanh so actions stay bounded. Chromatic policies get
 a fixed partition (random from the seed, or taken from another policy, Appendix D); dense,
 toeplitz and circulant use the compiler's canonical partitions, so the same code trains the
-paper's baselines (Table 2).
+paper's baselines (Table 2); the masked baseline (``theta = [W, S, biases]``) lives in
+:mod:`training.masked`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from chromatic.compiler.synth import random_partitions
 from chromatic.errors import ChromaticError
 from chromatic.training.enas.edges import flatten_partitions, split_partitions
 
-STRUCTURES = ("chromatic", "dense", "toeplitz", "circulant")
+STRUCTURES = ("chromatic", "dense", "toeplitz", "circulant", "masked")  # masked: training/masked.py
 #: Nonlinearities ES trains in hidden layers (``--activation``); the output layer is always tanh.
 HIDDEN_ACTIVATIONS = {"tanh": Activation.TANH, "relu": Activation.RELU}
 
@@ -45,6 +46,8 @@ class PolicySpec:
     num_colors: int
     partitions: tuple[np.ndarray, ...]
     hidden_activation: Activation = Activation.TANH  # the output layer is always tanh
+    #: Set for the masked baseline (training/masked.py): theta = [W, S, biases], weights W * sigmoid(S/alpha).
+    mask_alpha: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layer_sizes", tuple(int(s) for s in self.layer_sizes))
@@ -62,8 +65,8 @@ class PolicySpec:
 
     @property
     def num_params(self) -> int:
-        """Length of the ES parameter vector: palette plus biases."""
-        return self.num_colors + self.num_biases
+        """Length of the ES parameter vector: palette plus biases (masked: W, S and biases)."""
+        return self.num_colors * (1 if self.mask_alpha is None else 2) + self.num_biases
 
     @property
     def num_edges(self) -> int:
@@ -91,6 +94,10 @@ def make_spec(
     act = hidden_activation
     if structure not in STRUCTURES:
         raise ChromaticError(f"unknown structure {structure!r}; expected one of {list(STRUCTURES)}")
+    if structure == "masked" and init_partition is None:  # the paper's alpha (training/masked.py)
+        from chromatic.training.masked import masked_spec
+
+        return masked_spec(sizes, act)
     if structure != "chromatic":
         if init_partition is not None:
             raise ChromaticError("--init-partition only applies to --structure chromatic")
@@ -141,6 +148,10 @@ def initial_params(spec: PolicySpec, rng: np.random.Generator, scale: float | No
     the palette starts at N(0, scale^2) (``chromatic train`` passes ``--init-scale``, 0.1;
     None: 1/sqrt(d0), the earlier default); biases start at zero.
     """
+    if spec.mask_alpha is not None:  # W, S (half of them kept) and biases: training/masked.py
+        from chromatic.training.masked import initial_params as masked_initial_params
+
+        return masked_initial_params(spec, rng, 0.1 if scale is None else scale)
     theta = np.zeros(spec.num_params)
     if len(spec.layer_sizes) > 2:
         std = 1.0 / np.sqrt(spec.layer_sizes[0]) if scale is None else scale
@@ -149,9 +160,13 @@ def initial_params(spec: PolicySpec, rng: np.random.Generator, scale: float | No
 
 
 def split_params(spec: PolicySpec, theta: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """``theta`` -> (palette, per-layer biases)."""
+    """``theta`` -> (palette, per-layer biases); masked: the palette is W * sigmoid(S / alpha)."""
     palette = theta[: spec.num_colors]
     biases, offset = [], spec.num_colors
+    if spec.mask_alpha is not None:
+        from chromatic.training.masked import soft_palette
+
+        palette, offset = soft_palette(spec, theta), 2 * spec.num_colors
     for out in spec.layer_sizes[1:]:
         biases.append(theta[offset:offset + out])
         offset += out
@@ -190,7 +205,11 @@ def to_policy(
     metadata: dict[str, str | int | float] | None = None,
     partitions: Sequence[np.ndarray] | None = None,
 ) -> Policy:
-    """The compiler IR policy for trained parameters (validated)."""
+    """The compiler IR policy for trained parameters (validated); masked: the hard mask."""
+    if spec.mask_alpha is not None:
+        from chromatic.training.masked import to_masked_policy
+
+        return to_masked_policy(spec, theta, normalization, metadata, partitions)
     palette, biases = split_params(spec, np.asarray(theta, dtype=np.float64))
     parts = spec.partitions if partitions is None else partitions
     return Policy(

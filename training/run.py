@@ -31,6 +31,7 @@ from chromatic.atomic import atomic_write_with
 from chromatic.compiler.ir import Normalization
 from chromatic.compiler.policy_file import save_policy
 from chromatic.errors import ChromaticError
+from chromatic.training import masked
 from chromatic.training.alternating import (
     NasState,
     ScoreJobs,
@@ -102,6 +103,8 @@ def new_state(cfg: TrainConfig, obs_dim: int, act_dim: int) -> RunState:
             raise ChromaticError(f"--init-policy has layer sizes {list(spec.layer_sizes)}; "
                                  f"{cfg.env_id} needs {list(sizes)}")
         frozen = policy.normalization
+    elif cfg.structure == "masked":  # the masked baseline: W, mask logits S, biases
+        spec, theta = masked.start(cfg, sizes, setup, HIDDEN_ACTIVATIONS[cfg.activation])
     else:
         init = load_init_partition(cfg.init_partition) if cfg.init_partition else None
         spec = make_spec(cfg.structure, sizes, cfg.colors, setup, init,
@@ -173,6 +176,9 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
     # The survival-bonus shift (ARS): training sees reward - shift per step, evaluation never does.
     shaped = returns - cfg.shift * np.array([r.steps for r in results[:n]])
     pivot = np.array([r.ret - cfg.shift * r.steps for r in results[n:m]])
+    mask_row = {}
+    if st.spec.mask_alpha is not None:  # the masked baseline's sparsity reward (App. E)
+        shaped, pivot, mask_row = masked.sparsity_objective(cfg, st, ask, sigma, shaped, pivot)
     es = strategy.tell(st.es, ask, shaped, pivot)
     nas_update = False
     if nas is not None:
@@ -202,7 +208,7 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
         "min_return": float(returns.min()),
         "pivot_return": float(np.mean([r.ret for r in results[n:m]])) if ask.num_pivot else None,
         "sigma": sigma, "steps": steps, "steps_per_s": steps / max(seconds, 1e-9), "seconds": seconds,
-        "elapsed": st.elapsed,
+        "elapsed": st.elapsed, **mask_row,
     }
     if nas is not None:
         row.update(controller=cfg.controller, nas_update=nas_update, nas_updates=nas.updates,
@@ -240,10 +246,12 @@ def current_partition(st: RunState) -> np.ndarray:
 def unperturbed_returns(cfg: TrainConfig, st: RunState, engine: Engine, flat_parts: np.ndarray,
                         seeds: np.ndarray) -> tuple[np.ndarray, int]:
     """Returns (P, S) of the current parameters under each of P flat partitions, unperturbed,
-    one episode per reset seed (statistics not collected), and the steps they took."""
+    one episode per reset seed (statistics not collected), and the steps they took; a masked
+    policy runs with its hard mask, as its policy file will."""
     norm = normalization(cfg, st)
     parts = tuple(st.spec.unflatten(c) for c in flat_parts)
-    job = Job(cfg.env_id, st.spec, st.es.params, 0.0, norm.mean, norm.std, cfg.horizon, False, parts)
+    params = masked.deployed(st.spec, st.es.params)  # a masked policy is judged by its hard mask
+    job = Job(cfg.env_id, st.spec, params, 0.0, norm.mean, norm.std, cfg.horizon, False, parts)
     tasks = [(k * len(seeds) + e, 0, 0, k, int(s)) for k in range(len(parts)) for e, s in enumerate(seeds)]
     results = engine.run(job, tasks)
     returns = np.array([r.ret for r in results]).reshape(len(parts), len(seeds))

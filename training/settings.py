@@ -109,6 +109,15 @@ class TrainConfig:
     controller_batch: int = opt(32, "fresh partitions per controller update (score-only samples "
                                     "make up the population's own)")
     bits_weight: float = opt(0.0, "lambda: the controller maximises score - lambda * bits(partition)")
+    mask_alpha: float = opt(0.01, "masked: temperature of the mask sigmoid(S / alpha) in rollouts "
+                                  "(the paper's 0.01, a near-binary threshold; 0: the hard mask)",
+                            metavar="ALPHA")
+    mask_init_density: float = opt(0.5, "masked: share of weights the initial mask keeps (the "
+                                        "paper's 50 %%)", metavar="ETA")
+    mask_beta_final: float = opt(0.5, "masked: floor of beta in R' = beta z(R) + (1 - beta) z(1 - eta), "
+                                      "annealed from 1", metavar="BETA")
+    mask_anneal: int = opt(50, "masked: iterations over which beta falls linearly from 1 to "
+                               "--mask-beta-final", metavar="K")
     seed: int = opt(0, "the one seed every random draw derives from")
 
     # -- derived settings ----------------------------------------------------------------------
@@ -210,6 +219,9 @@ class TrainConfig:
                 f"unknown controller {self.controller!r}; available: {', '.join(CONTROLLERS)}")
         if self.init_policy and self.init_partition:
             raise ChromaticError("give --init-policy or --init-partition, not both")
+        from chromatic.training.masked import check_settings
+
+        check_settings(self)
         if self.learns_partitions and self.structure != "chromatic":
             raise ChromaticError(
                 f"--controller {self.controller} learns partitions: it needs --structure chromatic")
