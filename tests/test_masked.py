@@ -217,3 +217,15 @@ def test_the_selection_evaluations_run_the_hard_mask(tmp_path):
     want = [rollout(env, hard, norm.mean, norm.std, 30, int(s), False).ret for s in seeds]
     np.testing.assert_array_equal(got[0], want)
     assert [rollout(env, soft, norm.mean, norm.std, 30, int(s), False).ret for s in seeds] != want
+
+
+def test_a_masked_policy_file_fine_tunes_with_its_pruned_class_kept(tmp_path):
+    first = start(tiny(iterations=2), tmp_path / "a", INLINE, progress=False)
+    cfg = TrainConfig(env_id="Pendulum-v1", init_policy=str(first), iterations=2, perturbations=8,
+                      horizon=40, eval_episodes=2)
+    second = load_policy(start(cfg, tmp_path / "b", INLINE, progress=False))
+    a = load_policy(first)
+    assert second.structure == Structure.MASKED and second.palette[0] == 0.0
+    for la, lb in zip(a.layers, second.layers, strict=True):
+        assert np.array_equal(la.partition, lb.partition)
+    assert not np.array_equal(a.palette, second.palette)  # the kept weights were trained

@@ -167,6 +167,8 @@ def split_params(spec: PolicySpec, theta: np.ndarray) -> tuple[np.ndarray, list[
         from chromatic.training.masked import soft_palette
 
         palette, offset = soft_palette(spec, theta), 2 * spec.num_colors
+    elif spec.structure == Structure.MASKED and len(palette):  # --init-policy of a masked policy:
+        palette = np.concatenate([[0.0], palette[1:]])  # color 0 stays the pruned class (weight 0)
     for out in spec.layer_sizes[1:]:
         biases.append(theta[offset:offset + out])
         offset += out
