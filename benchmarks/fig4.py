@@ -25,7 +25,7 @@ from chromatic.training.checkpoint import read_log
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 FIXED = {"halfcheetah": "halfcheetah_h41_c17", "walker2d": "walker2d_h41_c17"}
-CONTROLLERS = ("enas", "population", "random")
+CONTROLLERS = ("enas", "enas_population_search", "population", "random")
 
 
 def load_cases(env: str) -> dict[str, dict]:

@@ -166,9 +166,12 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
     m = n + ask.num_pivot
     scoring = [(m + j, 0, 0, int(pids[jobs.rows[j]]), int(jobs.seeds[j])) for j in range(len(jobs))]
     t0 = time.perf_counter()
-    if scoring and cfg.score_horizon not in (None, cfg.horizon):  # shorter scoring episodes
-        results = engine.run(job, tasks) + engine.run(dataclasses.replace(job, horizon=cfg.score_horizon),
-                                                      scoring)
+    score_horizon = cfg.nas().score_horizon if nas is not None else None
+    if score_horizon is not None and cfg.horizon is not None:
+        score_horizon = min(score_horizon, cfg.horizon)
+    if scoring and score_horizon not in (None, cfg.horizon):  # shorter scoring episodes
+        short = dataclasses.replace(job, horizon=score_horizon)
+        results = engine.run(job, tasks) + engine.run(short, scoring)
     else:
         results = engine.run(job, tasks + scoring)
     seconds = time.perf_counter() - t0

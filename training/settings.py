@@ -104,8 +104,9 @@ class TrainConfig:
               "color with this probability (default 0.97; 0: uniform, the paper's start)", metavar="P")
     score_episodes: int = opt(1, "unperturbed rollouts that score each sampled partition for the "
                                  "controller (0: its best perturbed return, eq. (2) as written)")
-    score_horizon: int | None = opt(None, "cap on the length of those scoring rollouts (default: "
-                                          "--horizon); shorter is cheaper, a proxy for the full return")
+    score_horizon: int | None = opt(None, "cap on the length of those scoring rollouts (default: 200 "
+                                          "steps in an incumbent search, else --horizon): cheaper, a "
+                                          "proxy for the full return")
     controller_batch: int = opt(32, "fresh partitions per controller update (score-only samples "
                                     "make up the population's own)")
     bits_weight: float = opt(0.0, "lambda: the controller maximises score - lambda * bits(partition)")
@@ -164,12 +165,13 @@ class TrainConfig:
                                          num_pivot=self.pivot_episodes)
 
     def nas(self):
-        from chromatic.training.alternating import NasSettings
+        from chromatic.training.alternating import NasSettings, default_score_horizon
 
+        search = self.nas_search or default_search(self.controller)
         return NasSettings(self.nas_every, self.replay_size, self.replay_fraction, self.score_episodes,
                            self.controller_batch, self.bits_weight,
-                           self.nas_search or default_search(self.controller),
-                           self.score_horizon).validate()
+                           search, self.score_horizon if self.score_horizon is not None
+                           else default_score_horizon(search)).validate()
 
     def validate(self) -> TrainConfig:
         if not self.env_id:
