@@ -82,6 +82,12 @@ for _env, _fixed in (("halfcheetah", "halfcheetah_h41_c17"), ("walker2d", "walke
         dataclasses.replace(_base.cfg, controller="enas", nas_search="population"), _base.threshold,
         "Fig. 4: --controller enas --nas-search population")
 
+#: The reward-versus-bits curve (benchmarks/bits_curve.py): the Fig. 4 ENAS case with --bits-weight.
+for _name, _lam in (("lam005", 0.05), ("lam02", 0.2), ("lam05", 0.5)):
+    _base = CASES["fig4_halfcheetah_enas"]
+    CASES[f"bits_halfcheetah_{_name}"] = Case(dataclasses.replace(_base.cfg, bits_weight=_lam),
+                                             _base.threshold, f"bits-aware search: --bits-weight {_lam}")
+
 #: The ablation behind the recipe (docs/training.md), on Hopper H41 M=11 at 1 M timesteps, run on
 #: tuning seeds (100, 101), never the reported ones: each case changes one part of the default.
 _ABLATE = dict(hidden=(41,), colors=11, timesteps=1_000_000)
