@@ -67,15 +67,22 @@ def plot(env: str, cases: dict[str, dict], runs: Path, path: Path) -> None:
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4), dpi=110)
     for k, (name, case) in enumerate(cases.items()):
-        for j, s in enumerate(case["per_seed"]):
-            if s["curve"]:
-                t, r = zip(*s["curve"], strict=True)
-                a.plot(np.array(t) / 1e6, r, color=f"C{k}", lw=1, alpha=0.8,
-                       label=name if j == 0 else None)
+        curves = [np.array(s["curve"], float) for s in case["per_seed"] if s["curve"]]
+        if not curves:
+            continue
+        grid = np.linspace(max(c[0, 0] for c in curves), min(c[-1, 0] for c in curves), 40)
+        ys = np.array([np.interp(grid, c[:, 0], c[:, 1]) for c in curves])
+        a.plot(grid / 1e6, np.median(ys, axis=0), color=f"C{k}", lw=1.5,
+               label=f"{name} ({len(curves)} seeds)")
+        a.fill_between(grid / 1e6, ys.min(axis=0), ys.max(axis=0), color=f"C{k}", alpha=0.12)
+        final = [s["eval_return"] for s in case["per_seed"]]
+        a.scatter(np.full(len(final), grid[-1] / 1e6 + 0.06 + 0.03 * k), final, color=f"C{k}", s=14,
+                  marker="D", zorder=3)
     a.set_xlabel("training timesteps (M)")
     a.set_ylabel("evaluation return (mean policy)")
-    a.set_title(f"Fig. 4: {env}, H41 M=17, one line per seed")
-    a.legend(fontsize=8)
+    a.set_title(f"Fig. 4: {env}, H41 M=17: median over seeds, band min-max;\n"
+                "diamonds: each seed's shipped policy (eval_return)", fontsize=10)
+    a.legend(fontsize=7, loc="lower left", framealpha=0.7)
     a.grid(alpha=0.3)
     enas = cases.get("enas")
     b2 = b.twinx()
@@ -91,7 +98,7 @@ def plot(env: str, cases: dict[str, dict], runs: Path, path: Path) -> None:
     if enas:
         b.set_title("Fig. 5: ENAS at each NAS update; dotted: entropy per edge (right)", fontsize=10)
         b.set_xlabel("training timesteps (M)")
-        b.set_ylabel("mean unperturbed score of sampled partitions")
+        b.set_ylabel("controller reward: mean score of its samples")
         b.legend(fontsize=7)
         b.grid(alpha=0.3)
     fig.tight_layout()
