@@ -210,8 +210,11 @@ def test_enas_run_logs_controller_and_final_policy_uses_a_logged_partition(tmp_p
     # chromatic analyze over the two NAS steps
     assert main(["analyze", str(out)]) == 0
     result = json.loads((out / "analysis" / "analysis.json").read_text())
-    assert result["iterations"] == [1, 2] and len(result["entropy"]["values"]) == 12
+    # an incumbent search: the controller's samples are the 32 scored challengers of each step
+    assert result["iterations"] == [1, 2] and len(result["entropy"]["values"]) == 2 * 32
     assert len(result["nas_steps"]) == 2 and result["pairwise_vs_previous"]["iterations"] == [2]
+    assert [s["samples"] for s in result["nas_steps"]] == [32, 32]
+    assert result["nas_steps"][0]["incumbent_edits"] == 0 and "incumbent_score" in result["nas_steps"][1]
     for png in ("entropy.png", "displacement_ranks.png", "pairwise_metrics.png"):
         assert (out / "analysis" / png).read_bytes()[:4] == b"\x89PNG"
 

@@ -1,8 +1,10 @@
 """`chromatic analyze RUN_DIR`: Appendix C's partition metrics over the NAS steps a run logged.
 
 A run with a learning controller saves each NAS step's population in
-``RUN_DIR/partitions/nas_NNNNN.npz`` (:func:`training.run.log_partitions`); this feeds them, in
-order, to :func:`training.analysis.analyze_partitions` (entropy vs. uniform, displacement ranks,
+``RUN_DIR/partitions/nas_NNNNN.npz`` (:func:`training.run.log_partitions`); this feeds the
+controller's samples of each step (the population; in an incumbent search, whose population is
+the incumbent repeated, the challengers), in order, to
+:func:`training.analysis.analyze_partitions` (entropy vs. uniform, displacement ranks,
 Rand index / variation of information / edge distance between successive steps) and adds the
 controller's rewards per step. A run with one fixed partition is analysed as a single step.
 """
@@ -28,6 +30,22 @@ def _load(path: Path) -> dict[str, np.ndarray]:
         raise ChromaticError(f"{path}: corrupt partition log ({type(e).__name__}: {e})") from None
 
 
+def _incumbent_search(step: dict[str, np.ndarray]) -> bool:
+    """Whether a logged NAS step is an incumbent search's: nothing in it sampled, challengers scored."""
+    return ("sampled" in step and not step["sampled"].any() and "candidates" in step
+            and len(step["candidates"]) > 0)
+
+
+def _samples(step: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The controller's samples of a NAS step and their rewards: the population and its phase
+    maxima, or an incumbent search's scored challengers and their scores."""
+    if _incumbent_search(step):
+        P, scores = len(step["partitions"]), step["scores"]
+        ok = np.isfinite(scores[P:])
+        return step["candidates"][ok], scores[P:][ok]
+    return step["partitions"], step["rewards"]
+
+
 def analyze_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
     """Write ``analysis.json`` and the PNGs of Figs. 12-14 for ``run_dir``; returns the directory."""
     from chromatic.training.analysis import analyze_partitions
@@ -41,7 +59,7 @@ def analyze_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
     steps = [_load(f) for f in files]
     if steps:
         sizes = tuple(int(s) for s in steps[-1]["layer_sizes"])
-        populations = {int(f.stem.split("_")[1]): list(s["partitions"])
+        populations = {int(f.stem.split("_")[1]): list(_samples(s)[0])
                        for f, s in zip(files, steps, strict=True)}
         palette = steps[-1]["palette"]
     else:
@@ -52,12 +70,16 @@ def analyze_run(run_dir: str | Path, out_dir: str | Path | None = None) -> Path:
     if (run_dir / POLICY).is_file():  # the trained palette, if the run has finished
         palette = load_policy(run_dir / POLICY).palette
     result = analyze_partitions(populations, sizes, palette, out)
-    result["nas_steps"] = [
-        {"step": int(f.stem.split("_")[1]), "iteration": int(s["iteration"]),
-         "timesteps": int(s["timesteps"]),
-         "mean_reward": float(np.mean(s["rewards"])), "max_reward": float(np.max(s["rewards"]))}
-        for f, s in zip(files, steps, strict=True)
-    ]
+    result["nas_steps"] = []
+    for f, s in zip(files, steps, strict=True):
+        parts, reward = _samples(s)
+        row = {"step": int(f.stem.split("_")[1]), "iteration": int(s["iteration"]),
+               "timesteps": int(s["timesteps"]), "samples": len(parts),
+               "mean_reward": float(np.mean(reward)), "max_reward": float(np.max(reward))}
+        if _incumbent_search(s):  # the partition ES trained, its score and its distance from the start
+            row.update(incumbent_score=float(s["scores"][0]),
+                       incumbent_edits=int((s["partitions"][0] != steps[0]["partitions"][0]).sum()))
+        result["nas_steps"].append(row)
     with atomic_open(out / "analysis.json", "w") as f:
         json.dump(result, f, indent=1)
     return out
