@@ -33,6 +33,30 @@ def test_docs_state_the_exact_build_flags():
             assert f"`{' '.join(t.cflags)}`" in doc, t.name
 
 
+def test_targets_declare_their_core_and_no_code_tests_a_name():
+    """cpu, fpu and fp16 are data (checked against the flags when the registry is built); which
+    kernels a target runs follows from its features, never from its name."""
+    import re
+    from pathlib import Path
+
+    from chromatic.targets.kernels import REGISTRY
+
+    m4f, m3, host = get_target("cortex-m4f"), get_target("cortex-m3"), get_target("host")
+    assert (m4f.cpu, m4f.fpu, m4f.fp16) == ("cortex-m4", "fpv4-sp-d16", True)
+    assert m3.kernel == "fixed" and "integer-only" in m3.features and not m3.fp16
+    assert host.kernel == "float" and "fpu" in host.features
+    runs = {t.name: sorted(k.name for k in REGISTRY.values() if k.supports(t)) for t in TARGETS.values()}
+    assert runs == {"host": ["inline", "loadable", "unrolled"],
+                    "cortex-m4f": ["gather", "inline", "loadable", "unrolled"],
+                    "cortex-m3": ["loadable", "unrolled"], "cortex-m0plus": ["loadable", "unrolled"]}
+    names = "|".join(re.escape(n) for n in TARGETS)
+    test = re.compile(rf'\.name\s*[!=]=\s*"|"({names})"\s*(==|!=|in\b)|(==|!=)\s*"({names})"')
+    src = Path(__file__).resolve().parents[1] / "targets"
+    hits = [f"{p.name}: {m.group(0)}" for p in src.rglob("*.py") if p.name != "registry.py"
+            for m in test.finditer(p.read_text())]
+    assert not hits, hits
+
+
 def _require_toolchain() -> None:
     if _toolchain():
         return

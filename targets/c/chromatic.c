@@ -6,43 +6,28 @@
  * so neither the host's byte order nor the blob's alignment matters.
  */
 #include "chromatic.h"
+#include "chromatic_load.h"
 #include "chromatic_tanh.h"
 
 #include <string.h>
 
-/* ---- little-endian loads and float decoding ------------------------------------------- */
+/* ---- blob values: little-endian loads and binary16 in chromatic_load.h ---------------- */
 
-static uint32_t chromatic_rd16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
-
-static uint32_t chromatic_rd32(const uint8_t *p)
-{
-    return chromatic_rd16(p) | (chromatic_rd16(p + 2) << 16);
-}
-
-static float chromatic_bits_to_float(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-/* IEEE binary16 -> binary32, exact (subnormals, inf and NaN included). */
+/* binary16 -> float32 (chromatic_load.h). Without the hardware conversion it is ~20
+   instructions read from many places: kept out of line, as gcc leaves it on its own. */
+#if defined(__GNUC__) && !defined(__ARM_FP16_FORMAT_IEEE)
+__attribute__((noinline))
+#endif
 static float chromatic_half(uint32_t h)
 {
-    uint32_t sign = (h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
-    if (e == 0u) {
-        float f = (float)mant * 5.9604644775390625e-8f; /* mant * 2^-24 */
-        return sign ? -f : f;
-    }
-    if (e == 31u) return chromatic_bits_to_float(sign | 0x7f800000u | (mant << 13));
-    return chromatic_bits_to_float(sign | ((e + 112u) << 23) | (mant << 13));
+    return chromatic_half_f32(h);
 }
 
 /* Value i of a section stored in the blob's dtype. */
 static float chromatic_value(const uint8_t *base, unsigned f16, uint32_t i)
 {
-    return f16 ? chromatic_half(chromatic_rd16(base + 2u * (size_t)i))
-               : chromatic_bits_to_float(chromatic_rd32(base + 4u * (size_t)i));
+    return f16 ? chromatic_half(chromatic_load_u16(base + 2u * (size_t)i))
+               : chromatic_bits_f32(chromatic_load_le32(base + 4u * (size_t)i));
 }
 
 /* ---- CRC32 (zlib's), with a 16-entry nibble table in flash --------------------------- */
@@ -157,7 +142,7 @@ static uint32_t chromatic_buckets(uint32_t M, unsigned k)
 /* Index at stream bit pos (width b <= 16, so it lies within the 4 bytes from pos / 8).
    Those 4 bytes may run up to 3 bytes past the dictionary, into the sections after it,
    which chromatic_init proved exist (at least the 4-byte CRC follows). */
-#define CHROMATIC_INDEX(pos) ((chromatic_rd32(dict + ((pos) >> 3)) >> ((pos) & 7u)) & mask)
+#define CHROMATIC_INDEX(pos) ((chromatic_load_le32(dict + ((pos) >> 3)) >> ((pos) & 7u)) & mask)
 
 /* Direct gather for stored partitions: y_i = sum_j w[Phi(i,j)] x_j, one loop per index width
    so the hot loop carries no width or dtype test. */
@@ -184,8 +169,8 @@ static uint32_t chromatic_buckets(uint32_t M, unsigned k)
         y[i] = s + chromatic_value(L->bias, f16, i);                                           \
     }
 
-#define CHROMATIC_W32(c) chromatic_bits_to_float(chromatic_rd32(pal + 4u * (size_t)(c)))
-#define CHROMATIC_W16(c) chromatic_half(chromatic_rd16(pal + 2u * (size_t)(c)))
+#define CHROMATIC_W32(c) chromatic_bits_f32(chromatic_load_le32(pal + 4u * (size_t)(c)))
+#define CHROMATIC_W16(c) chromatic_half(chromatic_load_u16(pal + 2u * (size_t)(c)))
 
 static void chromatic_layer_direct(const chromatic_model *m, const chromatic_layer *L,
                                    const float *x, float *y)
@@ -248,9 +233,9 @@ static void chromatic_layer_mailman1(const chromatic_model *m, const chromatic_l
             for (j = 0; j < n; j++, pos += b) acc[CHROMATIC_INDEX(pos)] += x[j];
         }
         if (f16) {
-            for (c = 0; c < M; c++) s += chromatic_half(chromatic_rd16(m->palette + 2u * c)) * acc[c];
+            for (c = 0; c < M; c++) s += chromatic_half(chromatic_load_u16(m->palette + 2u * c)) * acc[c];
         } else {
-            for (c = 0; c < M; c++) s += chromatic_bits_to_float(chromatic_rd32(m->palette + 4u * c)) * acc[c];
+            for (c = 0; c < M; c++) s += chromatic_bits_f32(chromatic_load_le32(m->palette + 4u * c)) * acc[c];
         }
         y[i] = s + chromatic_value(L->bias, f16, i);
     }
@@ -318,16 +303,16 @@ static int chromatic_check_values(const chromatic_model *m, uint32_t count)
     uint32_t i;
     for (i = 0; i < count; i++) {
         const uint8_t *p = m->palette + (size_t)v * i;
-        uint32_t bits = f16 ? chromatic_rd16(p) : chromatic_rd32(p);
+        uint32_t bits = f16 ? chromatic_load_u16(p) : chromatic_load_le32(p);
         if (!chromatic_value_ok(bits, f16)) return CHROMATIC_ERR_VALUE;
     }
     for (i = 0; i < d0; i++) {
         const uint8_t *p = m->std + (size_t)v * i;
-        uint32_t bits = f16 ? chromatic_rd16(p) : chromatic_rd32(p);
+        uint32_t bits = f16 ? chromatic_load_u16(p) : chromatic_load_le32(p);
         if ((bits & sign) || bits == 0u) return CHROMATIC_ERR_VALUE; /* std <= 0 */
     }
     if (m->structure == CHROMATIC_STRUCT_MASKED) {
-        uint32_t bits = f16 ? chromatic_rd16(m->palette) : chromatic_rd32(m->palette);
+        uint32_t bits = f16 ? chromatic_load_u16(m->palette) : chromatic_load_le32(m->palette);
         if (bits & (sign - 1u)) return CHROMATIC_ERR_VALUE;
     }
     return CHROMATIC_OK;
@@ -362,8 +347,8 @@ static int chromatic_init_impl(chromatic_model *m, const uint8_t *blob, size_t l
     output = blob[9];
     L = blob[10];
     bits = blob[11];
-    M = chromatic_rd32(blob + 12);
-    total = chromatic_rd32(blob + 16);
+    M = chromatic_load_le32(blob + 12);
+    total = chromatic_load_le32(blob + 16);
     if ((uint64_t)total != (uint64_t)len) return CHROMATIC_ERR_LENGTH;
     if (st > CHROMATIC_STRUCT_DENSE || dt > CHROMATIC_DTYPE_F16 || hidden > CHROMATIC_ACT_RELU ||
         output > CHROMATIC_ACT_RELU || (flags & ~(uint32_t)CHROMATIC_FLAG_BYTE_INDICES) != 0u)
@@ -372,7 +357,7 @@ static int chromatic_init_impl(chromatic_model *m, const uint8_t *blob, size_t l
     if (L > CHROMATIC_MAX_LAYERS) return CHROMATIC_ERR_TOO_LARGE;
     if (len < 20u + 2u * ((size_t)L + 1u)) return CHROMATIC_ERR_TRUNCATED;
     for (l = 0; l <= L; l++) {
-        sizes[l] = chromatic_rd16(blob + 20u + 2u * l);
+        sizes[l] = chromatic_load_u16(blob + 20u + 2u * l);
         if (sizes[l] == 0u) return CHROMATIC_ERR_HEADER;
     }
     for (l = 0; l < L; l++) {
@@ -403,7 +388,7 @@ static int chromatic_init_impl(chromatic_model *m, const uint8_t *blob, size_t l
     layout_total = header + chromatic_align4(dict) + chromatic_align4(values) + 4u;
     if (layout_total != (uint64_t)len) return CHROMATIC_ERR_LENGTH;
     if (bits != 0u && header + dict + 3u > (uint64_t)len) return CHROMATIC_ERR_LENGTH; /* CHROMATIC_INDEX reads 4 bytes */
-    if (chromatic_crc32(blob, len - 4u) != chromatic_rd32(blob + len - 4u)) return CHROMATIC_ERR_CRC;
+    if (chromatic_crc32(blob, len - 4u) != chromatic_load_le32(blob + len - 4u)) return CHROMATIC_ERR_CRC;
 
     /* Every offset below is < len, which the checks above proved. */
     m->blob = blob;

@@ -7,6 +7,7 @@
  * and x86 parts) and an arithmetic right shift of negative integers (gcc, clang).
  */
 #include "chromatic_fixed.h"
+#include "chromatic_load.h"
 
 #include <string.h>
 
@@ -30,35 +31,11 @@
 /* Indices one unaligned 32-bit window holds whatever the start bit (0..7) is. */
 #define FX_G (25u / FX_B)
 
-static uint32_t fx_rd32(const uint8_t *p)
-{
-    uint32_t w;
-    memcpy(&w, p, sizeof w); /* one LDR on v7-M; byte loads where unaligned access faults */
-    return w;
-}
-
 static uint32_t fx_float_bits(float f)
 {
     uint32_t u;
     memcpy(&u, &f, sizeof u);
     return u;
-}
-
-/* IEEE binary16 -> binary32 bit pattern, exact, integer only. */
-static uint32_t fx_half_bits(uint32_t h)
-{
-    uint32_t s = (h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
-    if (e == 0u) {
-        if (m == 0u) return s;
-        e = 113u;
-        while (!(m & 0x400u)) {
-            m <<= 1;
-            e--;
-        }
-        return s | (e << 23) | ((m & 0x3ffu) << 13);
-    }
-    if (e == 31u) return s | 0x7f800000u | (m << 13);
-    return s | ((e + 112u) << 23) | (m << 13);
 }
 
 /* binary32 bits -> Q(frac) int32, rounded half away from zero, saturated; *sat set on
@@ -162,7 +139,7 @@ static int32_t fx_value(const chromatic_model *m, const uint8_t *base, uint32_t 
 {
     uint32_t u;
     if (m->dtype == CHROMATIC_DTYPE_F16) {
-        u = fx_half_bits((uint32_t)base[2u * i] | ((uint32_t)base[2u * i + 1u] << 8));
+        u = chromatic_half_bits(chromatic_load_u16(base + 2u * i));
     } else {
         memcpy(&u, base + 4u * i, sizeof u);
     }
@@ -234,7 +211,7 @@ static int64_t fx_row_direct(const uint8_t *d, uint32_t pos, uint32_t b, const i
     uint32_t j = 0, k;
     (void)b;
     for (; j + FX_G <= n; j += FX_G) {
-        uint32_t win = fx_rd32(d + (pos >> 3)) >> (pos & 7u);
+        uint32_t win = chromatic_load_u32(d + (pos >> 3)) >> (pos & 7u);
         pos += FX_G * FX_B;
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC unroll 8
@@ -245,7 +222,7 @@ static int64_t fx_row_direct(const uint8_t *d, uint32_t pos, uint32_t b, const i
         }
     }
     for (; j < n; j++, pos += FX_B)
-        s += (int64_t)w[(fx_rd32(d + (pos >> 3)) >> (pos & 7u)) & mask] * x[j];
+        s += (int64_t)w[(chromatic_load_u32(d + (pos >> 3)) >> (pos & 7u)) & mask] * x[j];
     return s;
 }
 
@@ -259,7 +236,7 @@ static int64_t fx_row_mailman(const uint8_t *d, uint32_t pos, uint32_t b, const 
     (void)b;
     for (c = 0; c < num_colors; c++) acc[c] = 0;
     for (; j + FX_G <= n; j += FX_G) {
-        uint32_t win = fx_rd32(d + (pos >> 3)) >> (pos & 7u);
+        uint32_t win = chromatic_load_u32(d + (pos >> 3)) >> (pos & 7u);
         pos += FX_G * FX_B;
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC unroll 8
@@ -269,7 +246,7 @@ static int64_t fx_row_mailman(const uint8_t *d, uint32_t pos, uint32_t b, const 
             win >>= FX_B;
         }
     }
-    for (; j < n; j++, pos += FX_B) acc[(fx_rd32(d + (pos >> 3)) >> (pos & 7u)) & mask] += x[j];
+    for (; j < n; j++, pos += FX_B) acc[(chromatic_load_u32(d + (pos >> 3)) >> (pos & 7u)) & mask] += x[j];
     for (c = 0; c < num_colors; c++) s += (int64_t)w[c] * acc[c];
     return s;
 }

@@ -36,7 +36,7 @@ int tiny_init(void)
 }
 
 /* A f16 value of the blob (chromatic_load.h: binary16 is one VCVTB on FPv4). */
-static float tiny_value(const uint8_t *p, uint32_t i)
+static inline float tiny_value(const uint8_t *p, uint32_t i)
 {
     return chromatic_load_f16(p + 2u * i);
 }
