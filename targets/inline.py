@@ -38,15 +38,14 @@ def inline_kernel(prefix: str, spec: KernelSpec) -> str:
         y = "act" if l == spec.num_layers - 1 else (f"{prefix}_b" if l % 2 == 0 else f"{prefix}_a")
         layers.append(f"    {prefix}_layer({pos}u, w, {x}, {y}, {blob_} + {boff}u, "
                       f"{n}u, {out}u, {spec.activations[l]}u);")
-    if spec.f16:  # binary16 palette: converted once per inference, onto the stack
-        palette = (f"    float w[{spec.num_colors}u];\n    for (j = 0; j < {spec.num_colors}u; j++) "
-                   f"w[j] = {prefix}_value({blob_} + {spec.palette_offset}u, j);")
-    else:  # float32 palette: read in place
-        palette = (f"    const float *w = (const float *)(const void *)({blob_} + "
-                   f"{spec.palette_offset}u);")
+    if spec.f16:  # binary16: the palette is converted once per inference, onto the stack
+        palette = render("inline_palette_f16.c", prefix=prefix, num_colors=spec.num_colors,
+                         palette_offset=spec.palette_offset)
+    else:  # float32: read in place
+        palette = render("inline_palette_f32.c", prefix=prefix, palette_offset=spec.palette_offset)
     return render("inline.c", prefix=prefix, index_bits=spec.index_bits,
                   buffer_even=spec.buffer_even, buffer_odd=max(spec.buffer_odd, 1),
                   crc32=f"{spec.crc32:#010x}", dtype="f16" if spec.f16 else "f32",
                   value_bytes=spec.value_bytes, dictionary_offset=spec.dictionary_offset,
-                  palette=palette, d0=spec.d0, mean_offset=spec.mean_offset,
+                  palette=palette.removesuffix("\n"), d0=spec.d0, mean_offset=spec.mean_offset,
                   std_offset=spec.std_offset, layers="\n".join(layers))

@@ -64,10 +64,7 @@ def config_header(data: bytes, prefix: str, spec: KernelSpec, target: Target, ke
     Everything that changes the compiled code lives here rather than in -D flags, so that
     compiling src/ with the target's CPU flags alone gives the sizes `measure` reports; the
     renames (zlib's Z_PREFIX idea) let several policies' src/ folders link into one image."""
-    settings = ""
-    if target.kernel == "fixed":
-        settings = ("/* The fixed-point kernel's index width: constant shifts (chromatic_fixed.h). */\n"
-                    f"#define CHROMATIC_FX_BITS {spec.index_bits}\n")
+    settings = render("config_fixed.h", index_bits=spec.index_bits) if target.kernel == "fixed" else ""
     return render("config.h", header=header(data, f"{prefix}_config.h -- kernel settings and symbol "
                                                   f"names for target {target.name}, kernel {kernel}."),
                   guard=f"{prefix.upper()}_CONFIG_H", num_layers=spec.num_layers, settings=settings,
