@@ -33,7 +33,7 @@ from chromatic.runtime import check_obs
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "targets" / "c"
 _F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
 SOURCES = ("chromatic.c", "dense.c", "bench.c")
-HEADERS = ("chromatic.h", "chromatic_tanh.h", "dense.h", "bench.h")
+HEADERS = ("chromatic.h", "chromatic_load.h", "chromatic_tanh.h", "dense.h", "bench.h")
 WARNINGS = (
     "-Wall", "-Wextra", "-Wpedantic", "-Wdouble-promotion", "-Wfloat-conversion",
     "-Wconversion", "-Wshadow", "-Werror",

@@ -322,3 +322,20 @@ def test_observation_shape_mismatch_is_a_clear_error():
         runner(np.zeros(16, np.float32))
     with pytest.raises(ChromaticError, match="does not match"):
         runner.batch(np.zeros((2, 18), np.float32))
+
+
+def test_the_runtime_cache_key_covers_every_header_its_sources_include():
+    """The C runtime is rebuilt when a source or header changes: every local header the sources
+    (and those headers) include must be in c_loader.HEADERS, or an edit to it would not rebuild."""
+    import re
+
+    from chromatic.runtime import c_loader
+
+    seen, todo = set(), list(c_loader.SOURCES)
+    while todo:
+        name = todo.pop()
+        for inc in re.findall(r'#include "([^"]+)"', (c_loader.SOURCE_DIR / name).read_text()):
+            if inc not in seen:
+                seen.add(inc)
+                todo.append(inc)
+    assert seen <= set(c_loader.HEADERS), sorted(seen - set(c_loader.HEADERS))
