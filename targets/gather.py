@@ -57,10 +57,10 @@ GROUP = 8  # indices per group: 8 * b bits is always whole bytes
 GROUP_REGS = ("r0", "r1", "r2", "r3", "r4", "r5", "r6", "lr")  # low + lr: a 16-bit PUSH
 TAIL_REGS = ("r0", "r1", "r2", "r3", "r4", "r5", "r6")  # lr holds the counter reset
 WINDOW_BITS = 25  # bits a 32-bit window still holds after a shift by up to 7
-ACC = "s15"  # the row's accumulator: caller-saved, so infer saves no FPU register
-# infer pushes act (its only slot) and r4-r11, lr; rows pushes x, -32*groups, y end and its
-# return address; the gathered words go through the stack below that (PUSH, then VPOP).
-PUSHED = 10 * 4
+ACC = "s16"  # the row's accumulator (callee-saved: infer saves it), so s8-s15 hold 8 inputs
+# infer pushes act (its only slot), r4-r11, lr and s16; rows pushes y end, x, -32*groups and
+# its return address; the gathered words go through the stack below that (PUSH, then VPOP).
+PUSHED = 11 * 4
 ROWS_FRAME = 4 * 4
 RAM_POINTERS = 3  # RAM words 0-2: means (0 until init has validated), indices, biases
 
@@ -145,16 +145,16 @@ def _to_fpu(reg_of: dict[int, str]) -> tuple[list[str], dict[int, int]]:
 def _rows(key: tuple[int, bool, int], b: int, f16: bool) -> tuple[list[str], int]:
     """One rows subroutine for layers with t = n mod 8 tail indices, groups or not, an activation.
 
-    In: r1 x, r2 y, r3 4*rows, r4 32*groups, r7 row phase (count bits 0), r9 palette, r10 the
-    row's first index byte, r11 bias. It pushes its slots (x, -32*groups, y end) with its
-    return address, so the pop hands the layer's x back in r1 for the next layer's setup.
-    Out: r7, r10, r11 at the next layer's first row. Also returns the most bytes it pushes."""
+    In: r1 4*rows, r2 x, r3 32*groups, r7 row phase (count bits 0), r9 palette, r10 the
+    row's first index byte, r11 bias, r12 y. It pushes its slots (y end, x, -32*groups) with
+    its return address; one LDM reloads them at the end of every row, and the pop hands the
+    layer's x back in r2 for the next layer's setup. Out: r7, r10, r11 at the next layer's
+    first row. Also returns the most bytes it pushes."""
     t, groups, act = key
     name = f".Lrows_{t}_{int(groups)}_{act}"
-    out = [f"{name}:", "adds    r3, r3, r2", "mov     r12, r2"]
-    out += ["negs    r2, r4"] if groups else []
-    out += ["push    {r1, r2, r3, lr}", f"{name}_row:",
-            "ldrd    r8, lr, [sp]" if groups else "ldr.w   r8, [sp]"]
+    out = [f"{name}:", "add     r1, r1, r12"]
+    out += ["negs    r3, r3"] if groups else []
+    out += ["push    {r1, r2, r3, lr}", f"b       {name}_load", f"{name}_row:"]
     pushed = 0
     if t == 1:
         lines, reg_of = _decode(1, b, TAIL_REGS, None)
@@ -182,14 +182,11 @@ def _rows(key: tuple[int, bool, int], b: int, f16: bool) -> tuple[list[str], int
         lines, reg_of = _decode(GROUP, b, GROUP_REGS, b)
         moves, s_of = _to_fpu(reg_of)
         pushed = 4 * GROUP
-        # s15 accumulates, so only 7 inputs fit beside the 8 colors: the 8th goes into the
-        # color register the first FMA has just used.
-        free = f"s{s_of[0]}"
+        # the 8 colors go to s0-s7, the 8 inputs to s8-s15 (one VLDM); s16 accumulates
         out += ["bfi     r7, lr, #3, #29", f"{name}_group:", *lines, *moves,
-                "vldmia  r8!, {s8-s14}", f"vfma.f32 {ACC}, {free}, s8", f"vldmia  r8!, {{{free}}}"]
-        out += [f"vfma.f32 {ACC}, s{s_of[f]}, s{8 + f}" for f in range(1, GROUP - 1)]
-        out += [f"vfma.f32 {ACC}, s{s_of[GROUP - 1]}, {free}",
-                "adds.w  r7, r7, #256", f"bcc     {name}_group"]
+                "vldmia  r8!, {s8-s15}"]
+        out += [f"vfma.f32 {ACC}, s{s_of[f]}, s{8 + f}" for f in range(GROUP)]
+        out += ["adds.w  r7, r7, #256", f"bcc     {name}_group"]
     elif t:
         out += ["and     r7, r7, #7"]
     if act == Activation.TANH:  # Q is monic: its Horner chain starts with an add, so 8 coefficients
@@ -202,8 +199,9 @@ def _rows(key: tuple[int, bool, int], b: int, f16: bool) -> tuple[list[str], int
                 "vfma.f32 s7, s8, s6", f"vmul.f32 s3, s3, {ACC}", f"vdiv.f32 {ACC}, s3, s7"]
     elif act == Activation.RELU:  # a negative float (sign bit set, -0 too) becomes +0
         out += [f"vmov    r0, {ACC}", "bic.w   r0, r0, r0, asr #31", f"vmov    {ACC}, r0"]
-    out += ["ldr     r1, [sp, #8]", f"vstmia  r12!, {{{ACC}}}", "cmp     r12, r1",
-            f"bne     {name}_row", "pop     {r1, r2, r3, pc}"]
+    # reload y end, x and the group count for the next row (the group loop clobbers them)
+    out += [f"vstmia  r12!, {{{ACC}}}", f"{name}_load:", "ldm.w   sp, {r1, r8, lr}",
+            "cmp     r12, r1", f"bne     {name}_row", "pop     {r1, r2, r3, pc}"]
     return out, ROWS_FRAME + pushed
 
 
@@ -267,14 +265,13 @@ def gather_kernel(prefix: str, spec: KernelSpec) -> GatherKernel:
         if key not in keys:
             keys.append(key)
     body = [
-        "push    {r1, r4-r11, lr}",
+        "push    {r1, r4-r11, lr}", "vpush   {s16}",
         "ldr     r2, .Lram", "ldmia.w r2!, {r5, r10, r11}", "cbnz    r5, .Lready",
         "movs    r0, #12", "b       .Lret",  # CHROMATIC_ERR_ARGUMENT: not initialized
         ".Lready:", "mov     r1, r2", f"addw    r9, r2, #{pal_off}", f"movs    r7, #{d0}",
-        # the bad-observation rule (chromatic.h): s3 = +OBS_LIMIT, s4 = -OBS_LIMIT, s5 = 0
-        f"movw    r4, #{_OBS_BITS & 0xFFFF}", f"movt    r4, #{_OBS_BITS >> 16}", "vmov    s3, r4",
-        "vneg.f32 s4, s3", "vsub.f32 s5, s3, s3",
-        ".Lnorm:",  # r0 obs, r5 means, r2 -> a; r7 ends at 0: the first row's bit phase
+        # the bad-observation rule (chromatic.h): s3 = +OBS_LIMIT, r3 its bits (for .Lbad)
+        "ldr     r3, .Lobs", "vmov    s3, r3",
+        ".Lnorm:",  # r0 obs, r5 means, r1 -> a (r2 stays at a); r7 ends at 0: the first phase
     ]
     if f16:
         body += [f"ldrh    r6, [r5, #{2 * d0}]", "ldrh.w  r4, [r5], #2", "vmov    s0, s1, r4, r6",
@@ -282,25 +279,29 @@ def gather_kernel(prefix: str, spec: KernelSpec) -> GatherKernel:
     else:
         body += [f"vldr    s1, [r5, #{4 * d0}]", "vldmia  r5!, {s0}"]
     body += ["vldmia  r0!, {s2}", "vsub.f32 s2, s2, s0", "vdiv.f32 s2, s2, s1",
-             # x0 > L or NaN (HI): L; then NaN (VS, same flags): 0; then x0 < -L: -L
-             "vcmp.f32 s2, s3", "vmrs    APSR_nzcv, fpscr", "it      hi", "vmovhi.f32 s2, s3",
-             "it      vs", "vmovvs.f32 s2, s5",
-             "vcmp.f32 s2, s4", "vmrs    APSR_nzcv, fpscr", "it      lt", "vmovlt.f32 s2, s4",
-             "vstmia  r2!, {s2}", "subs    r7, #1", "bne     .Lnorm"]
+             # |x0| > L or NaN (HI, unordered included): out of line, .Lbad
+             "vabs.f32 s4, s2", "vcmp.f32 s4, s3", "vmrs    APSR_nzcv, fpscr", "bhi     .Lbad",
+             ".Lgood:", "vstmia  r1!, {s2}", "subs    r7, #1", "bne     .Lnorm"]
     for l in range(nl):
         n, out = sizes[l], sizes[l + 1]
         key = (n % GROUP, n >= GROUP, act[l])
         if l == last:  # y = act
-            body += ["ldr     r2, [sp]"] + _step("r1", buf_off[l % 2] - buf_off[1 - l % 2]) * (l > 0)
-        elif l == 0:  # x = a in r1; the normalization left r2 at a + 4 * d0
-            body += _step("r2", buf_off[1] - 4 * d0)
-        else:  # ping-pong: y = the previous layer's x, which rows hands back in r1
-            body += ["mov     r2, r1", *_step("r1", buf_off[l % 2] - buf_off[1 - l % 2])]
-        body += _const("r3", 4 * out)
+            body += ["ldr.w   r12, [sp, #4]"]
+        elif l == 0:  # y = b; x = a is in r2
+            body += [f"add.w   r12, r2, #{buf_off[1]}"]
+        else:  # ping-pong: y = the previous layer's x, which rows hands back in r2
+            body += ["mov     r12, r2"]
+        if l > 0:
+            body += _step("r2", buf_off[l % 2] - buf_off[1 - l % 2])
+        body += _const("r1", 4 * out)
         if n >= GROUP:
-            body += _const("r4", 32 * (n // GROUP))
+            body += _const("r3", 32 * (n // GROUP))
         body += [f"bl      .Lrows_{key[0]}_{int(key[1])}_{key[2]}"]
-    body += ["movs    r0, #0", ".Lret:", "pop     {r1, r4-r11, pc}"]
+    body += ["movs    r0, #0", ".Lret:", "vpop    {s16}", "pop     {r1, r4-r11, pc}"]
+    # a bad observation (rare: out of the straight path): +-L by the sign, 0 for NaN (V set
+    # by the unordered compare; the shifts and ORRS leave V alone)
+    body += [".Lbad:", "vmov    r6, s2", "lsrs    r6, r6, #31", "lsls    r6, r6, #31",
+             "orrs    r6, r3", "it      vs", "movvs   r6, #0", "vmov    s2, r6", "b       .Lgood"]
     deepest = 0
     for key in keys:
         lines, pushed = _rows(key, b, f16)
@@ -309,7 +310,8 @@ def gather_kernel(prefix: str, spec: KernelSpec) -> GatherKernel:
     consts = [*TANH_P[::-1], *TANH_Q[-2::-1]]  # Q's leading 1 is an add in the code
     tail = [".p2align 2", ".Ltanh:"] + [f".word   {np.float32(c).view(np.uint32):#010x}  /* {c!r} */"
                                         for c in consts]
-    tail += [".Lram:", f".word   {prefix}_ram", ".ltorg"]
+    tail += [".Lobs:", f".word   {_OBS_BITS:#010x}  /* OBS_LIMIT */",
+             ".Lram:", f".word   {prefix}_ram", ".ltorg"]
     fn = f"{prefix}_infer"
     asm = render("gather.S", fn=fn, body="\n".join(
         "    " + line if not line.endswith(":") else line for line in body + tail))
