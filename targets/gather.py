@@ -6,11 +6,12 @@ takes 8 indices at a time (8 * b bits = b whole bytes, so every group of a row s
 the row's bit phase sh): two unaligned 32-bit windows shifted right by sh, one UBFX with a
 constant position per index, one integer LDR of the color's float bits from a float32
 palette in RAM (register offset, scaled: VLDR has no register offset), one 16-bit PUSH of
-the 8 words (r0-r6, lr) and one VPOP into s0-s7, two VLDM of the 8 inputs (the accumulator
-is s15, caller-saved, so the 8th input reuses the color register the first FMA has read),
-8 VFMA: 34 instructions per 8 edges. The bit phase and the group counter share one register
-(low byte: the shift, which LSR-by-register reads; bits 8-31: a counter whose carry-out ends
-the loop). The ``n mod 8`` remaining indices of a row are done first, with the bias.
+the 8 words (r0-r6, lr) and one VPOP into s0-s7, one VLDM of the 8 inputs into s8-s15 (the
+accumulator is s16, which infer saves), 8 VFMA: 33 instructions per 8 edges. The bit phase
+and the group counter share one register (low byte: the shift, which LSR-by-register reads;
+bits 8-31: a counter whose carry-out ends the loop). The ``n mod 8`` remaining indices of a
+row are done first, with the bias; one LDM reloads the row's slots (y end, x, group count)
+at the end of every row.
 
 Why gather and not the mailman form on this core: with a fused multiply-add the multiply is
 free, so an edge costs decode + load + FMA; mailman would turn each edge into a
@@ -24,6 +25,10 @@ tanh is an odd rational x P(x^2) / Q(x^2) of degree 7/8 (fitted here for float32
 argument clamped to (-8, 8) by a round trip through signed Q3.28 fixed point (VCVT
 saturates): 13 instructions, no branch. ReLU is max(0, x) on the float's bits: BIC with the
 sign spread by ASR #31 (3 instructions, no branch; -0 becomes +0).
+
+Normalization: (obs - mean) / std per input, then the bad-observation rule (chromatic.h):
+|x0| > 1e4 or NaN is one VABS/VCMP/VMRS and a branch not taken (4 instructions); the rare
+bad value is fixed out of line (.Lbad: +-1e4 by its sign, 0 for NaN; 8 more instructions).
 
 Init (C, in the glue) checks that the blob is the one the code was generated for (its CRC32
 against the generator's: chromatic_check_generated; the generator validated it), writes the palette as float32

@@ -182,3 +182,35 @@ def test_stack_bound_reaches_no_function_from_the_literal_pool(tmp_path):
     r = build(data, get_target("cortex-m4f"), tmp_path, kernel="gather")
     reach = call_graph_frames(r.selftest, symbols(r.selftest), f"{r.prefix}_infer")
     assert list(reach) == [f"{r.prefix}_infer"]
+
+
+@pytest.mark.firmware
+@pytest.mark.parametrize("dtype", ["f16", "f32"])
+def test_bad_observations_take_the_out_of_line_path(tmp_path, dtype):
+    """NaN, +-inf, huge and just-past-the-limit inputs, mixed with normal ones: the outputs
+    follow the reference's rule, and each bad input costs at most 8 more instructions."""
+    _require_toolchain()
+    from chromatic.runtime.reference import OBS_LIMIT, forward
+    from chromatic.targets.build import build
+    from chromatic.targets.emulate import run_infer
+
+    p = random_policy((17, 41, 6), 17, seed=4)
+    data = compile_policy(p, dtype=dtype)
+    blob = decode(data)
+    t = get_target("cortex-m4f")
+    r = build(data, t, tmp_path, kernel="gather")
+    mean = np.asarray(blob.policy.normalization.mean, np.float64)
+    std = np.asarray(blob.policy.normalization.std, np.float64)
+    good = (mean + 0.5 * std).astype(np.float32)
+    n_good, _, _ = run_infer(r.selftest, t.cpu, r.prefix, list(map(float, good)), 6)
+    rows = np.tile(good, (5, 1))
+    rows[0, ::2] = np.nan
+    rows[1, 1::2] = np.inf
+    rows[2, ::3] = -np.inf
+    rows[3, :] = np.float32(3e38) * np.where(np.arange(17) % 2, 1, -1)
+    rows[4, :] = (mean + 1.01 * OBS_LIMIT * std * np.where(np.arange(17) % 2, 1, -1)).astype(np.float32)
+    for o in rows:
+        n, out, _ = run_infer(r.selftest, t.cpu, r.prefix, list(map(float, o)), 6)
+        assert np.isfinite(out).all()
+        np.testing.assert_allclose(out, forward(blob.policy, o.astype(np.float64)), rtol=1e-5, atol=1e-6)
+        assert n_good <= n <= n_good + 8 * 17

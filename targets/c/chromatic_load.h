@@ -18,18 +18,24 @@
 extern "C" {
 #endif
 
-/* One unaligned 32-bit read (one LDR on v7-M; byte loads where unaligned access faults). */
-static inline uint32_t chromatic_load_u32(const uint8_t *p)
-{
-    uint32_t w;
-    memcpy(&w, p, sizeof w);
-    return w;
-}
-
 /* A little-endian 16-bit value, byte by byte: any alignment, any host byte order. */
 static inline uint32_t chromatic_load_u16(const uint8_t *p)
 {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+}
+
+/* One unaligned 32-bit read: one LDR on v7-M; on an ARM core where unaligned access faults
+   (v6-M: no __ARM_FEATURE_UNALIGNED) four byte loads inline, where a memcpy of unknown
+   alignment would be a library call. */
+static inline uint32_t chromatic_load_u32(const uint8_t *p)
+{
+#if defined(__arm__) && !defined(__ARM_FEATURE_UNALIGNED)
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+#else
+    uint32_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+#endif
 }
 
 /* A little-endian 32-bit value, byte by byte: any alignment, any host byte order (the

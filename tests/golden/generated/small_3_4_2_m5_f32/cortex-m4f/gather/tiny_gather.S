@@ -11,6 +11,7 @@
 .thumb_func
 tiny_infer:
     push    {r1, r4-r11, lr}
+    vpush   {s16}
     ldr     r2, .Lram
     ldmia.w r2!, {r5, r10, r11}
     cbnz    r5, .Lready
@@ -20,46 +21,48 @@ tiny_infer:
     mov     r1, r2
     addw    r9, r2, #28
     movs    r7, #3
-    movw    r4, #16384
-    movt    r4, #17948
-    vmov    s3, r4
-    vneg.f32 s4, s3
-    vsub.f32 s5, s3, s3
+    ldr     r3, .Lobs
+    vmov    s3, r3
 .Lnorm:
     vldr    s1, [r5, #12]
     vldmia  r5!, {s0}
     vldmia  r0!, {s2}
     vsub.f32 s2, s2, s0
     vdiv.f32 s2, s2, s1
-    vcmp.f32 s2, s3
+    vabs.f32 s4, s2
+    vcmp.f32 s4, s3
     vmrs    APSR_nzcv, fpscr
-    it      hi
-    vmovhi.f32 s2, s3
-    it      vs
-    vmovvs.f32 s2, s5
-    vcmp.f32 s2, s4
-    vmrs    APSR_nzcv, fpscr
-    it      lt
-    vmovlt.f32 s2, s4
-    vstmia  r2!, {s2}
+    bhi     .Lbad
+.Lgood:
+    vstmia  r1!, {s2}
     subs    r7, #1
     bne     .Lnorm
-    movs    r3, #16
+    add.w   r12, r2, #12
+    movs    r1, #16
     bl      .Lrows_3_0_1
-    ldr     r2, [sp]
-    adds    r1, #12
-    movs    r3, #8
+    ldr.w   r12, [sp, #4]
+    adds    r2, #12
+    movs    r1, #8
     bl      .Lrows_4_0_1
     movs    r0, #0
 .Lret:
+    vpop    {s16}
     pop     {r1, r4-r11, pc}
+.Lbad:
+    vmov    r6, s2
+    lsrs    r6, r6, #31
+    lsls    r6, r6, #31
+    orrs    r6, r3
+    it      vs
+    movvs   r6, #0
+    vmov    s2, r6
+    b       .Lgood
 .Lrows_3_0_1:
-    adds    r3, r3, r2
-    mov     r12, r2
+    add     r1, r1, r12
     push    {r1, r2, r3, lr}
+    b       .Lrows_3_0_1_load
 .Lrows_3_0_1_row:
-    ldr.w   r8, [sp]
-    vldmia  r11!, {s15}
+    vldmia  r11!, {s16}
     ldr.w   r6, [r10, #0]
     lsrs    r6, r6, r7
     ubfx    r0, r6, #0, #3
@@ -71,17 +74,17 @@ tiny_infer:
     push    {r0, r1, r6}
     vpop    {s0-s2}
     vldmia  r8!, {s8-s10}
-    vfma.f32 s15, s0, s8
-    vfma.f32 s15, s1, s9
-    vfma.f32 s15, s2, s10
+    vfma.f32 s16, s0, s8
+    vfma.f32 s16, s1, s9
+    vfma.f32 s16, s2, s10
     adds    r7, r7, #9
     add.w   r10, r10, r7, lsr #3
     and     r7, r7, #7
     adr     r0, .Ltanh
     vldm    r0, {s0-s7}
-    vcvt.s32.f32 s15, s15, #28
-    vcvt.f32.s32 s15, s15, #28
-    vmul.f32 s8, s15, s15
+    vcvt.s32.f32 s16, s16, #28
+    vcvt.f32.s32 s16, s16, #28
+    vmul.f32 s8, s16, s16
     vfma.f32 s1, s8, s0
     vfma.f32 s2, s8, s1
     vfma.f32 s3, s8, s2
@@ -89,20 +92,20 @@ tiny_infer:
     vfma.f32 s5, s8, s4
     vfma.f32 s6, s8, s5
     vfma.f32 s7, s8, s6
-    vmul.f32 s3, s3, s15
-    vdiv.f32 s15, s3, s7
-    ldr     r1, [sp, #8]
-    vstmia  r12!, {s15}
+    vmul.f32 s3, s3, s16
+    vdiv.f32 s16, s3, s7
+    vstmia  r12!, {s16}
+.Lrows_3_0_1_load:
+    ldm.w   sp, {r1, r8, lr}
     cmp     r12, r1
     bne     .Lrows_3_0_1_row
     pop     {r1, r2, r3, pc}
 .Lrows_4_0_1:
-    adds    r3, r3, r2
-    mov     r12, r2
+    add     r1, r1, r12
     push    {r1, r2, r3, lr}
+    b       .Lrows_4_0_1_load
 .Lrows_4_0_1_row:
-    ldr.w   r8, [sp]
-    vldmia  r11!, {s15}
+    vldmia  r11!, {s16}
     ldr.w   r6, [r10, #0]
     lsrs    r6, r6, r7
     ubfx    r0, r6, #0, #3
@@ -116,18 +119,18 @@ tiny_infer:
     push    {r0, r1, r2, r6}
     vpop    {s0-s3}
     vldmia  r8!, {s8-s11}
-    vfma.f32 s15, s0, s8
-    vfma.f32 s15, s1, s9
-    vfma.f32 s15, s2, s10
-    vfma.f32 s15, s3, s11
+    vfma.f32 s16, s0, s8
+    vfma.f32 s16, s1, s9
+    vfma.f32 s16, s2, s10
+    vfma.f32 s16, s3, s11
     adds    r7, r7, #12
     add.w   r10, r10, r7, lsr #3
     and     r7, r7, #7
     adr     r0, .Ltanh
     vldm    r0, {s0-s7}
-    vcvt.s32.f32 s15, s15, #28
-    vcvt.f32.s32 s15, s15, #28
-    vmul.f32 s8, s15, s15
+    vcvt.s32.f32 s16, s16, #28
+    vcvt.f32.s32 s16, s16, #28
+    vmul.f32 s8, s16, s16
     vfma.f32 s1, s8, s0
     vfma.f32 s2, s8, s1
     vfma.f32 s3, s8, s2
@@ -135,10 +138,11 @@ tiny_infer:
     vfma.f32 s5, s8, s4
     vfma.f32 s6, s8, s5
     vfma.f32 s7, s8, s6
-    vmul.f32 s3, s3, s15
-    vdiv.f32 s15, s3, s7
-    ldr     r1, [sp, #8]
-    vstmia  r12!, {s15}
+    vmul.f32 s3, s3, s16
+    vdiv.f32 s16, s3, s7
+    vstmia  r12!, {s16}
+.Lrows_4_0_1_load:
+    ldm.w   sp, {r1, r8, lr}
     cmp     r12, r1
     bne     .Lrows_4_0_1_row
     pop     {r1, r2, r3, pc}
@@ -152,6 +156,8 @@ tiny_infer:
     .word   0x47bf7bb1  /* 98039.38222279807 */
     .word   0x49e8e701  /* 1907936.076915762 */
     .word   0x4a7bcdd0  /* 4125556.1086033187 */
+.Lobs:
+    .word   0x461c4000  /* OBS_LIMIT */
 .Lram:
     .word   tiny_ram
     .ltorg
