@@ -99,6 +99,18 @@ def _gather(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
     return Rendered(g.c_source, {name: g.asm}, ((name, f"{prefix}_infer", g.stack_bytes),))
 
 
+def _packed_check(spec: KernelSpec) -> None:
+    from chromatic.targets.packed import check
+
+    check(spec)
+
+
+def _packed(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
+    from chromatic.targets.packed import packed_kernel
+
+    return Rendered(packed_kernel(prefix, spec))
+
+
 def _unrolled_check(spec: KernelSpec) -> None:
     from chromatic.targets.unrolled import check
 
@@ -119,12 +131,17 @@ REGISTRY: dict[str, Kernel] = {k.name: k for k in (
     Kernel("inline", "C specialized to the policy's shapes, decoding the blob's bits (float)",
            frozenset({"fpu"}),
            "target {target} has no FPU: the inline kernel is float-only; "
-           "use --kernel loadable or unrolled (fixed point)", _inline_check, _inline),
+           "use --kernel packed, loadable or unrolled (fixed point)", _inline_check, _inline),
     Kernel("gather", "Thumb-2 + FPv4 assembly generated per policy, one FMA per edge",
            frozenset({"fpv4-sp-d16"}),
            "the gather kernel is Thumb-2 + FPv4 assembly (cortex-m4f); target {target} cannot "
            "run it: use --kernel inline, loadable or unrolled", _gather_check, _gather,
            ("gather.S",)),
+    Kernel("packed", "fixed-point C generated per policy (values as constants), reading the "
+           "blob's packed indices: one SMLAL per edge on v7-M, per-color sums on v6-M",
+           frozenset({"integer-only"}),
+           "the packed kernel is fixed point, for cores without an FPU; target {target} has "
+           "one: use --kernel gather, inline or loadable", _packed_check, _packed),
     Kernel("unrolled", "straight-line C with the indices baked in (float, or fixed point "
            "without an FPU): fastest, largest",
            frozenset(), "", _unrolled_check, _unrolled),

@@ -100,11 +100,12 @@ TARGETS: dict[str, Target] = {
                ("gather", "inline", "loadable"), cpu="cortex-m4", fpu="fpv4-sp-d16", fp16=True),
         Target("cortex-m3", ARM_CC, ("-mcpu=cortex-m3", "-mfloat-abi=soft", *ARM_COMMON),
                256 * KIB, 64 * KIB, MPS2_AN385,
-               "Cortex-M3, no FPU (e.g. LM3S6965, STM32F1); QEMU mps2-an385", cpu="cortex-m3"),
+               "Cortex-M3, no FPU (e.g. LM3S6965, STM32F1); QEMU mps2-an385", ("packed", "loadable"),
+               cpu="cortex-m3"),
         Target("cortex-m0plus", ARM_CC, ("-mcpu=cortex-m0plus", "-mfloat-abi=soft", *ARM_COMMON),
                64 * KIB, 8 * KIB, MICROBIT,
                "Cortex-M0+, no FPU, no divider (e.g. RP2040, SAMD21); QEMU microbit (M0)",
-               cpu="cortex-m0plus"),
+               ("packed", "loadable"), cpu="cortex-m0plus"),
     )
 }
 

@@ -55,8 +55,8 @@ def test_default_kernel_per_target_and_policy():
 
     blob = decode(compile_policy(random_policy((17, 41, 6), 17, seed=1)))
     assert default_kernel(blob, get_target("cortex-m4f"))[0] == "gather"
-    assert default_kernel(blob, get_target("cortex-m3"))[0] == "loadable"
-    assert default_kernel(blob, get_target("cortex-m0plus"))[0] == "loadable"
+    assert default_kernel(blob, get_target("cortex-m3"))[0] == "packed"
+    assert default_kernel(blob, get_target("cortex-m0plus"))[0] == "packed"
     one = decode(compile_policy(random_policy((5, 3), 1, seed=0)))  # M = 1: no dictionary
     kernel, why = default_kernel(one, get_target("cortex-m4f"))
     assert kernel == "loadable" and "skipped gather" in why
@@ -110,12 +110,15 @@ def test_ram_limit_counts_the_stack_of_init(tmp_path, blob_f16):
     _require("arm-none-eabi-gcc")
     from chromatic.targets.build import build
 
-    r = build(blob_f16, "cortex-m0plus", tmp_path / "ok")
+    # the loadable kernel, whose init (chromatic_init) has the deeper stack
+    r = build(blob_f16, "cortex-m0plus", tmp_path / "ok", kernel="loadable")
     s = r.sizes
     assert s is not None and s["ram_bytes"] == s["ram_static_bytes"] + max(
         s["ram_init_stack_bytes"], s["ram_infer_stack_bytes"])
+    assert s["ram_init_stack_bytes"] > s["ram_infer_stack_bytes"]
     with pytest.raises(ChromaticError, match="RAM .*init"):
-        build(blob_f16, "cortex-m0plus", tmp_path / "small", ram_bytes=s["ram_bytes"] - 4)
+        build(blob_f16, "cortex-m0plus", tmp_path / "small", ram_bytes=s["ram_bytes"] - 4,
+              kernel="loadable")
 
 
 
