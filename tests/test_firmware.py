@@ -290,3 +290,26 @@ def test_measure_report_keys(blob_f16):
         assert k in rep
     assert rep["flash_blob_bytes"] == len(blob_f16)
     assert rep["dense_instructions_per_inference"] > rep["instructions_per_inference"]
+
+
+@pytest.mark.firmware
+@pytest.mark.parametrize("target", ["cortex-m3", "cortex-m0plus"])
+def test_packed_follows_the_bad_observation_rule_bit_exactly(tmp_path, target):
+    """NaN, +-inf and huge observations through the packed kernel: exactly the numpy model."""
+    _require_toolchain()
+    from chromatic.targets.build import build
+    from chromatic.targets.emulate import run_infer
+
+    data = compile_policy(random_policy((17, 41, 6), 17, seed=2), "f16")
+    blob = decode(data)
+    t = get_target(target)
+    r = build(data, t, tmp_path, kernel="packed")
+    rng = np.random.default_rng(1)
+    rows = rng.normal(size=(4, 17)).astype(np.float32)
+    rows[0, ::2] = np.nan
+    rows[1, 1::2] = np.inf
+    rows[2, ::3] = -np.inf
+    rows[3, :] = np.float32(3e38)
+    for o in rows:
+        _, out, _ = run_infer(r.selftest, t.cpu, r.prefix, [float(v) for v in o], 6)
+        np.testing.assert_array_equal(np.float32(out), fx.FixedModel(blob).forward(o[None])[0])
