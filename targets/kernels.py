@@ -14,6 +14,7 @@ the names.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -62,6 +63,14 @@ def _no_check(spec: KernelSpec) -> None:
     return None
 
 
+def _check_of(module: str) -> Callable[[KernelSpec], None]:
+    """The ``check(spec)`` of kernel module ``chromatic.targets.<module>``, imported on first use."""
+    def check(spec: KernelSpec) -> None:
+        importlib.import_module(f"chromatic.targets.{module}").check(spec)
+
+    return check
+
+
 def _loadable(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
     from chromatic.targets.render import fixed_param_words, scratch_words
     from chromatic.targets.templates import render
@@ -73,22 +82,10 @@ def _loadable(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
                            scratch_words=scratch_words(spec, target)))
 
 
-def _inline_check(spec: KernelSpec) -> None:
-    from chromatic.targets.inline import check
-
-    check(spec)
-
-
 def _inline(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
     from chromatic.targets.inline import inline_kernel
 
     return Rendered(inline_kernel(prefix, spec))
-
-
-def _gather_check(spec: KernelSpec) -> None:
-    from chromatic.targets.gather import check
-
-    check(spec)
 
 
 def _gather(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
@@ -99,22 +96,10 @@ def _gather(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
     return Rendered(g.c_source, {name: g.asm}, ((name, f"{prefix}_infer", g.stack_bytes),))
 
 
-def _packed_check(spec: KernelSpec) -> None:
-    from chromatic.targets.packed import check
-
-    check(spec)
-
-
 def _packed(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
     from chromatic.targets.packed import packed_kernel
 
     return Rendered(packed_kernel(prefix, spec))
-
-
-def _unrolled_check(spec: KernelSpec) -> None:
-    from chromatic.targets.unrolled import check
-
-    check(spec)
 
 
 def _unrolled(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
@@ -131,20 +116,20 @@ REGISTRY: dict[str, Kernel] = {k.name: k for k in (
     Kernel("inline", "C specialized to the policy's shapes, decoding the blob's bits (float)",
            frozenset({"fpu"}),
            "target {target} has no FPU: the inline kernel is float-only; "
-           "use --kernel packed, loadable or unrolled (fixed point)", _inline_check, _inline),
+           "use --kernel packed, loadable or unrolled (fixed point)", _check_of("inline"), _inline),
     Kernel("gather", "Thumb-2 + FPv4 assembly generated per policy, one FMA per edge",
            frozenset({"fpv4-sp-d16"}),
            "the gather kernel is Thumb-2 + FPv4 assembly (cortex-m4f); target {target} cannot "
-           "run it: use --kernel inline, loadable or unrolled", _gather_check, _gather,
+           "run it: use --kernel inline, loadable or unrolled", _check_of("gather"), _gather,
            ("gather.S",)),
     Kernel("packed", "fixed-point C generated per policy (values as constants), reading the "
            "blob's packed indices: one SMLAL per edge on v7-M, per-color sums on v6-M",
            frozenset({"integer-only"}),
            "the packed kernel is fixed point, for cores without an FPU; target {target} has "
-           "one: use --kernel gather, inline or loadable", _packed_check, _packed),
+           "one: use --kernel gather, inline or loadable", _check_of("packed"), _packed),
     Kernel("unrolled", "straight-line C with the indices baked in (float, or fixed point "
            "without an FPU): fastest, largest",
-           frozenset(), "", _unrolled_check, _unrolled),
+           frozenset(), "", _check_of("unrolled"), _unrolled),
 )}
 
 #: The kernels' names, in the registry's order (`chromatic build --kernel`).
