@@ -298,6 +298,63 @@ def test_incumbent_search_trains_one_partition_and_a_better_challenger_replaces_
     assert np.array_equal(back.incumbent, challengers[1])
 
 
+def test_a_challenger_must_win_its_confirmation_to_replace_the_incumbent():
+    incumbent = np.array([0, 1, 2, 3])
+    challengers = np.array([[0, 1, 2, 4], [4, 1, 2, 3], [0, 0, 2, 3]])
+    settings = NasSettings(controller_batch=3, search="incumbent", confirm_episodes=2)
+    asked = []
+
+    def confirm_with(returns):
+        def confirm(pair):
+            asked.append(pair)
+            return np.array(returns, float)
+        return confirm
+
+    ctrl = Recentering(challengers)
+    st = start_phase(NasState.empty(4, incumbent), ctrl, 4, settings, np.random.default_rng(0))
+    won_scores = _scored(st, 10.0, [9.0, 12.0, 11.0])
+    # the best challenger (row 1) wins the scoring rollouts but loses on fresh episodes: it stays out
+    kept = end_phase(won_scores, ctrl, settings, confirm=confirm_with([50.0, 40.0]))
+    assert np.array_equal(kept.incumbent, incumbent) and not ctrl.moves
+    assert (kept.moves, kept.rejected) == (0, 1)
+    assert np.array_equal(asked[-1], np.stack([incumbent, challengers[1]]))
+    # the controller learned from the scores either way
+    assert np.array_equal(ctrl.calls[-1][1], [9, 12, 11])
+    # confirmed: it replaces the incumbent, the controller follows
+    moved = end_phase(won_scores, ctrl, settings, confirm=confirm_with([50.0, 60.0]))
+    assert np.array_equal(moved.incumbent, challengers[1]) and len(ctrl.moves) == 1
+    assert (moved.moves, moved.rejected) == (1, 0)
+    # no challenger beats the incumbent on the scores: nothing to confirm
+    n = len(asked)
+    end_phase(_scored(st, 20.0, [9.0, 12.0, 11.0]), ctrl, settings, confirm=confirm_with([0.0, 1.0]))
+    assert len(asked) == n
+    # 0 confirmation episodes: the scores decide alone, the callable is never asked
+    end_phase(won_scores, ctrl, replace(settings, confirm_episodes=0), confirm=confirm_with([1.0, 0.0]))
+    assert len(asked) == n
+    # the counters round-trip through the checkpoint arrays
+    back = NasState.from_arrays(kept.to_arrays(), 4)
+    assert (back.moves, back.rejected) == (0, 1)
+    with pytest.raises(ChromaticError, match="confirm-episodes"):
+        tiny(confirm_episodes=-1).nas()
+
+
+def test_confirmation_rollouts_run_full_length_and_count_in_the_timesteps(tmp_path):
+    """Driver level: every challenger that wins its scores costs 2 x confirm_episodes full-length
+    rollouts, logged as incumbent_moves / incumbent_rejected and counted in the timesteps."""
+    rows = {}
+    for k in (0, 3):
+        run = tmp_path / f"c{k}"
+        start(tiny(iterations=2, strategy="ars", perturbations=4, controller_batch=8, confirm_episodes=k,
+                   controller_concentration=0.0),
+              run, INLINE, progress=False)
+        rows[k] = run_mod.read_log(run)[-1]
+    asked = rows[3]["incumbent_moves"] + rows[3]["incumbent_rejected"]
+    assert asked >= 1 and rows[0]["incumbent_rejected"] == 0
+    # Pendulum never terminates: each confirmation is 2 x 3 episodes of 30 steps
+    assert rows[3]["timesteps"] - rows[0]["timesteps"] == asked * 2 * 3 * 30
+    assert rows[3]["episodes"] - rows[0]["episodes"] == asked * 2 * 3
+
+
 def test_incumbent_search_needs_scored_challengers():
     with pytest.raises(ChromaticError, match="incumbent"):
         NasSettings(score_episodes=0, search="incumbent").validate()
@@ -317,8 +374,8 @@ def test_an_enas_run_trains_its_incumbent_and_ships_it(tmp_path):
     """Driver level: the perturbations' partition is the incumbent at every phase, and the
     shipped policy's partition is the final incumbent (or a finalist that re-evaluated higher)."""
     run = tmp_path / "run"
-    start(tiny(iterations=6, strategy="ars", perturbations=4, controller_batch=4), run, INLINE,
-          progress=False)
+    start(tiny(iterations=6, strategy="ars", perturbations=4, controller_batch=4, confirm_episodes=0),
+          run, INLINE, progress=False)
     phases = sorted((run / "partitions").glob("nas_*.npz"))
     assert len(phases) == 3
     for f in phases:
@@ -339,8 +396,8 @@ def test_score_horizon_caps_only_the_scoring_rollouts(tmp_path):
     runs = {}
     for h in (None, 7):
         run = tmp_path / f"h{h}"
-        start(tiny(iterations=2, strategy="ars", perturbations=4, controller_batch=3, score_horizon=h),
-              run, INLINE, progress=False)
+        start(tiny(iterations=2, strategy="ars", perturbations=4, controller_batch=3, score_horizon=h,
+                   confirm_episodes=0), run, INLINE, progress=False)
         runs[h] = (np.load(sorted((run / "partitions").glob("nas_*.npz"))[0]), run_mod.read_log(run))
     full, short = runs[None], runs[7]
     assert not np.allclose(full[0]["scores"], short[0]["scores"])

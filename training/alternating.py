@@ -39,6 +39,7 @@ workers give the same partitions and the same policy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -53,6 +54,10 @@ SEARCHES = ("incumbent", "population")
 #: 200-step scores (2,632 on seed 100 with full episodes), against 2,632 / 2,309 for the fixed
 #: partition.
 INCUMBENT_SCORE_HORIZON = 200
+#: Full-length episodes on which the best challenger must beat the incumbent again before it
+#: replaces it (--confirm-episodes): the best of 32 one-episode scores nearly always beats the
+#: incumbent's one (the winner's curse), and a 200-step score cannot see a fall at step 400.
+CONFIRM_EPISODES = 2
 
 
 def default_score_horizon(search: str) -> int | None:
@@ -83,6 +88,9 @@ class NasSettings:
     perturbation trains its own sampled partition (the module docstring)."""
     score_horizon: int | None = None
     """cap on the scoring rollouts' length (None: the run's horizon)."""
+    confirm_episodes: int = CONFIRM_EPISODES
+    """incumbent search: fresh full-length episodes on which the best challenger must beat the
+    incumbent again before replacing it (0: the scoring rollouts decide alone)."""
 
     def validate(self) -> NasSettings:
         if self.every < 1:
@@ -97,6 +105,8 @@ class NasSettings:
             raise ChromaticError(f"--controller-batch must be >= 0, got {self.controller_batch}")
         if not self.bits_weight >= 0.0:
             raise ChromaticError(f"--bits-weight must be >= 0, got {self.bits_weight}")
+        if self.confirm_episodes < 0:
+            raise ChromaticError(f"--confirm-episodes must be >= 0, got {self.confirm_episodes}")
         if self.score_horizon is not None and self.score_horizon < 1:
             raise ChromaticError(f"--score-horizon must be at least 1, got {self.score_horizon}")
         if self.search not in SEARCHES:
@@ -123,6 +133,8 @@ class NasState:
     last_entropy: float = float("nan")
     incumbent: np.ndarray | None = None  # (E,) the partition ES trains (search "incumbent"), else (0,)
     merges: int = 0  # the last ``merges`` candidates are merge proposals, not controller samples
+    moves: int = 0  # incumbent search: challengers that replaced the incumbent so far
+    rejected: int = 0  # ... and those that won the scoring rollouts but lost the confirmation
 
     def __post_init__(self) -> None:  # a checkpoint from before scoring: nothing scored yet
         if self.candidates is None:
@@ -145,7 +157,8 @@ class NasState:
             ("buffer", self.buffer), ("buffer_scores", self.buffer_scores),
             ("candidates", self.candidates), ("scores", self.scores),
             ("updates", self.updates), ("last_mean_reward", self.last_mean_reward),
-            ("last_entropy", self.last_entropy), ("incumbent", self.incumbent), ("merges", self.merges))}
+            ("last_entropy", self.last_entropy), ("incumbent", self.incumbent), ("merges", self.merges),
+            ("moves", self.moves), ("rejected", self.rejected))}
 
     @staticmethod
     def from_arrays(a: dict[str, np.ndarray], num_edges: int,
@@ -160,7 +173,8 @@ class NasState:
                         g["sampled"].astype(bool), g["buffer"].astype(np.int64),
                         g["buffer_scores"].astype(np.float64), int(g["updates"]), **opt,
                         last_mean_reward=float(g["last_mean_reward"]),
-                        last_entropy=float(g["last_entropy"]), merges=int(g.get("merges", 0)))
+                        last_entropy=float(g["last_entropy"]), merges=int(g.get("merges", 0)),
+                        moves=int(g.get("moves", 0)), rejected=int(g.get("rejected", 0)))
 
 
 def split_state(state: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -320,10 +334,17 @@ def rewards(st: NasState, settings: NasSettings) -> np.ndarray:
     return r
 
 
-def end_phase(st: NasState, controller, settings: NasSettings, group: int = 1) -> NasState:
+def end_phase(st: NasState, controller, settings: NasSettings, group: int = 1,
+              confirm: Callable[[np.ndarray], np.ndarray] | None = None) -> NasState:
     """One controller update on the phase's rewards (:func:`rewards`; one per drawn partition:
     the fresh population members and the scored candidates), then the replay buffer keeps the
-    best partitions by the same reward."""
+    best partitions by the same reward.
+
+    In an incumbent search the best challenger then replaces the incumbent if it scored higher on
+    the same seeds and, with ``confirm`` given and ``confirm_episodes`` >= 1, if it is better
+    again on fresh full-length episodes: ``confirm(parts)`` returns the mean return of each row
+    of ``parts`` (incumbent, challenger) on ``confirm_episodes`` common episode seeds.
+    """
     P = len(st.population)
     reward = rewards(st, settings)
     from_controller = np.arange(len(reward) - P) < len(reward) - P - st.merges
@@ -337,15 +358,24 @@ def end_phase(st: NasState, controller, settings: NasSettings, group: int = 1) -
     pool_scores = np.concatenate([reward[judged], st.buffer_scores])  # newest judgement first wins
     _, first = np.unique(pool, axis=0, return_index=True)
     keep = first[np.argsort(-pool_scores[first], kind="stable")][: settings.replay_size]
-    incumbent = st.incumbent
+    incumbent, moves, rejected = st.incumbent, st.moves, st.rejected
     if settings.search == "incumbent" and P and len(parts) > P:
         j = P + int(np.argmax(np.where(np.isfinite(reward[P:]), reward[P:], -np.inf)))
         if reward[j] > reward[0]:  # scored on the same seeds as the incumbent (row 0)
-            incumbent = parts[j].copy()
-            if hasattr(controller, "recenter"):
-                controller.recenter(st.incumbent, incumbent)
+            pair = np.stack([st.incumbent, parts[j]])
+            if confirm is not None and settings.confirm_episodes:
+                again = np.asarray(confirm(pair), np.float64) - settings.bits_weight * partition_bits(pair)
+                won = bool(again[1] > again[0])
+            else:
+                won = True
+            if won:
+                incumbent, moves = parts[j].copy(), moves + 1
+                if hasattr(controller, "recenter"):
+                    controller.recenter(st.incumbent, incumbent)
+            else:
+                rejected += 1
     return replace(st, buffer=pool[keep], buffer_scores=pool_scores[keep], updates=st.updates + 1,
-                   incumbent=incumbent,
+                   incumbent=incumbent, moves=moves, rejected=rejected,
                    last_mean_reward=float(stats.get("mean_reward", np.mean(reward[fresh]) if fresh.any()
                                                     else np.nan)),
                    last_entropy=float(stats.get("entropy", np.nan)))

@@ -183,23 +183,32 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
     if st.spec.mask_alpha is not None:  # the masked baseline's sparsity reward (App. E)
         shaped, pivot, mask_row = masked.sparsity_objective(cfg, st, ask, sigma, shaped, pivot)
     es = strategy.tell(st.es, ask, shaped, pivot)
-    nas_update = False
+    nas_update, extra_steps, extra_episodes = False, 0, 0
     if nas is not None:
         nas = observe(nas, returns, group)
         if phase_ends:  # the controller learns from the scores (or the phase's maxima, eq. (2))
             nas = score(nas, jobs, [r.ret for r in results[m:]])  # true returns, never shifted
-            nas = end_phase(nas, controller, cfg.nas(), group)
+            confirmed: list[int] = []  # steps of the confirmation rollouts, if any ran
+
+            def confirm(pair: np.ndarray) -> np.ndarray:
+                seeds = rng.integers(0, 2**31, size=cfg.nas().confirm_episodes)
+                rets, n_steps = unperturbed_returns(cfg, st, engine, pair, seeds)
+                confirmed.append(n_steps)
+                return rets.mean(axis=1)
+
+            nas = end_phase(nas, controller, cfg.nas(), group, confirm)
+            extra_steps, extra_episodes = sum(confirmed), 2 * cfg.nas().confirm_episodes * len(confirmed)
             nas_update = True
     stats = st.stats
     if collects_stats(cfg, st):
         for r in results:
             if r.obs_count:
                 stats = stats.merge(RunningStats(r.obs_count, r.obs_sum, r.obs_sumsq))
-    steps = sum(r.steps for r in results)
+    steps = sum(r.steps for r in results) + extra_steps
     st.es, st.stats, st.rng = es, stats, rng
     st.iteration += 1
     st.timesteps += steps
-    st.episodes += len(results)
+    st.episodes += len(results) + extra_episodes
     st.elapsed += seconds
     if nas is not None:
         st.nas = nas
@@ -217,6 +226,8 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
         row.update(controller=cfg.controller, nas_update=nas_update, nas_updates=nas.updates,
                    controller_mean_reward=_finite(nas.last_mean_reward),
                    controller_entropy=_finite(nas.last_entropy))
+        if len(nas.incumbent):
+            row.update(incumbent_moves=nas.moves, incumbent_rejected=nas.rejected)
     return row
 
 

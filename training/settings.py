@@ -107,6 +107,10 @@ class TrainConfig:
     score_horizon: int | None = opt(None, "cap on the length of those scoring rollouts (default: 200 "
                                           "steps in an incumbent search, else --horizon): cheaper, a "
                                           "proxy for the full return")
+    confirm_episodes: int | None = opt(
+        None, "incumbent search: fresh full-length episodes on which the best challenger must beat "
+              "the incumbent again before replacing it (default 2; 0: the scoring rollouts decide)",
+        metavar="N")
     controller_batch: int = opt(32, "fresh partitions per controller update (score-only samples "
                                     "make up the population's own)")
     bits_weight: float = opt(0.0, "lambda: the controller maximises score - lambda * bits(partition)")
@@ -165,13 +169,15 @@ class TrainConfig:
                                          num_pivot=self.pivot_episodes)
 
     def nas(self):
-        from chromatic.training.alternating import NasSettings, default_score_horizon
+        from chromatic.training.alternating import CONFIRM_EPISODES, NasSettings, default_score_horizon
 
         search = self.nas_search or default_search(self.controller)
         return NasSettings(self.nas_every, self.replay_size, self.replay_fraction, self.score_episodes,
                            self.controller_batch, self.bits_weight,
                            search, self.score_horizon if self.score_horizon is not None
-                           else default_score_horizon(search)).validate()
+                           else default_score_horizon(search),
+                           CONFIRM_EPISODES if self.confirm_episodes is None
+                           else self.confirm_episodes).validate()
 
     def validate(self) -> TrainConfig:
         if not self.env_id:
