@@ -19,10 +19,65 @@ ACT_FRAC = 16
 W_FRAC = 24
 ONE = 1 << ACT_FRAC
 INT32_MAX = (1 << 31) - 1
-EXP2_TABLE = tuple(round(2**30 * 2 ** (-k / 64)) for k in range(64))  # 2^-(k/64), Q30, as in C
-LN2_Q21 = 1453635  # ln 2 in Q21
-TWO_LOG2E_Q16 = 189099  # 2 log2(e) in Q16
-TANH_MAX_ABS_ERROR = 1.6e-5  # documented bound of fx_tanh vs tanh, checked by tests
+TANH_MAX_ABS_ERROR = 1.0e-5  # documented bound of fx_tanh vs tanh, checked by tests
+#: chromatic_fx_tanh's table: tanh on [0, 6.25) in segments of 2^-TANH_SEG_BITS (Q16 units
+#: 2^13 = 1/8), per segment (c0, c1, c2, c3) in Q20 of the cubic c0 + c1 u + c2 u^2 + c3 u^3
+#: in the offset u in [0, 1): Chebyshev least-squares fits rounded to Q20, then c0 moved by a
+#: few units to minimise the segment's max error. The same literal is in chromatic_fixed.c.
+TANH_SEG_BITS = 13
+TANH_TABLE = (
+    (1, 131074, -10, -671),
+    (130394, 129052, -2039, -590),
+    (256816, 123220, -3821, -449),
+    (375765, 114251, -5172, -279),
+    (484566, 103091, -6005, -112),
+    (581540, 90765, -6331, 29),
+    (666002, 78201, -6235, 131),
+    (738099, 66131, -5834, 194),
+    (798590, 55048, -5246, 222),
+    (848614, 45224, -4574, 226),
+    (889491, 36753, -3892, 214),
+    (922566, 29608, -3249, 192),
+    (949118, 23684, -2672, 167),
+    (970297, 18838, -2171, 141),
+    (987105, 14916, -1748, 117),
+    (1000389, 11769, -1397, 96),
+    (1010857, 9259, -1111, 78),
+    (1019083, 7269, -879, 62),
+    (1025536, 5696, -693, 50),
+    (1030589, 4458, -545, 39),
+    (1034540, 3485, -427, 31),
+    (1037630, 2722, -335, 24),
+    (1040041, 2125, -262, 19),
+    (1041923, 1658, -205, 15),
+    (1043391, 1293, -160, 12),
+    (1044536, 1008, -125, 9),
+    (1045428, 786, -97, 7),
+    (1046124, 612, -76, 6),
+    (1046666, 477, -59, 4),
+    (1047088, 372, -46, 3),
+    (1047417, 290, -36, 3),
+    (1047673, 226, -28, 2),
+    (1047873, 176, -22, 2),
+    (1048029, 137, -17, 1),
+    (1048150, 107, -13, 1),
+    (1048244, 83, -10, 1),
+    (1048317, 65, -8, 1),
+    (1048375, 50, -6, 0),
+    (1048419, 39, -5, 0),
+    (1048454, 31, -4, 0),
+    (1048481, 24, -3, 0),
+    (1048502, 19, -2, 0),
+    (1048518, 14, -2, 0),
+    (1048531, 11, -1, 0),
+    (1048536, 9, -1, 0),
+    (1048549, 7, -1, 0),
+    (1048552, 5, -1, 0),
+    (1048553, 4, -1, 0),
+    (1048557, 3, 0, 0),
+    (1048560, 3, 0, 0),
+)
+TANH_END = len(TANH_TABLE) << TANH_SEG_BITS  # 6.25 in Q16: tanh rounds to 1 from here
 
 
 def from_float32(values: np.ndarray, frac: int) -> tuple[np.ndarray, bool]:
@@ -46,15 +101,6 @@ def sat32(v: np.ndarray) -> np.ndarray:
     return np.clip(v, -INT32_MAX, INT32_MAX)
 
 
-def exp2_neg_q30(f: np.ndarray) -> np.ndarray:
-    """2^-f in Q30 for f in Q16, 0 <= f < 1: a 64-entry table times 1 - t + t^2/2, t = r ln 2."""
-    k, r = f >> 10, f & 1023
-    t = LN2_Q21 * r  # Q37, < 2^31
-    t21 = t >> 16
-    q = (1 << 30) - (t >> 7) + ((t21 * t21) >> 13)
-    return (np.asarray(EXP2_TABLE, np.int64)[k] * q) >> 30
-
-
 def relu_limit(width: int) -> int:
     """The fixed-point ReLU's cap (Q16) for a layer of ``width`` outputs: INT32_MAX // width,
     so the next layer's per-color sums fit int32, as the input clamp does for the first."""
@@ -67,23 +113,18 @@ def relu_q16(x: np.ndarray) -> np.ndarray:
 
 
 def tanh_q16(x: np.ndarray) -> np.ndarray:
-    """The kernel's integer tanh: Q16.16 in, Q16 out (chromatic_fx_tanh)."""
+    """The kernel's integer tanh: Q16.16 in, Q16 out (chromatic_fx_tanh): a cubic per segment
+    of 1/8, Horner in Q20 with floor shifts (32-bit products), rounded to Q16."""
     x = np.asarray(x, np.int64)
     t = np.abs(x)
-    big = t >= (9 << 16)
+    big = t >= TANH_END
     tt = np.where(big, 0, t)
-    z = (tt * TWO_LOG2E_Q16 + 32768) >> 16
-    n, f = z >> 16, z & 0xFFFF
-    p = exp2_neg_q30(f)
-    sh = np.clip(n + 8, 0, 31)
-    e22 = np.where(n + 8 >= 32, 0, (p + (np.int64(1) << (sh - 1))) >> sh)
-    num = (1 << 22) - e22
-    den = (1 << 22) + e22
-    q1 = (num << 8) // den
-    r1 = (num << 8) - q1 * den
-    q2 = (r1 << 9) // den
-    r = (((q1 << 9) | q2) + 1) >> 1
-    r = np.where(big, ONE, r)
+    c = np.asarray(TANH_TABLE, np.int64)[tt >> TANH_SEG_BITS]
+    u = tt & ((1 << TANH_SEG_BITS) - 1)
+    a = ((c[..., 3] * u) >> TANH_SEG_BITS) + c[..., 2]
+    a = ((a * u) >> TANH_SEG_BITS) + c[..., 1]
+    a = ((a * u) >> TANH_SEG_BITS) + c[..., 0]
+    r = np.where(big, ONE, (a + 8) >> 4)
     return np.where(x < 0, -r, r)
 
 

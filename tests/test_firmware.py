@@ -93,6 +93,21 @@ def test_fixed_tanh_within_documented_bound():
     assert err > 0  # it is an approximation: a zero would mean the grid is wrong
 
 
+def test_fixed_tanh_table_is_the_c_kernels():
+    """chromatic_fx_tanh (chromatic_fixed.c) and the model read the same coefficients; the
+    table's cubic reproduces tanh(0) = 0 and reaches 1 where the table ends."""
+    import re
+    from pathlib import Path
+
+    c = (Path(fx.__file__).parent / "firmware" / "chromatic_fixed.c").read_text()
+    body = c[c.index("fx_tanh_table[") :].split("};", 1)[0]
+    rows = [tuple(map(int, r)) for r in re.findall(r"\{(-?\d+), (-?\d+), (-?\d+), (-?\d+)\}", body)]
+    assert rows == list(fx.TANH_TABLE)
+    assert f"#define FX_TANH_END ({len(fx.TANH_TABLE)}u << FX_TANH_SEG_BITS)" in c
+    q = np.array([0, fx.TANH_END - 1, fx.TANH_END, -fx.TANH_END, fx.INT32_MAX, -fx.INT32_MAX])
+    assert fx.tanh_q16(q).tolist() == [0, fx.ONE - 1, fx.ONE, -fx.ONE, fx.ONE, -fx.ONE]
+
+
 def test_fixed_conversion_rounds_and_saturates():
     q, sat = fx.from_float32(np.array([1.0, -0.5, 1.5 / 65536, 40000.0], np.float32), 16)
     assert q.tolist()[:3] == [65536, -32768, 2]  # 1.5 LSB rounds half away from zero
