@@ -102,6 +102,14 @@ def _packed(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
     return Rendered(packed_kernel(prefix, spec))
 
 
+def _smlal(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
+    from chromatic.targets.smlal import smlal_kernel
+
+    k = smlal_kernel(prefix, spec)
+    name = f"{prefix}_smlal.S"
+    return Rendered(k.c_source, {name: k.asm}, ((name, f"{prefix}_layers", k.stack_bytes),))
+
+
 def _unrolled(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
     from chromatic.targets.unrolled import fixed_kernel, float_kernel
 
@@ -127,6 +135,13 @@ REGISTRY: dict[str, Kernel] = {k.name: k for k in (
            frozenset({"integer-only"}),
            "the packed kernel is fixed point, for cores without an FPU; target {target} has "
            "one: use --kernel gather, inline or loadable", _check_of("packed"), _packed),
+    Kernel("smlal", "the packed fixed-point kernel with its layers in Thumb-2 assembly "
+           "generated per policy: one SMLAL per edge, a division-free tanh",
+           frozenset({"integer-only", "thumb2"}),
+           "the smlal kernel is fixed-point Thumb-2 (v7-M) assembly, for v7-M cores without an "
+           "FPU (e.g. cortex-m3); target {target} cannot run it: use --kernel loadable (or "
+           "packed, on a core without an FPU)",
+           _check_of("smlal"), _smlal, ("smlal.S",)),
     Kernel("unrolled", "straight-line C with the indices baked in (float, or fixed point "
            "without an FPU): fastest, largest",
            frozenset(), "", _check_of("unrolled"), _unrolled),

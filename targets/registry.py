@@ -51,6 +51,9 @@ class Target:
     #: build machine's, '' for none (soft float: the fixed-point kernels).
     fpu: str = ""
     fp16: bool = False  # binary16 <-> float32 in hardware (-mfp16-format=ieee: VCVTB on FPv4)
+    #: The Thumb-2 instruction set of v7-M (UBFX, SMLAL, unaligned LDR, LDRD), which the
+    #: smlal assembly is written for; v6-M (Cortex-M0/M0+) has the 16-bit subset only.
+    thumb2: bool = False
 
     def __post_init__(self) -> None:  # the declared core and the flags must agree
         flags = set(self.cflags)
@@ -67,10 +70,12 @@ class Target:
 
     @property
     def features(self) -> frozenset[str]:
-        """What kernels may require (targets/kernels.py): 'fpu' or 'integer-only', 'fp16', and
-        the FPU's own name (e.g. 'fpv4-sp-d16', which the gather assembly is written for)."""
+        """What kernels may require (targets/kernels.py): 'fpu' or 'integer-only', 'fp16',
+        'thumb2', and the FPU's own name (e.g. 'fpv4-sp-d16', which the gather assembly is
+        written for)."""
         out = {"fpu", self.fpu} if self.fpu else {"integer-only"}
-        return frozenset(out | ({"fp16"} if self.fp16 else set()))
+        return frozenset(out | ({"fp16"} if self.fp16 else set())
+                         | ({"thumb2"} if self.thumb2 else set()))
 
     @property
     def firmware(self) -> bool:
@@ -97,11 +102,12 @@ TARGETS: dict[str, Target] = {
                 "-ffp-contract=fast", *ARM_COMMON),
                256 * KIB, 64 * KIB, MPS2_AN386,
                "Cortex-M4 with single-precision FPU (e.g. STM32F4); QEMU mps2-an386",
-               ("gather", "inline", "loadable"), cpu="cortex-m4", fpu="fpv4-sp-d16", fp16=True),
+               ("gather", "inline", "loadable"), cpu="cortex-m4", fpu="fpv4-sp-d16", fp16=True,
+               thumb2=True),
         Target("cortex-m3", ARM_CC, ("-mcpu=cortex-m3", "-mfloat-abi=soft", *ARM_COMMON),
                256 * KIB, 64 * KIB, MPS2_AN385,
-               "Cortex-M3, no FPU (e.g. LM3S6965, STM32F1); QEMU mps2-an385", ("packed", "loadable"),
-               cpu="cortex-m3"),
+               "Cortex-M3, no FPU (e.g. LM3S6965, STM32F1); QEMU mps2-an385",
+               ("smlal", "packed", "loadable"), cpu="cortex-m3", thumb2=True),
         Target("cortex-m0plus", ARM_CC, ("-mcpu=cortex-m0plus", "-mfloat-abi=soft", *ARM_COMMON),
                64 * KIB, 8 * KIB, MICROBIT,
                "Cortex-M0+, no FPU, no divider (e.g. RP2040, SAMD21); QEMU microbit (M0)",

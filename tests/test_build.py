@@ -55,7 +55,7 @@ def test_default_kernel_per_target_and_policy():
 
     blob = decode(compile_policy(random_policy((17, 41, 6), 17, seed=1)))
     assert default_kernel(blob, get_target("cortex-m4f"))[0] == "gather"
-    assert default_kernel(blob, get_target("cortex-m3"))[0] == "packed"
+    assert default_kernel(blob, get_target("cortex-m3"))[0] == "smlal"
     assert default_kernel(blob, get_target("cortex-m0plus"))[0] == "packed"
     one = decode(compile_policy(random_policy((5, 3), 1, seed=0)))  # M = 1: no dictionary
     kernel, why = default_kernel(one, get_target("cortex-m4f"))

@@ -48,7 +48,7 @@ def test_targets_declare_their_core_and_no_code_tests_a_name():
     runs = {t.name: sorted(k.name for k in REGISTRY.values() if k.supports(t)) for t in TARGETS.values()}
     assert runs == {"host": ["inline", "loadable", "unrolled"],
                     "cortex-m4f": ["gather", "inline", "loadable", "unrolled"],
-                    "cortex-m3": ["loadable", "packed", "unrolled"],
+                    "cortex-m3": ["loadable", "packed", "smlal", "unrolled"],
                     "cortex-m0plus": ["loadable", "packed", "unrolled"]}
     names = "|".join(re.escape(n) for n in TARGETS)
     test = re.compile(rf'\.name\s*[!=]=\s*"|"({names})"\s*(==|!=|in\b)|(==|!=)\s*"({names})"')
@@ -160,7 +160,8 @@ def test_registry_kinds():
 @pytest.mark.parametrize("target,kernel", [("cortex-m4f", "loadable"), ("cortex-m4f", "inline"),
                                            ("cortex-m4f", "gather"), ("cortex-m4f", "unrolled"),
                                            ("cortex-m3", "loadable"), ("cortex-m3", "unrolled"),
-                                           ("cortex-m3", "packed"), ("cortex-m0plus", "loadable"),
+                                           ("cortex-m3", "packed"), ("cortex-m3", "smlal"),
+                                           ("cortex-m0plus", "loadable"),
                                            ("cortex-m0plus", "unrolled"), ("cortex-m0plus", "packed")])
 @pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
 def test_selftest_passes_under_qemu(tmp_path, blob_f16, target, kernel, hidden):
@@ -201,8 +202,8 @@ def test_selftest_detects_a_wrong_expectation(tmp_path, blob_f16, monkeypatch):
 @pytest.mark.parametrize("target,kernel", [("cortex-m4f", "loadable"), ("cortex-m4f", "inline"),
                                            ("cortex-m4f", "gather"), ("cortex-m4f", "unrolled"),
                                            ("cortex-m3", "loadable"), ("cortex-m3", "unrolled"),
-                                           ("cortex-m3", "packed"), ("cortex-m0plus", "loadable"),
-                                           ("cortex-m0plus", "packed")])
+                                           ("cortex-m3", "packed"), ("cortex-m3", "smlal"),
+                                           ("cortex-m0plus", "loadable"), ("cortex-m0plus", "packed")])
 @pytest.mark.parametrize("policy", ["tanh", *RELU_POLICIES])
 def test_emulated_outputs_match_reference(tmp_path, target, kernel, policy):
     """Float kernels vs the reference, fixed-point kernels bit-exact vs the model (which
@@ -293,9 +294,10 @@ def test_measure_report_keys(blob_f16):
     from chromatic.targets.measure import target_report
 
     rep, lines = target_report(blob_f16, "cortex-m3")
-    assert rep["kernel"] == "packed" and set(rep["kernels"]) == {"loadable", "packed", "unrolled"}
-    top = {k: v for k, v in rep.items() if k in rep["kernels"]["packed"]}
-    assert top == {k: v for k, v in rep["kernels"]["packed"].items() if k in top}
+    assert rep["kernel"] == "smlal"
+    assert set(rep["kernels"]) == {"loadable", "packed", "smlal", "unrolled"}
+    top = {k: v for k, v in rep.items() if k in rep["kernels"]["smlal"]}
+    assert top == {k: v for k, v in rep["kernels"]["smlal"].items() if k in top}
     assert rep["ram_bytes"] == rep["ram_static_bytes"] + max(rep["ram_init_stack_bytes"],
                                                              rep["ram_infer_stack_bytes"])
     assert rep["ram_measured_bytes"] <= rep["ram_bytes"]  # the bound holds

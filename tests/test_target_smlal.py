@@ -1,0 +1,134 @@
+"""The smlal kernel (generated Thumb-2 assembly, fixed point, v7-M): bit-exact against the numpy
+model (targets/fixed_point.py) in unicorn over the shapes its code generator distinguishes,
+the saturation and bad-observation paths, its frame and its limits."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from chromatic.compiler.blob import decode
+from chromatic.compiler.compile import compile_policy
+from chromatic.compiler.ir import Activation, Structure
+from chromatic.compiler.synth import random_policy
+from chromatic.errors import ChromaticError
+from chromatic.targets import fixed_point as fx
+from chromatic.targets import smlal
+from chromatic.targets.kernels import get_kernel
+from chromatic.targets.registry import get_target
+from chromatic.targets.spec import kernel_spec
+
+
+def _require_toolchain() -> None:
+    if all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm")):
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI=true but the firmware toolchain is missing")
+    pytest.skip("arm-none-eabi-gcc / qemu-system-arm not installed")
+
+
+def test_windows_cover_every_field_within_a_shifted_word():
+    for b in range(1, smlal.MAX_BITS + 1):
+        for n in range(1, smlal.GROUP + 1):
+            wins = smlal._windows(n, b)
+            assert [f for _, fs in wins for f in fs] == list(range(n))
+            for o, fs in wins:  # after a shift by up to 7, a 32-bit window keeps 25 valid bits
+                assert all(8 * o <= f * b and f * b + b <= 8 * o + 25 for f in fs)
+
+
+def test_rejects_what_it_cannot_run():
+    blob = decode(compile_policy(random_policy((4, 3), structure=Structure.TOEPLITZ)))
+    with pytest.raises(ChromaticError, match="toeplitz"):
+        smlal.smlal_kernel("p", kernel_spec(blob))
+    one = decode(compile_policy(random_policy((5, 3), 1, seed=0)))
+    with pytest.raises(ChromaticError, match="dictionary"):
+        smlal.smlal_kernel("p", kernel_spec(one))
+    k = get_kernel("smlal")  # the registry: Thumb-2 without an FPU, features not names
+    assert k.supports(get_target("cortex-m3"))
+    assert not k.supports(get_target("cortex-m0plus"))
+    assert not k.supports(get_target("cortex-m4f"))
+    assert not k.supports(get_target("host"))
+
+
+def big_policy(sizes):
+    """Weights and inputs large enough that row sums pass the Q16 range: the saturation path."""
+    p = random_policy(sizes, 17, seed=4, weight_scale=90.0, output_activation=Activation.IDENTITY)
+    return p.replace(palette=np.clip(p.palette, -127.0, 127.0))
+
+
+# (layer sizes, M, dtype, pack, output activation[, hidden activation]): tails n % 8 of 0..7,
+# layers with no group (n < 8), 1..9 and 16 index bits, 3 and 4 layers (both ping-pong
+# buffers), f32, byte-packed indices; tanh hidden layers unless a case says relu.
+CASES = [
+    ((17, 41, 6), 17, "f16", "bits", Activation.TANH),
+    ((17, 41, 6), 17, "f32", "bytes", Activation.TANH),
+    ((5, 3), 2, "f32", "bits", Activation.TANH),
+    ((16, 24, 7, 3), 5, "f16", "bits", Activation.TANH),
+    ((10, 19, 4), 100, "f32", "bits", Activation.TANH),
+    ((9, 31, 2), 300, "f16", "bits", Activation.TANH),
+    ((9, 31, 2), 300, "f16", "bytes", Activation.TANH),
+    ((23, 12), 17, "f16", "bits", Activation.IDENTITY),
+    ((14, 13, 12, 11, 3), 7, "f16", "bits", Activation.IDENTITY),
+    ((17, 41, 6), 17, "f16", "bits", Activation.TANH, Activation.RELU),
+    ((16, 24, 7, 3), 5, "f32", "bytes", Activation.IDENTITY, Activation.RELU),
+    ((10, 19, 4), 100, "f16", "bits", Activation.RELU, Activation.RELU),
+    ((23, 12), 17, "f32", "bits", Activation.RELU),
+]
+
+
+def _run(tmp_path, data: bytes, rows: np.ndarray | None = None, n_vectors: int = 3):
+    from chromatic.targets.build import build, selftest_vectors
+    from chromatic.targets.emulate import run_infer
+
+    t = get_target("cortex-m3")
+    blob = decode(data)
+    r = build(data, t, tmp_path, kernel="smlal")
+    if rows is None:
+        rows, *_ = selftest_vectors(blob, t, n=n_vectors, seed=5)
+    model = fx.FixedModel(blob)
+    dl = blob.policy.layer_sizes[-1]
+    frame = smlal.smlal_kernel(r.prefix, kernel_spec(blob)).stack_bytes
+    n = 0
+    for o in rows:
+        n, out, stack = run_infer(r.selftest, t.cpu, r.prefix, [float(v) for v in o], dl)
+        np.testing.assert_array_equal(np.float32(out), model.forward(np.asarray(o)[None])[0])
+        assert 0 < stack < 4096
+    su = (tmp_path / "build" / f"{r.prefix}_smlal.su").read_text()
+    assert su.split("\t")[1] == str(frame)  # the .su line is the assembly's real frame
+    return n
+
+
+@pytest.mark.firmware
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(
+    ["x".join(map(str, c[0])), f"m{c[1]}", c[2], c[3], *(a.name.lower() for a in c[4:])]))
+def test_emulated_outputs_are_the_model_bit_for_bit(tmp_path, case):
+    _require_toolchain()
+    sizes, m, dtype, pack, out_act, *hidden = case
+    p = random_policy(sizes, m, seed=3, output_activation=out_act,
+                      hidden_activation=hidden[0] if hidden else Activation.TANH)
+    n = _run(tmp_path, compile_policy(p, dtype=dtype, pack=pack))
+    edges = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    assert n < 6 * edges + 60 * sum(sizes[1:]) + 60 * sizes[0] + 200
+
+
+@pytest.mark.firmware
+def test_saturation_and_bad_observations_are_the_model_bit_for_bit(tmp_path):
+    """Row sums past +-32768 (saturated to +-INT32_MAX in Q16), NaN, +-inf and huge inputs."""
+    _require_toolchain()
+    data = compile_policy(big_policy((17, 6)), dtype="f32")
+    rng = np.random.default_rng(1)
+    rows = (rng.normal(size=(6, 17)) * 3000).astype(np.float32)
+    rows[0, ::2] = np.nan
+    rows[1, 1::2] = np.inf
+    rows[2, ::3] = -np.inf
+    rows[3, :] = np.float32(3e38)
+    rows[4, :] = np.float32(-3e38)
+    q = fx.FixedModel(decode(data)).forward_q(rows)
+    assert (q == fx.INT32_MAX).any() and (q == -fx.INT32_MAX).any()  # it really saturates
+    _run(tmp_path, data, rows)
+    _run(tmp_path / "tanh", compile_policy(big_policy((17, 41, 6)), dtype="f16"), rows)
+    relu = compile_policy(random_policy((17, 41, 6), 17, seed=2, hidden_activation=Activation.RELU), "f16")
+    _run(tmp_path / "relu", relu, rows)
