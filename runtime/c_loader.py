@@ -32,8 +32,8 @@ from chromatic.runtime import check_obs
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "targets" / "c"
 _F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
-SOURCES = ("chromatic.c", "dense.c", "bench.c")
-HEADERS = ("chromatic.h", "chromatic_load.h", "chromatic_tanh.h", "dense.h", "bench.h")
+SOURCES = ("chromatic.c", "chromatic_expand.c", "dense.c", "bench.c")
+HEADERS = ("chromatic.h", "chromatic_expand.h", "chromatic_load.h", "chromatic_tanh.h", "dense.h", "bench.h")
 WARNINGS = (
     "-Wall", "-Wextra", "-Wpedantic", "-Wdouble-promotion", "-Wfloat-conversion",
     "-Wconversion", "-Wshadow", "-Werror",
@@ -54,6 +54,10 @@ typedef struct {
     ...;
 } chromatic_model;
 typedef struct {
+    const chromatic_model *model;
+    const float *weights, *biases, *mean, *std;
+} chromatic_expanded;
+typedef struct {
     uint32_t num_layers, max_width;
     const uint32_t *sizes;
     const float *weights, *biases, *mean, *std;
@@ -68,23 +72,31 @@ unsigned chromatic_choose_block_rows(uint32_t num_colors, uint32_t out, uint32_t
 int chromatic_set_block_rows(chromatic_model *m, uint32_t layer, unsigned k);
 uint32_t chromatic_crc32(const uint8_t *data, size_t len);
 const char *chromatic_strerror(int code);
+size_t chromatic_expand_floats(const chromatic_model *m);
+int chromatic_expand(chromatic_expanded *e, const chromatic_model *m, float *workspace, size_t floats);
+int chromatic_expanded_infer(const chromatic_expanded *e, const float *obs, float *act, float *scratch);
+int chromatic_expanded_infer_batch(const chromatic_expanded *e, const float *obs, float *act, size_t n,
+                                   float *scratch);
 void chromatic_dense_infer(const chromatic_dense *d, const float *obs, float *act, float *scratch);
 int64_t chromatic_bench_infer(const chromatic_model *m, const float *obs, float *act,
                               float *scratch, uint32_t reps);
+int64_t chromatic_bench_expanded(const chromatic_expanded *e, const float *obs, float *act,
+                                 float *scratch, uint32_t reps);
 int64_t chromatic_bench_dense(const chromatic_dense *d, const float *obs, float *act,
                               float *scratch, uint32_t reps);
 int chromatic_bench_noop(const float *obs, float *act);
-int chromatic_py_infer_f64(const chromatic_model *m, const double *obs, float *obs32, float *act,
-                           float *scratch);
+int chromatic_py_infer_f64(const chromatic_model *m, const chromatic_expanded *e, const double *obs,
+                           float *obs32, float *act, float *scratch);
 """
 
 # Compiled into the cffi module only: one call for a float64 observation (MuJoCo's), converted
 # to float32 with saturation (beyond float32's range -> +-FLT_MAX, not inf; NaN stays NaN
-# for the kernel's bad-observation rule) without a numpy temporary.
+# for the kernel's bad-observation rule) without a numpy temporary, then run on the expanded
+# path (e != NULL) or in place.
 PY_GLUE = """
 #include <float.h>
-int chromatic_py_infer_f64(const chromatic_model *m, const double *obs, float *obs32, float *act,
-                           float *scratch)
+int chromatic_py_infer_f64(const chromatic_model *m, const chromatic_expanded *e, const double *obs,
+                           float *obs32, float *act, float *scratch)
 {
     uint32_t j;
     if (m == NULL || m->num_layers == 0u) return CHROMATIC_ERR_ARGUMENT;
@@ -92,6 +104,7 @@ int chromatic_py_infer_f64(const chromatic_model *m, const double *obs, float *o
         double x = obs[j];
         obs32[j] = x > (double)FLT_MAX ? FLT_MAX : x < -(double)FLT_MAX ? -FLT_MAX : (float)x;
     }
+    if (e != NULL) return chromatic_expanded_infer(e, obs32, act, scratch);
     return chromatic_infer(m, obs32, act, scratch);
 }
 """
@@ -143,7 +156,8 @@ def _build(cc: str, key: str, dest: Path) -> None:
         ffi.cdef(CDEF)
         ffi.set_source(
             f"_chromatic_c_{key}",
-            '#include "chromatic.h"\n#include "dense.h"\n#include "bench.h"\n' + PY_GLUE,
+            '#include "chromatic.h"\n#include "chromatic_expand.h"\n#include "dense.h"\n#include "bench.h"\n'
+            + PY_GLUE,
             include_dirs=[str(SOURCE_DIR)],
             extra_objects=objects,
         )
@@ -185,9 +199,17 @@ def module() -> ModuleType:
 
 
 class CRunner:
-    """A blob validated and run by targets/c/chromatic.c (not thread-safe: one scratch)."""
+    """A blob validated and run by the C runtime (not thread-safe: one scratch).
 
-    def __init__(self, blob: bytes) -> None:
+    ``chromatic_init`` (targets/c/chromatic.c) validates the blob; then, by default
+    (``expand=True``), ``chromatic_expand`` (targets/c/chromatic_expand.c) decodes it once
+    into a dense float32 workspace and every call runs the dense kernel over that: on a host
+    the workspace (4 bytes per edge) is cheap and decoding packed indices per call is not
+    (docs/c-api.md). ``expand=False``, or :meth:`set_block_rows`, runs the blob in place with
+    the firmware's loadable kernel (``chromatic_infer``), reading the packed indices per call.
+    """
+
+    def __init__(self, blob: bytes, expand: bool = True) -> None:
         blob = blob_bytes(blob)
         mod = module()
         self.ffi, self.lib = mod.ffi, mod.lib
@@ -203,12 +225,24 @@ class CRunner:
             int(m.layers[l].out) for l in range(m.num_layers)
         )
         self._d0, self._dl = self.layer_sizes[0], self.layer_sizes[-1]
+        self.expanded: Any = self.ffi.NULL  # chromatic_expanded * while on the expanded path
+        if expand:
+            floats = self.lib.chromatic_expand_floats(self.model)
+            self._workspace = self.ffi.new("float[]", max(1, floats))
+            expanded = self.ffi.new("chromatic_expanded *")
+            self._check(self.lib.chromatic_expand(expanded, self.model, self._workspace, floats))
+            self.expanded = expanded
         self._alloc_scratch()
 
     @functools.cached_property
     def policy(self):  # noqa: ANN201 - Policy
         """The decoded policy (Python's decoder, on demand: the C verdict stays C's own)."""
         return decode(self._bytes).policy
+
+    @property
+    def path(self) -> str:
+        """``"expanded"`` (the default: dense kernel over the decoded workspace) or ``"in_place"``."""
+        return "expanded" if self.expanded != self.ffi.NULL else "in_place"
 
     def _alloc_scratch(self) -> None:
         self._scratch = self.ffi.new("float[]", max(1, self.lib.chromatic_scratch_floats(self.model)))
@@ -223,32 +257,43 @@ class CRunner:
 
     @property
     def block_rows(self) -> tuple[int, ...]:
-        """k per layer (0 = direct gather), as the cost model or set_block_rows chose."""
+        """k per layer (0 = direct gather) of the in-place kernel, as the cost model or
+        set_block_rows chose."""
         return tuple(int(self.model.layers[l].block_rows) for l in range(self.model.num_layers))
 
     def set_block_rows(self, layer: int, k: int) -> None:
+        """Run in place with k rows per mailman block in ``layer`` (tests, experiments)."""
         rc = self.lib.chromatic_set_block_rows(self.model, layer, k)
         if rc != 0:
             raise ChromaticError(f"block rows {k} for layer {layer}: {self.strerror(rc)}")
+        self.expanded = self.ffi.NULL
+        self._workspace = None
         self._alloc_scratch()
 
     def _check(self, rc: int) -> None:
         if rc != 0:
             raise ChromaticError(f"C kernel: {self.strerror(rc)} (code {rc})")
 
+    def _infer(self) -> None:
+        if self.expanded != self.ffi.NULL:
+            self._check(self.lib.chromatic_expanded_infer(self.expanded, self._obs_ptr, self._act_ptr,
+                                                          self._scratch))
+        else:
+            self._check(self.lib.chromatic_infer(self.model, self._obs_ptr, self._act_ptr, self._scratch))
+
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         if type(obs) is np.ndarray and obs.shape == (self._d0,) and obs.flags.c_contiguous:
             if obs.dtype is _F64:  # MuJoCo's observations: converted (saturating) inside C
                 self._check(self.lib.chromatic_py_infer_f64(
-                    self.model, self.ffi.from_buffer("double[]", obs), self._obs_ptr, self._act_ptr,
-                    self._scratch))
+                    self.model, self.expanded, self.ffi.from_buffer("double[]", obs), self._obs_ptr,
+                    self._act_ptr, self._scratch))
                 return self._act.copy()
             if obs.dtype is _F32:
                 np.copyto(self._obs, obs)
-                self._check(self.lib.chromatic_infer(self.model, self._obs_ptr, self._act_ptr, self._scratch))
+                self._infer()
                 return self._act.copy()
         np.copyto(self._obs, check_obs(obs, self._d0, False))
-        self._check(self.lib.chromatic_infer(self.model, self._obs_ptr, self._act_ptr, self._scratch))
+        self._infer()
         return self._act.copy()
 
     def batch(self, obs: np.ndarray) -> np.ndarray:
@@ -256,17 +301,24 @@ class CRunner:
         out = np.empty((obs.shape[0], self._dl), np.float32)
         if obs.shape[0]:
             fb = self.ffi.from_buffer
-            self._check(self.lib.chromatic_infer_batch(self.model, fb("float[]", obs),
-                                                       fb("float[]", out), obs.shape[0], self._scratch))
+            x, y, n = fb("float[]", obs), fb("float[]", out), obs.shape[0]
+            if self.expanded != self.ffi.NULL:
+                self._check(self.lib.chromatic_expanded_infer_batch(self.expanded, x, y, n, self._scratch))
+            else:
+                self._check(self.lib.chromatic_infer_batch(self.model, x, y, n, self._scratch))
         return out
 
     def bench(self, obs: np.ndarray, reps: int) -> float:
-        """Nanoseconds per inference, timed inside C over ``reps`` calls."""
+        """Nanoseconds per inference on this runner's path, timed inside C over ``reps`` calls."""
         obs = check_obs(obs, self._d0, False)
         out = np.empty(self._dl, np.float32)
         fb = self.ffi.from_buffer
-        ns = self.lib.chromatic_bench_infer(self.model, fb("float[]", obs), fb("float[]", out),
-                                            self._scratch, reps)
+        if self.expanded != self.ffi.NULL:
+            ns = self.lib.chromatic_bench_expanded(self.expanded, fb("float[]", obs), fb("float[]", out),
+                                                   self._scratch, reps)
+        else:
+            ns = self.lib.chromatic_bench_infer(self.model, fb("float[]", obs), fb("float[]", out),
+                                                self._scratch, reps)
         return ns / reps
 
 

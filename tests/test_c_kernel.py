@@ -1,4 +1,5 @@
-"""The C kernel (targets/c/chromatic.c) against the numpy reference, and its blob validation."""
+"""The C runtime against the numpy reference -- the in-place loadable kernel (targets/c/chromatic.c)
+and the host's default expanded path (targets/c/chromatic_expand.c) -- and its blob validation."""
 
 from __future__ import annotations
 
@@ -53,13 +54,70 @@ def assert_matches_reference(runner, data, sizes):
 @pytest.mark.parametrize("dtype", ["f32", "f16"])
 @pytest.mark.parametrize("pack", ["bits", "bytes"])
 @pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
-def test_matches_reference_every_structure(structure, dtype, pack, hidden):
+@pytest.mark.parametrize("expand", [True, False], ids=["expanded", "in_place"])
+def test_matches_reference_every_structure(structure, dtype, pack, hidden, expand):
     for sizes in SHAPES:
         for m in (1, 2, 3, 17, 300):
             if structure.implicit and m != 17:
                 continue  # M is implied by the sizes
             data = blob_for(sizes, m, structure, dtype, pack, seed=m, hidden=hidden)
-            assert_matches_reference(CRunner(data), data, sizes)
+            runner = CRunner(data, expand=expand)
+            assert runner.path == ("expanded" if expand else "in_place")
+            assert_matches_reference(runner, data, sizes)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 16, 17, 255, 256, 257, 300, 4096, 65536])
+def test_expanded_equals_in_place_every_index_width(m):
+    """Every index width (0 to 16 bits, bit and byte packed, M a power of two or not): the
+    expanded path decodes the same colors as the in-place kernel reads."""
+    sizes = (23, 19, 7)
+    x = obs_for(sizes, n=3, seed=m)
+    for pack in ("bits", "bytes"):
+        for dtype in ("f32", "f16"):
+            data = blob_for(sizes, m, dtype=dtype, pack=pack, seed=m)
+            expanded, in_place = CRunner(data), CRunner(data, expand=False)
+            np.testing.assert_allclose(expanded.batch(x), in_place.batch(x), rtol=RTOL, atol=ATOL)
+            np.testing.assert_allclose(expanded.batch(x), forward(decode(data).policy, x.astype(np.float64)),
+                                       rtol=RTOL, atol=ATOL)
+
+
+def test_expanded_is_the_default_and_set_block_rows_runs_in_place():
+    data = blob_for((17, 41, 6))
+    runner = CRunner(data)
+    assert runner.path == "expanded"
+    x = obs_for((17, 41, 6))
+    before = runner.batch(x)
+    f64 = runner(x[0].astype(np.float64))  # the float64 glue takes the expanded path too
+    np.testing.assert_allclose(f64, before[0], rtol=RTOL, atol=ATOL)
+    runner.set_block_rows(0, 1)
+    assert runner.path == "in_place" and runner.block_rows[0] == 1
+    np.testing.assert_allclose(runner.batch(x), before, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(runner(x[0].astype(np.float64)), before[0], rtol=RTOL, atol=ATOL)
+    assert runner.bench(x[0], 10) > 0
+
+
+def test_expand_workspace_and_arguments_are_checked():
+    ffi, lib = module().ffi, module().lib
+    runner = CRunner(blob_for((17, 41, 6)), expand=False)
+    need = lib.chromatic_expand_floats(runner.model)
+    assert need == 17 * 41 + 41 * 6 + 41 + 6 + 2 * 17
+    ws = ffi.new("float[]", need)
+    e = ffi.new("chromatic_expanded *")
+    assert lib.chromatic_expand(e, runner.model, ws, need - 1) == 11  # CHROMATIC_ERR_SCRATCH
+    assert e.model == ffi.NULL and e.weights == ffi.NULL  # zeroed on error
+    assert lib.chromatic_expand(ffi.NULL, runner.model, ws, need) == 1
+    assert lib.chromatic_expand(e, ffi.NULL, ws, need) == 1
+    assert lib.chromatic_expand(e, runner.model, ffi.NULL, need) == 1
+    blank = ffi.new("chromatic_model *")  # never initialized
+    assert lib.chromatic_expand_floats(blank) == 0 and lib.chromatic_expand_floats(ffi.NULL) == 0
+    assert lib.chromatic_expand(e, blank, ws, need) == 12  # CHROMATIC_ERR_ARGUMENT
+    obs, act = np.zeros(17, np.float32), np.zeros(6, np.float32)
+    fb, scratch = ffi.from_buffer, ffi.new("float[]", 100)
+    assert lib.chromatic_expanded_infer(e, fb("float[]", obs), fb("float[]", act), scratch) == 12
+    assert lib.chromatic_expanded_infer(e, fb("float[]", obs), fb("float[]", act), ffi.NULL) == 1
+    assert lib.chromatic_expand(e, runner.model, ws, need) == 0
+    assert lib.chromatic_expanded_infer(e, fb("float[]", obs), fb("float[]", act), scratch) == 0
+    np.testing.assert_allclose(act, runner(obs), rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.parametrize("m", [1, 2, 3, 4, 17])
@@ -123,7 +181,7 @@ def test_crc_is_zlibs():
 
 def test_null_scratch_uses_the_stack_or_refuses():
     ffi, lib = module().ffi, module().lib
-    small = CRunner(blob_for((17, 41, 6)))
+    small = CRunner(blob_for((17, 41, 6)), expand=False)  # chromatic_infer's own fallback
     obs = np.zeros(17, np.float32)
     out = np.zeros(6, np.float32)
     fb = ffi.from_buffer
@@ -232,7 +290,9 @@ DRIVER = r"""
 #include <stdio.h>
 #include <stdlib.h>
 #include "chromatic.h"
-/* Each argument is a blob file: load it into an exactly sized heap buffer, init, and infer. */
+#include "chromatic_expand.h"
+/* Each argument is a blob file: load it into an exactly sized heap buffer, init, and infer in
+   place with k = 0..3, then expanded into an exactly sized heap workspace. */
 int main(int argc, char **argv) {
     int i, accepted = 0;
     for (i = 1; i < argc; i++) {
@@ -255,6 +315,14 @@ int main(int argc, char **argv) {
                 if (chromatic_scratch_floats(&m) > s) continue; /* blocks need more than allocated */
                 if (chromatic_infer(&m, obs, act, scratch) != 0) return 3;
             }
+            {
+                size_t wn = chromatic_expand_floats(&m);
+                float *ws = malloc(wn * sizeof(float));
+                chromatic_expanded e;
+                if (chromatic_expand(&e, &m, ws, wn) != 0) return 5;
+                if (chromatic_expanded_infer(&e, obs, act, scratch) != 0) return 6;
+                free(ws);
+            }
             free(scratch); free(obs); free(act);
             accepted++;
         } else if (chromatic_strerror(rc)[0] == 0) {
@@ -275,7 +343,7 @@ def test_corrupted_blobs_under_asan_and_ubsan(tmp_path: Path):
     flags = [f for f in CFLAGS if f not in ("-fPIC", "-Wpedantic")]
     cmd = ["gcc", *flags, "-Wno-sign-conversion", "-Wno-conversion", "-g", "-fsanitize=address,undefined",
            "-fno-sanitize-recover=all", "-I", str(SOURCE_DIR), str(tmp_path / "driver.c"),
-           str(SOURCE_DIR / "chromatic.c"), "-o", str(exe)]
+           str(SOURCE_DIR / "chromatic.c"), str(SOURCE_DIR / "chromatic_expand.c"), "-o", str(exe)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0 and "sanitize" in proc.stderr:  # pragma: no cover
         pytest.skip(f"gcc lacks sanitizers: {proc.stderr.splitlines()[0]}")

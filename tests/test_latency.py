@@ -25,6 +25,12 @@ def test_quick_report_has_every_runtime(tmp_path: Path, capsys):
         assert lo <= lat[name] <= hi
     assert report["call_overhead_ns"]["c_noop"] > 0
     assert report["block_rows"]["c"] == report["block_rows"]["numba"]
+    # same-round ratios of the interleaved kernels; the default C path is the expanded one
+    assert set(report["ratios"]) == {"c_over_dense_c", "c_in_place_over_dense_c", "c_over_c_in_place",
+                                     "numba_over_c_in_place"}
+    assert all(r > 0 for r in report["ratios"].values())
+    assert all(len(report["latency_spread_ns"][n]) == 2 for n in ("c", "c_in_place", "numba", "dense_c"))
+    assert any("c / dense_c" in line for line in lines)
     assert any(line.strip().startswith("dense_c") for line in lines)
 
     (tmp_path / "p.cblob").write_bytes(data)

@@ -23,6 +23,15 @@ int64_t chromatic_bench_infer(const chromatic_model *m, const float *obs, float 
     return chromatic_now_ns() - t0;
 }
 
+int64_t chromatic_bench_expanded(const chromatic_expanded *e, const float *obs, float *act, float *scratch,
+                                 uint32_t reps)
+{
+    int64_t t0 = chromatic_now_ns();
+    uint32_t r;
+    for (r = 0; r < reps; r++) (void)chromatic_expanded_infer(e, obs, act, scratch);
+    return chromatic_now_ns() - t0;
+}
+
 int64_t chromatic_bench_dense(const chromatic_dense *d, const float *obs, float *act, float *scratch,
                               uint32_t reps)
 {

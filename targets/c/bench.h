@@ -8,11 +8,16 @@
 #include <stdint.h>
 
 #include "chromatic.h"
+#include "chromatic_expand.h"
 #include "dense.h"
 
 /* Nanoseconds (CLOCK_MONOTONIC) for reps calls of chromatic_infer. */
 int64_t chromatic_bench_infer(const chromatic_model *m, const float *obs, float *act, float *scratch,
                               uint32_t reps);
+
+/* Nanoseconds for reps calls of chromatic_expanded_infer (the host's default path). */
+int64_t chromatic_bench_expanded(const chromatic_expanded *e, const float *obs, float *act, float *scratch,
+                                 uint32_t reps);
 
 /* Nanoseconds for reps calls of chromatic_dense_infer. */
 int64_t chromatic_bench_dense(const chromatic_dense *d, const float *obs, float *act, float *scratch,

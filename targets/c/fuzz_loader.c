@@ -10,6 +10,11 @@
  * heap-buffer-overflow report. An accepted blob is run with every block size k = 0..3 the
  * scratch allows, on finite, NaN, infinite and huge observations; the actions must then be
  * finite whenever the observation policy applies (docs/safety.md) -- checked by the caller.
+ * It is then expanded (chromatic_expand, the host's default path) into a heap workspace of
+ * exactly chromatic_expand_floats floats and run on the same observations.
+ *
+ * chromatic_expand.c is compiled in here (#include below), so the harness still builds from
+ * the two files runtime/fuzz.py and benchmarks/fuzz_campaign.py name.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +22,7 @@
 #include <string.h>
 
 #include "chromatic.h"
+#include "chromatic_expand.c"
 
 static int chromatic_fuzz_one(const uint8_t *data, size_t len)
 {
@@ -30,7 +36,9 @@ static int chromatic_fuzz_one(const uint8_t *data, size_t len)
     if (rc == CHROMATIC_OK) {
         size_t s = chromatic_scratch_floats(&m), d0 = m.layers[0].in, dl = m.layers[m.num_layers - 1u].out;
         size_t most = s, i;
-        float *obs, *act, *scratch;
+        size_t wn = chromatic_expand_floats(&m);
+        float *obs, *act, *scratch, *workspace;
+        chromatic_expanded e;
         unsigned k, l, v;
         for (k = 1; k <= 3; k++) { /* scratch for the largest block size tried below */
             for (l = 0; l < m.num_layers; l++) chromatic_set_block_rows(&m, l, k);
@@ -40,7 +48,10 @@ static int chromatic_fuzz_one(const uint8_t *data, size_t len)
         scratch = (float *)malloc(most * sizeof(float));
         obs = (float *)malloc(d0 * sizeof(float));
         act = (float *)malloc(dl * sizeof(float));
-        if (scratch == NULL || obs == NULL || act == NULL) abort();
+        workspace = (float *)malloc(wn * sizeof(float));
+        if (scratch == NULL || obs == NULL || act == NULL || workspace == NULL) abort();
+        if (chromatic_expand(&e, &m, workspace, wn - 1u) != CHROMATIC_ERR_SCRATCH) abort();
+        if (chromatic_expand(&e, &m, workspace, wn) != CHROMATIC_OK) abort();
         for (v = 0; v < 7u; v++) {
             for (i = 0; i < d0; i++) {
                 uint32_t nan_bits = 0x7fc00000u, inf_bits = 0x7f800000u;
@@ -54,7 +65,9 @@ static int chromatic_fuzz_one(const uint8_t *data, size_t len)
                 if (chromatic_scratch_floats(&m) > most) continue;
                 if (chromatic_infer(&m, obs, act, scratch) != CHROMATIC_OK) abort();
             }
+            if (chromatic_expanded_infer(&e, obs, act, scratch) != CHROMATIC_OK) abort();
         }
+        free(workspace);
         free(scratch);
         free(obs);
         free(act);
