@@ -9,7 +9,7 @@ ratio of interleaved short rounds (runtime/latency.py), so it holds on a loaded 
 the absolute figures do not. A second table times the alternatives for the host path in the
 same interleaved way: mailman (k = 1: sum the inputs per color, one multiply per color)
 against direct gather (k = 0), both in place over the blob's indices, and the expanded dense
-matrix. Run: .venv/bin/python benchmarks/kernel_latency.py [--quick] [--repeat N]
+matrix, for f32 and f16 blobs. Run: .venv/bin/python benchmarks/kernel_latency.py [--quick] [--repeat N]
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class Args:
 
     quick: bool = False  # short interleaved rounds, 3 short rounds per Python-call timing
     seed: int = 0  # seed of the random 17-color policy
-    repeat: int = 3  # independent measurements of each blob; ratios are their median
+    repeat: int = 5  # independent measurements of each blob; ratios are their median
 
 
 def alternatives(blob: bytes, rounds: int, burst_ns: float) -> dict[str, object]:
@@ -68,16 +68,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     args = Args(**vars(ap.parse_args()))
     policy = random_policy((17, 41, 6), 17, seed=args.seed)
     blobs = {pack: compile_policy(policy, "f32", pack) for pack in PACKS}
     runs: dict[str, list[dict]] = {pack: [] for pack in PACKS}
-    alt: dict[str, list[dict]] = {pack: [] for pack in PACKS}
-    for _ in range(args.repeat):  # repeats alternate the blobs, so both see the same load
+    alt_blobs = blobs | {f"f16_{pack}": compile_policy(policy, "f16", pack) for pack in PACKS}
+    alt: dict[str, list[dict]] = {name: [] for name in alt_blobs}
+    rounds, burst = (15, 1e5) if args.quick else (151, 2e5)
+    for _ in range(args.repeat):  # repeats alternate the blobs, so all see the same load
         for pack in PACKS:
             runs[pack].append(measure(blobs[pack], quick=args.quick))
-            alt[pack].append(alternatives(blobs[pack], 15 if args.quick else 151, 1e5 if args.quick else 2e5))
+        for name, blob in alt_blobs.items():
+            alt[name].append(alternatives(blob, rounds, burst))
 
     def med(values: list[float]) -> float:
         return round(statistics.median(values), 3)
@@ -112,8 +115,8 @@ def main() -> None:
         "ratios_per_repeat": per_repeat,
         "targets": checks,
         "met": {k: ratios[k] <= v for k, v in checks.items()},
-        "alternatives_over_dense_c": {pack: {k: med([a[k] for a in alt[pack]]) for k in alt[pack][0]}
-                                      for pack in PACKS},
+        "alternatives_over_dense_c": {name: {k: med([a[k] for a in alt[name]]) for k in alt[name][0]}
+                                      for name in alt},
         "runs": runs,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -132,7 +135,7 @@ def main() -> None:
         print(line)
     print("host path alternatives, same-round ratio to dense C:")
     for pack, a in out["alternatives_over_dense_c"].items():
-        print(f"  {pack:<6} " + "   ".join(f"{k} {v:.2f}" for k, v in a.items()))
+        print(f"  {pack:<9} " + "   ".join(f"{k} {v:.2f}" for k, v in a.items()))
 
     import matplotlib
 
