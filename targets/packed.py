@@ -83,4 +83,7 @@ def packed_kernel(prefix: str, spec: KernelSpec) -> str:
                   mask=(1 << b) - 1, dictionary_offset=spec.dictionary_offset,
                   acc_type="int64_t" if wide else "int32_t", input_clamp=fx.input_clamp,
                   layers="\n".join(layers), any_direct=int("direct" in forms),
+                  # int32 per-color sums (not wide) go through the same exact product
+                  mailman_mul=(f"(int64_t){prefix}_w[k] * acc[k]" if wide
+                               else f"CHROMATIC_PACKED_MUL({prefix}_w[k], acc[k])"),
                   any_mailman=int("v6m_mailman" in forms))

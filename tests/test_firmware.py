@@ -311,6 +311,24 @@ def test_measure_report_keys(blob_f16):
 
 @pytest.mark.firmware
 @pytest.mark.parametrize("target", ["cortex-m3", "cortex-m0plus"])
+def test_packed_mailman_layer_without_a_tail_is_bit_exact(tmp_path, target):
+    """M = 9 (4-bit indices, 6 a window) and a 30-input v6-M mailman layer with no leftover
+    index: gcc once refused the inlined row (-Waggressive-loop-optimizations under -Werror)."""
+    _require_toolchain()
+    from chromatic.targets.build import build, selftest_vectors
+    from chromatic.targets.emulate import run_infer
+
+    data = compile_policy(random_policy((10, 30, 4), 9, seed=4, output_activation=Activation.IDENTITY))
+    t = get_target(target)
+    r = build(data, t, tmp_path, kernel="packed")
+    obs, expected, *_ = selftest_vectors(decode(data), t, n=3, seed=5)
+    for o, e in zip(obs, expected, strict=True):
+        _, out, _ = run_infer(r.selftest, t.cpu, r.prefix, list(map(float, o)), 4)
+        np.testing.assert_array_equal(np.float32(out), e)
+
+
+@pytest.mark.firmware
+@pytest.mark.parametrize("target", ["cortex-m3", "cortex-m0plus"])
 def test_packed_follows_the_bad_observation_rule_bit_exactly(tmp_path, target):
     """NaN, +-inf and huge observations through the packed kernel: exactly the numpy model."""
     _require_toolchain()
