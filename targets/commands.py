@@ -63,12 +63,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="directory to write: missing, empty or a previous build (replaced "
                         "whole, only on success); anything else is refused")
     p.add_argument("--kernel", choices=KERNELS, default=None,
-                   help="default: the target's (gather on cortex-m4f, loadable elsewhere; "
-                        "docs/targets.md). Decode any blob at run time (loadable), decode this "
-                        "policy's bits with "
-                        "specialized C (inline, float only) or generated Cortex-M4F assembly "
-                        "(gather: gather + FMA, small and fast), or bake the indices into "
-                        "straight-line code (unrolled: fastest, largest)")
+                   help="default: the target's (gather on cortex-m4f, smlal on cortex-m3, "
+                        "packed on cortex-m0plus; docs/targets.md). Decode any blob at run time "
+                        "(loadable), decode this policy's bits with specialized C (inline, float; "
+                        "packed, fixed point) or generated assembly (gather: Cortex-M4F, gather "
+                        "+ FMA; smlal: v7-M without an FPU, fixed point), or bake the indices "
+                        "into straight-line code (unrolled: fastest, largest)")
     p.add_argument("--prefix", default="chromatic_policy", help="prefix of the generated C symbols")
     p.add_argument("--flash-kib", type=int, help="override the target's flash size (KiB)")
     p.add_argument("--ram-kib", type=int, help="override the target's RAM size (KiB)")
