@@ -370,6 +370,14 @@ def test_learning_controllers_default_to_the_incumbent_search_and_baselines_to_t
     assert tiny(controller="random", nas_search="incumbent").nas().search == "incumbent"
 
 
+def test_challengers_are_confirmed_by_default_only_where_episodes_end_on_a_fall():
+    assert tiny(env_id="Walker2d-v5").nas().confirm_episodes == 2
+    assert tiny(env_id="Hopper-v5").nas().confirm_episodes == 2
+    assert tiny(env_id="HalfCheetah-v5").nas().confirm_episodes == 0
+    assert tiny(env_id="HalfCheetah-v5", confirm_episodes=3).nas().confirm_episodes == 3
+    assert tiny(env_id="Walker2d-v5", confirm_episodes=0).nas().confirm_episodes == 0
+
+
 def test_an_enas_run_trains_its_incumbent_and_ships_it(tmp_path):
     """Driver level: the perturbations' partition is the incumbent at every phase, and the
     shipped policy's partition is the final incumbent (or a finalist that re-evaluated higher)."""

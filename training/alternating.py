@@ -55,8 +55,9 @@ SEARCHES = ("incumbent", "population")
 #: partition.
 INCUMBENT_SCORE_HORIZON = 200
 #: Full-length episodes on which the best challenger must beat the incumbent again before it
-#: replaces it (--confirm-episodes): the best of 32 one-episode scores nearly always beats the
-#: incumbent's one (the winner's curse), and a 200-step score cannot see a fall at step 400.
+#: replaces it (--confirm-episodes) on tasks that end on a fall (settings.default_confirm_episodes):
+#: the best of 32 one-episode scores nearly always beats the incumbent's one (the winner's curse),
+#: and a 200-step score cannot see a fall at step 400.
 CONFIRM_EPISODES = 2
 
 
@@ -88,7 +89,7 @@ class NasSettings:
     perturbation trains its own sampled partition (the module docstring)."""
     score_horizon: int | None = None
     """cap on the scoring rollouts' length (None: the run's horizon)."""
-    confirm_episodes: int = CONFIRM_EPISODES
+    confirm_episodes: int = 0
     """incumbent search: fresh full-length episodes on which the best challenger must beat the
     incumbent again before replacing it (0: the scoring rollouts decide alone)."""
 

@@ -36,6 +36,15 @@ def survival_bonus(env_id: str) -> float:
     return SURVIVAL_BONUS.get(name, 0.0)
 
 
+def default_confirm_episodes(env_id: str) -> int:
+    """--confirm-episodes unless given: a full-length confirmation where an episode can end on a
+    fall (the tasks with an alive bonus), where a 200-step score cannot see the fall; none
+    elsewhere, where it only rejects moves that help (docs/enas.md, "Confirming a challenger")."""
+    from chromatic.training.alternating import CONFIRM_EPISODES
+
+    return CONFIRM_EPISODES if survival_bonus(env_id) > 0 else 0
+
+
 def opt(default: Any, help: str, *, flag: str | None = None, choices: Any = None,
         metavar: str | None = None) -> Any:
     """A settings field: its default, its one-line help and how it appears on the command line."""
@@ -109,7 +118,8 @@ class TrainConfig:
                                           "proxy for the full return")
     confirm_episodes: int | None = opt(
         None, "incumbent search: fresh full-length episodes on which the best challenger must beat "
-              "the incumbent again before replacing it (default 2; 0: the scoring rollouts decide)",
+              "the incumbent again before replacing it (default 2 on tasks that end on a fall, those "
+              "with an alive bonus; else 0: the scoring rollouts decide)",
         metavar="N")
     controller_batch: int = opt(32, "fresh partitions per controller update (score-only samples "
                                     "make up the population's own)")
@@ -169,14 +179,14 @@ class TrainConfig:
                                          num_pivot=self.pivot_episodes)
 
     def nas(self):
-        from chromatic.training.alternating import CONFIRM_EPISODES, NasSettings, default_score_horizon
+        from chromatic.training.alternating import NasSettings, default_score_horizon
 
         search = self.nas_search or default_search(self.controller)
         return NasSettings(self.nas_every, self.replay_size, self.replay_fraction, self.score_episodes,
                            self.controller_batch, self.bits_weight,
                            search, self.score_horizon if self.score_horizon is not None
                            else default_score_horizon(search),
-                           CONFIRM_EPISODES if self.confirm_episodes is None
+                           default_confirm_episodes(self.env_id) if self.confirm_episodes is None
                            else self.confirm_episodes).validate()
 
     def validate(self) -> TrainConfig:
