@@ -97,9 +97,11 @@ def _gather(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
 
 
 def _packed(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
-    from chromatic.targets.packed import packed_kernel
+    from chromatic.targets.packed import MUL64_FRAME, packed_asm, packed_kernel
 
-    return Rendered(packed_kernel(prefix, spec))
+    name = f"{prefix}_packed.S"
+    return Rendered(packed_kernel(prefix, spec), {name: packed_asm(prefix)},
+                    ((name, f"{prefix}_mul64", MUL64_FRAME),))
 
 
 def _smlal(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
@@ -134,7 +136,8 @@ REGISTRY: dict[str, Kernel] = {k.name: k for k in (
            "blob's packed indices: one SMLAL per edge on v7-M, per-color sums on v6-M",
            frozenset({"integer-only"}),
            "the packed kernel is fixed point, for cores without an FPU; target {target} has "
-           "one: use --kernel gather, inline or loadable", _check_of("packed"), _packed),
+           "one: use --kernel gather, inline or loadable", _check_of("packed"), _packed,
+           ("packed.S",)),
     Kernel("smlal", "the packed fixed-point kernel with its layers in Thumb-2 assembly "
            "generated per policy: one SMLAL per edge, a division-free tanh",
            frozenset({"integer-only", "thumb2"}),

@@ -42,6 +42,15 @@ def _ints(v) -> str:
     return ", ".join(str(int(x)) for x in np.asarray(v).ravel())
 
 
+#: the frame of <prefix>_mul64 (packed.S.in, v6-M): it pushes r4 and r5
+MUL64_FRAME = 8
+
+
+def packed_asm(prefix: str) -> str:
+    """<prefix>_packed.S: the exact 32 x 32 -> 64 product on v6-M (empty on other cores)."""
+    return render("packed.S", fn=f"{prefix}_mul64")
+
+
 def packed_kernel(prefix: str, spec: KernelSpec) -> str:
     """init/infer for an FPU-less target (after the blob array): packed.c.in."""
     from chromatic.targets.fixed_point import ONE, W_FRAC, FixedModel, relu_limit

@@ -105,7 +105,7 @@ def _tanh_table() -> list[str]:
     return out
 
 
-def _layer(l: int, n: int, out: int, b: int, act: Activation, pos0: int, x_off: int,
+def _layer(l: int, n: int, out: int, b: int, act: int, pos0: int, x_off: int,
            y_off: int, row_off: int, dictionary: str) -> list[str]:
     """One layer's rows: x at x_off, y at y_off bytes from the buffers (kept in [sp, #16]),
     its indices from bit pos0 of the dictionary, its int64 row starts from row_off of

@@ -51,26 +51,9 @@ int tiny_init(void)
 #define CHROMATIC_PACKED_UNROLL
 #endif
 #if defined(__ARM_ARCH_6M__)
-/* v6-M has no 32 x 32 -> 64 multiply and the library's (__aeabi_lmul, 64 x 64) takes ~50
-   instructions: a * b exactly from four 16 x 16 -> 32-bit products (each fits 32 bits) and
-   two carried adds. Not inlined: in the unrolled rows, v6-M's eight low registers spill. */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static int64_t tiny_mul64(int32_t a, int32_t b)
-{
-    const uint32_t al = (uint32_t)a & 0xffffu, bl = (uint32_t)b & 0xffffu;
-    const int32_t ah = a >> 16, bh = b >> 16; /* arithmetic shifts (gcc, clang) */
-    const int32_t m1 = ah * (int32_t)bl, m2 = (int32_t)al * bh; /* |m| < 2^31 */
-    uint32_t lo = al * bl, hi = (uint32_t)(ah * bh), t;
-    t = (uint32_t)m1 << 16;
-    lo += t;
-    hi += (uint32_t)(m1 >> 16) + (lo < t);
-    t = (uint32_t)m2 << 16;
-    lo += t;
-    hi += (uint32_t)(m2 >> 16) + (lo < t);
-    return (int64_t)(((uint64_t)hi << 32) | lo);
-}
+/* v6-M has no 32 x 32 -> 64 multiply: tiny_packed.S computes a * b exactly from four
+   16 x 16 -> 32-bit MULS (libgcc's 64 x 64 __aeabi_lmul takes more than twice as long) */
+int64_t tiny_mul64(int32_t a, int32_t b);
 #define CHROMATIC_PACKED_MUL(w, v) tiny_mul64((w), (v))
 #else
 #define CHROMATIC_PACKED_MUL(w, v) ((int64_t)(w) * (v))

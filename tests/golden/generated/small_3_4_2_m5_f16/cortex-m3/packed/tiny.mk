@@ -2,7 +2,7 @@
 # $(CHROMATIC_SOURCES) with $(CHROMATIC_CFLAGS) and -I$(TINY_DIR).
 # generated from policy e96c0102095745cf by chromatic <version> — do not edit.
 TINY_DIR := $(dir $(lastword $(MAKEFILE_LIST)))
-CHROMATIC_SOURCES += $(TINY_DIR)tiny.c $(TINY_DIR)tiny_chromatic.c $(TINY_DIR)tiny_chromatic_fixed.c
+CHROMATIC_SOURCES += $(TINY_DIR)tiny.c $(TINY_DIR)tiny_chromatic.c $(TINY_DIR)tiny_chromatic_fixed.c $(TINY_DIR)tiny_packed.S
 CHROMATIC_INCLUDES += -I$(TINY_DIR)
 # The flags `chromatic measure` used for target cortex-m3 (no -D: the settings
 # are in tiny_config.h).

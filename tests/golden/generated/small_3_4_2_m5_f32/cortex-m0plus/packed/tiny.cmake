@@ -6,7 +6,8 @@
 list(APPEND CHROMATIC_SOURCES
     "${CMAKE_CURRENT_LIST_DIR}/tiny.c"
     "${CMAKE_CURRENT_LIST_DIR}/tiny_chromatic.c"
-    "${CMAKE_CURRENT_LIST_DIR}/tiny_chromatic_fixed.c")
+    "${CMAKE_CURRENT_LIST_DIR}/tiny_chromatic_fixed.c"
+    "${CMAKE_CURRENT_LIST_DIR}/tiny_packed.S")
 list(APPEND CHROMATIC_INCLUDE_DIRS "${CMAKE_CURRENT_LIST_DIR}")
 # The flags `chromatic measure` used for target cortex-m0plus:
 set(CHROMATIC_CFLAGS "-mcpu=cortex-m0plus -mfloat-abi=soft -mthumb -O2 -ffunction-sections -fdata-sections")

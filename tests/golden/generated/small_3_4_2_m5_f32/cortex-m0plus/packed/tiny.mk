@@ -2,7 +2,7 @@
 # $(CHROMATIC_SOURCES) with $(CHROMATIC_CFLAGS) and -I$(TINY_DIR).
 # generated from policy b628a4411f3ab22b by chromatic <version> — do not edit.
 TINY_DIR := $(dir $(lastword $(MAKEFILE_LIST)))
-CHROMATIC_SOURCES += $(TINY_DIR)tiny.c $(TINY_DIR)tiny_chromatic.c $(TINY_DIR)tiny_chromatic_fixed.c
+CHROMATIC_SOURCES += $(TINY_DIR)tiny.c $(TINY_DIR)tiny_chromatic.c $(TINY_DIR)tiny_chromatic_fixed.c $(TINY_DIR)tiny_packed.S
 CHROMATIC_INCLUDES += -I$(TINY_DIR)
 # The flags `chromatic measure` used for target cortex-m0plus (no -D: the settings
 # are in tiny_config.h).
