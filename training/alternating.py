@@ -10,8 +10,9 @@ sampled partition. How the phases share partitions is the search (``NasSettings.
   distribution); the incumbent and the challengers are scored on the same episode seeds with the
   current palette, the controller learns from the challengers' scores, and the best challenger
   replaces the incumbent when it scores higher -- and, with ``confirm_episodes``, again on fresh
-  full-length episodes (the controller's distribution is then re-centred on it, :func:`recenter`). ES never trains on a partition it was not asked to deploy, so the
-  search costs only its scoring rollouts and can only move to partitions that score better;
+  full-length episodes (the controller's distribution is then re-centred on it, :func:`recenter`).
+  ES never trains on a partition it was not asked to deploy, so the search costs only its scoring
+  rollouts and can only move to partitions that score better;
 - ``population`` (§3 as written; the random and population baselines of Fig. 4): a NAS step draws
   a population of partitions, one per perturbation, from the controller (eq. (1)) and every
   perturbed rollout of the weight phase uses its own partition (the ES pivot is the mean
