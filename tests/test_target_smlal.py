@@ -132,3 +132,32 @@ def test_saturation_and_bad_observations_are_the_model_bit_for_bit(tmp_path):
     _run(tmp_path / "tanh", compile_policy(big_policy((17, 41, 6)), dtype="f16"), rows)
     relu = compile_policy(random_policy((17, 41, 6), 17, seed=2, hidden_activation=Activation.RELU), "f16")
     _run(tmp_path / "relu", relu, rows)
+
+
+@pytest.mark.firmware
+def test_refuses_any_other_blob_and_infer_before_init(tmp_path):
+    """Its values and offsets are constants of the assembly: init checks the blob's CRC32
+    against the generator's (another valid blob of the same size, or a flipped bit, is
+    CHROMATIC_ERR_CRC) and infer refuses to run until init has succeeded."""
+    _require_toolchain()
+    from chromatic.compiler.blob import Status
+    from chromatic.targets.build import build
+    from chromatic.targets.emulate import Emulator
+
+    data = compile_policy(random_policy((17, 41, 6), 17, seed=1), dtype="f16")
+    other = compile_policy(random_policy((17, 41, 6), 17, seed=2), dtype="f16")
+    assert len(other) == len(data) and other != data
+    r = build(data, get_target("cortex-m3"), tmp_path, kernel="smlal")
+    emu = Emulator(r.selftest, "cortex-m3")
+    o, a = emu.alloc(b"\0" * 68), emu.alloc(b"\0" * 24)
+    assert emu.call(f"{r.prefix}_infer", o, a) == 12  # CHROMATIC_ERR_ARGUMENT: not initialized
+    for blob in (other, data[:100] + bytes([data[100] ^ 4]) + data[101:]):
+        emu = Emulator(r.selftest, "cortex-m3")
+        emu.uc.mem_write(emu.syms[f"{r.prefix}_blob"].addr, blob)
+        assert emu.call(f"{r.prefix}_init") == Status.CRC
+        o, a = emu.alloc(b"\0" * 68), emu.alloc(b"\0" * 24)
+        assert emu.call(f"{r.prefix}_infer", o, a) == 12
+    emu = Emulator(r.selftest, "cortex-m3")
+    assert emu.call(f"{r.prefix}_init") == 0
+    o, a = emu.alloc(b"\0" * 68), emu.alloc(b"\0" * 24)
+    assert emu.call(f"{r.prefix}_infer", o, a) == 0
