@@ -47,7 +47,7 @@ import numpy as np
 from chromatic.compiler.ir import Activation
 from chromatic.errors import ChromaticError
 from chromatic.runtime.reference import OBS_LIMIT
-from chromatic.targets.spec import KernelSpec
+from chromatic.targets.spec import WINDOW_BITS, KernelSpec, index_windows
 from chromatic.targets.templates import render
 
 # tanh(x) ~= x * P(x^2) / Q(x^2) on |x| < 8 (minimax for float32 evaluation with FMA), scaled
@@ -61,7 +61,6 @@ _OBS_BITS = int(np.float32(OBS_LIMIT).view(np.uint32))  # the bad-observation cl
 GROUP = 8  # indices per group: 8 * b bits is always whole bytes
 GROUP_REGS = ("r0", "r1", "r2", "r3", "r4", "r5", "r6", "lr")  # low + lr: a 16-bit PUSH
 TAIL_REGS = ("r0", "r1", "r2", "r3", "r4", "r5", "r6")  # lr holds the counter reset
-WINDOW_BITS = 25  # bits a 32-bit window still holds after a shift by up to 7
 ACC = "s16"  # the row's accumulator (callee-saved: infer saves it), so s8-s15 hold 8 inputs
 # infer pushes act (its only slot), r4-r11, lr and s16; rows pushes y end, x, -32*groups and
 # its return address; the gathered words go through the stack below that (PUSH, then VPOP).
@@ -93,18 +92,6 @@ def tanh_f32(x: np.ndarray) -> np.ndarray:
     return (p.astype(np.float64) / q2).astype(f)
 
 
-def _windows(nfields: int, b: int) -> list[tuple[int, list[int]]]:
-    """(byte offset, fields) per 32-bit window: field k sits at bit k*b after the row phase."""
-    out, k = [], 0
-    while k < nfields:
-        o, fields = (k * b) // 8, []
-        while k < nfields and k * b + b <= 8 * o + WINDOW_BITS:
-            fields.append(k)
-            k += 1
-        out.append((o, fields))
-    return out
-
-
 def _decode(nfields: int, b: int, regs: tuple[str, ...],
             post: int | None) -> tuple[list[str], dict[int, str]]:
     """Load, shift and split the windows of nfields indices into color float bits.
@@ -112,7 +99,7 @@ def _decode(nfields: int, b: int, regs: tuple[str, ...],
     Returns the lines and field -> register. Each window's register ends up holding its
     last field, so nfields registers suffice. ``post``: advance r10 by that many bytes with
     the offset-0 load (which then goes last)."""
-    wins = _windows(nfields, b)
+    wins = index_windows(nfields, b)
     low = [r for r in regs if r != "lr"]
     wregs = low[len(low) - len(wins):]  # windows in the highest low registers
     free = [r for r in regs if r not in wregs]

@@ -32,11 +32,10 @@ import numpy as np
 
 from chromatic.compiler.ir import Activation
 from chromatic.errors import ChromaticError
-from chromatic.targets.spec import KernelSpec
+from chromatic.targets.spec import WINDOW_BITS, KernelSpec, index_windows
 from chromatic.targets.templates import render
 
 GROUP = 8  # indices per group: 8 * b bits is always whole bytes
-WINDOW_BITS = 25  # bits a 32-bit window still holds after a shift by up to 7
 MAX_BITS = WINDOW_BITS - 7  # so that one index always fits a window
 INT32_MAX = (1 << 31) - 1
 # registers: r0:r1 the accumulator, r2 x, r3 the palette, r4 index / color, r5 a window,
@@ -59,23 +58,11 @@ def check(spec: KernelSpec) -> None:
                              "use --kernel packed")
 
 
-def _windows(nfields: int, b: int) -> list[tuple[int, list[int]]]:
-    """(byte offset, fields) per 32-bit window: field k sits at bit k*b after the row phase."""
-    out, k = [], 0
-    while k < nfields:
-        o, fields = (k * b) // 8, []
-        while k < nfields and k * b + b <= 8 * o + WINDOW_BITS:
-            fields.append(k)
-            k += 1
-        out.append((o, fields))
-    return out
-
-
 def _edges(nfields: int, b: int, advance: int) -> list[str]:
     """The SMLALs of nfields indices at the current phase; r8 advances by ``advance`` bytes
     (with the first window's load). Inputs: LDM of up to 4 at a time from r2."""
     lines = []
-    wins = _windows(nfields, b)
+    wins = index_windows(nfields, b)
     loaded = 0
     for wi, (o, fields) in enumerate(wins):
         if wi == 0 and advance:

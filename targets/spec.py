@@ -98,3 +98,21 @@ def kernel_spec(blob: Blob) -> KernelSpec:
         std_offset=off["normalization"] + (2 if f16 else 4) * sizes[0],
         buffer_even=max(sizes[k] for k in range(0, last + 1, 2)),
         buffer_odd=max([sizes[k] for k in range(1, last + 1, 2)] or [0]))
+
+
+#: Bits a 32-bit little-endian window still holds after a shift by up to 7 (an index read at any
+#: bit phase): the assembly kernels load one word and extract several indices from it.
+WINDOW_BITS = 25
+
+
+def index_windows(nfields: int, b: int) -> list[tuple[int, list[int]]]:
+    """(byte offset, fields) per 32-bit window: field k of ``b`` bits sits at bit k*b after the
+    row phase; each window holds the fields that fit in its :data:`WINDOW_BITS`."""
+    out, k = [], 0
+    while k < nfields:
+        o, fields = (k * b) // 8, []
+        while k < nfields and k * b + b <= 8 * o + WINDOW_BITS:
+            fields.append(k)
+            k += 1
+        out.append((o, fields))
+    return out

@@ -38,14 +38,6 @@ def test_tanh_within_documented_bound():
     np.testing.assert_array_equal(gather.tanh_f32(-x), -gather.tanh_f32(x))  # odd
 
 
-def test_windows_cover_every_field_within_a_shifted_word():
-    for b in range(1, 19):
-        wins = gather._windows(gather.GROUP, b)
-        assert [f for _, fs in wins for f in fs] == list(range(gather.GROUP))
-        for o, fs in wins:  # after a shift by up to 7, a 32-bit window keeps 25 valid bits
-            assert all(8 * o <= f * b and f * b + b <= 8 * o + 25 for f in fs)
-
-
 def test_rejects_what_it_cannot_run():
     blob = decode(compile_policy(random_policy((4, 3), structure=Structure.TOEPLITZ)))
     with pytest.raises(ChromaticError, match="toeplitz"):

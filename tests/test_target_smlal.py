@@ -16,10 +16,10 @@ from chromatic.compiler.ir import Activation, Structure
 from chromatic.compiler.synth import random_policy
 from chromatic.errors import ChromaticError
 from chromatic.targets import fixed_point as fx
-from chromatic.targets import smlal
+from chromatic.targets import gather, smlal
 from chromatic.targets.kernels import get_kernel
 from chromatic.targets.registry import get_target
-from chromatic.targets.spec import kernel_spec
+from chromatic.targets.spec import index_windows, kernel_spec
 
 
 def _require_toolchain() -> None:
@@ -31,12 +31,14 @@ def _require_toolchain() -> None:
 
 
 def test_windows_cover_every_field_within_a_shifted_word():
-    for b in range(1, smlal.MAX_BITS + 1):
-        for n in range(1, smlal.GROUP + 1):
-            wins = smlal._windows(n, b)
-            assert [f for _, fs in wins for f in fs] == list(range(n))
-            for o, fs in wins:  # after a shift by up to 7, a 32-bit window keeps 25 valid bits
-                assert all(8 * o <= f * b and f * b + b <= 8 * o + 25 for f in fs)
+    """spec.index_windows, shared by the smlal and gather kernels, for each one's group size."""
+    for group in sorted({smlal.GROUP, gather.GROUP}):
+        for b in range(1, smlal.MAX_BITS + 1):
+            for n in range(1, group + 1):
+                wins = index_windows(n, b)
+                assert [f for _, fs in wins for f in fs] == list(range(n))
+                for o, fs in wins:  # after a shift by up to 7, a 32-bit window keeps 25 valid bits
+                    assert all(8 * o <= f * b and f * b + b <= 8 * o + 25 for f in fs)
 
 
 def test_rejects_what_it_cannot_run():
