@@ -207,6 +207,10 @@ class CRunner:
     the workspace (4 bytes per edge) is cheap and decoding packed indices per call is not
     (docs/c-api.md). ``expand=False``, or :meth:`set_block_rows`, runs the blob in place with
     the firmware's loadable kernel (``chromatic_infer``), reading the packed indices per call.
+    The expanded path sums each row in the in-place kernel's order, so the two give
+    bit-identical actions; it is taken only where the in-place kernel runs every layer by direct
+    gather or an implicit structure (the cost model's choice except for very few colors), so
+    the runtime's actions -- and the zoo's returns on a chaotic gait -- do not depend on the path.
     """
 
     def __init__(self, blob: bytes, expand: bool = True) -> None:
@@ -226,7 +230,7 @@ class CRunner:
         )
         self._d0, self._dl = self.layer_sizes[0], self.layer_sizes[-1]
         self.expanded: Any = self.ffi.NULL  # chromatic_expanded * while on the expanded path
-        if expand:
+        if expand and not any(self.block_rows):  # mailman layers: in place (see above)
             floats = self.lib.chromatic_expand_floats(self.model)
             self._workspace = self.ffi.new("float[]", max(1, floats))
             expanded = self.ffi.new("chromatic_expanded *")

@@ -119,10 +119,27 @@ static void chromatic_expanded_forward(const chromatic_expanded *e, const float 
         const chromatic_layer *L = &m->layers[l];
         const uint32_t n = L->in, out = L->out;
         float *y = l + 1u == m->num_layers ? act : (x == a ? b : a);
+        /* Each row is summed in the order the in-place kernel (chromatic.c) uses for this
+           layout, so the two paths give bit-identical actions: four interleaved sums for byte
+           indices, two for bit-packed ones, one for M = 1 and the implicit structures. The
+           zoo's returns on the C runtime (tests/test_zoo.py) then do not depend on the path:
+           a chaotic gait turns a last-bit difference into a different episode. */
         for (i = 0; i < out; i++) {
             const float *row = w + (size_t)i * n;
-            float s;
-            CHROMATIC_DOT(n, row[j], row[j + 1u], row[j + 2u], row[j + 3u], row[j]);
+            float s = 0.0f;
+            if (m->structure < CHROMATIC_STRUCT_TOEPLITZ && m->index_bits == 8u) {
+                CHROMATIC_DOT(n, row[j], row[j + 1u], row[j + 2u], row[j + 3u], row[j]);
+            } else if (m->structure < CHROMATIC_STRUCT_TOEPLITZ && m->index_bits != 0u) {
+                float s0 = 0.0f, s1 = 0.0f;
+                for (j = 0; j + 2u <= n; j += 2u) {
+                    s0 += row[j] * x[j];
+                    s1 += row[j + 1u] * x[j + 1u];
+                }
+                s = s0 + s1;
+                if (j < n) s += row[j] * x[j];
+            } else {
+                for (j = 0; j < n; j++) s += row[j] * x[j];
+            }
             y[i] = s + bias[i];
         }
         if (L->activation == CHROMATIC_ACT_TANH)
