@@ -6,9 +6,11 @@
 Each seed is an ordinary ``chromatic train`` run in ``benchmarks/runs/<case>/seed<k>`` (so
 ``chromatic plot`` works on it); a finished run is skipped, an interrupted one is resumed, and
 ``benchmarks/results/seeds_<case>.json`` + ``.png`` are rewritten after every seed, so a campaign
-can span sessions. The report: median, quartiles and best of the evaluation returns (policy.npz's
-``eval_return``: the best periodically evaluated policy, scored on reporting seeds it was not
-selected on), the share of seeds reaching the case's threshold, and the timesteps and episodes at
+can span sessions. Run directories need not survive a session: a seed already recorded in the
+committed JSON (same case settings) is kept in the report and not trained again unless
+``--rerun`` is given, so more seeds can be added later. The report: median, quartiles and best
+of the evaluation returns (policy.npz's ``eval_return``: the best periodically evaluated
+policy, scored on reporting seeds it was not selected on), the share of seeds reaching the case's threshold, and the timesteps and episodes at
 which each seed's periodic evaluation first reached it. Cases use the settings' defaults except
 for what they name, so a case is the ``chromatic train`` command a user would type.
 """
@@ -138,6 +140,23 @@ def first_reach(rows: list[dict], threshold: float) -> dict | None:
     return None
 
 
+def _settings(case: Case) -> dict:
+    """The case's non-default settings, as its JSON records them."""
+    diff = {k: v for k, v in dataclasses.asdict(case.cfg).items() if v != getattr(TrainConfig(), k)}
+    return json.loads(json.dumps(diff))
+
+
+def recorded(name: str, case: Case) -> dict[int, dict]:
+    """Per-seed records of the committed results JSON, if it was written with the case's settings."""
+    path = RESULTS / f"seeds_{name}.json"
+    if not path.exists():
+        return {}
+    old = json.loads(path.read_text())
+    if old.get("settings") != _settings(case):
+        return {}
+    return {int(s["seed"]): s for s in old.get("per_seed", [])}
+
+
 def summarize(name: str, case: Case, runs: Path) -> dict:
     seeds = []
     for d in sorted((runs / name).glob("seed*"), key=lambda p: int(p.name[4:])):
@@ -152,12 +171,15 @@ def summarize(name: str, case: Case, runs: Path) -> dict:
             "train_command": meta["train_command"],
             "curve": [[r["timesteps"], r["eval_return"]] for r in rows if r.get("eval_return") is not None],
         })
+    fresh = {s["seed"] for s in seeds}
+    seeds += [s for k, s in recorded(name, case).items() if k not in fresh]
+    seeds.sort(key=lambda s: s["seed"])
     ev = np.array([s["eval_return"] for s in seeds], dtype=float)
     q = np.percentile(ev, [25, 50, 75]).tolist() if len(ev) else [None] * 3
     reach = [s["reached"] for s in seeds if s["reached"]]
     out = {
         "case": name, "env_id": case.cfg.env_id, "threshold": case.threshold, "note": case.note,
-        "settings": {k: v for k, v in dataclasses.asdict(case.cfg).items() if v != getattr(TrainConfig(), k)},
+        "settings": _settings(case),
         "seeds": len(seeds), "median": q[1], "q25": q[0], "q75": q[2],
         "best": float(ev.max()) if len(ev) else None, "worst": float(ev.min()) if len(ev) else None,
         "share_reaching": len(reach) / len(seeds) if seeds else None,
@@ -235,6 +257,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, help="rollout workers per run (default: all cores)")
     ap.add_argument("--runs", type=Path, default=RUNS, help="where the run directories go")
     ap.add_argument("--results", type=Path, default=RESULTS, help="where the JSON, PNG and table go")
+    ap.add_argument("--rerun", action="store_true",
+                    help="train seeds again that the results JSON already records (default: keep them)")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     ap.add_argument("--table", action="store_true", help="print the markdown table of finished cases")
     args = ap.parse_args()
@@ -253,6 +277,12 @@ def main() -> None:
     for name in args.cases:
         case = CASES[name]
         for seed in args.seeds:
+            if (not args.rerun and seed in recorded(name, case)
+                    and not (args.runs / name / f"seed{seed}").exists()):
+                print(f"{name} seed {seed}: recorded in {RESULTS / f'seeds_{name}.json'}; kept "
+                      "(--rerun trains it again)", flush=True)
+                s = write(name, case, args.runs)
+                continue
             t0 = time.time()
             path = run_seed(case, name, seed, args.runs, args.workers)
             meta = load_policy(path).metadata

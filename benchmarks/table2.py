@@ -23,6 +23,9 @@ periodically evaluated policy scored on reporting seeds it was not selected on) 
 directories ``<runs>/<case>/seed<k>`` (``policy.npz`` for the sizes, ``log.jsonl`` for the
 largest perturbed return seen in training). A seed's policy file is also looked for at the
 ``--out`` of its recorded train command, and used only if its ``eval_return`` is the JSON's.
+Run directories need not outlive a session: where a seed's policy file is gone, what the previous
+``table2.json`` read from it (same case, seed and ``eval_return``) is kept, so the table is
+regenerated before the run directories are deleted and new seeds can be added later.
 
 Sizes follow compiler/bits.py: weight-params (M; masked: the kept weights), compression =
 1 - (weight-params + hidden biases) / (edges + hidden biases), the paper's definition (its
@@ -143,8 +146,16 @@ def sizes(path: Path) -> dict:
             "compression": bits.compression, "paper_bits": bits.paper_bits, "blob_bits": bits.blob_bits}
 
 
+SIZE_KEYS = ("layer_sizes", "structure", "weight_params", "total_params", "compression", "paper_bits",
+             "blob_bits")
+
+
 def row(task: str, env: str, cls: str, label: str, case: str, paper_cls: str,
-        results: Path, runs: Path) -> dict:
+        results: Path, runs: Path, prev: dict | None = None) -> dict:
+    """One table row; ``prev`` is the same case's row of the previous table2.json (a cache of what
+    was read from policy files and logs that may be gone now)."""
+    prev = prev or {}
+    cached = {d["seed"]: d for d in prev.get("per_seed", [])}
     p = PAPER[task][paper_cls]
     out: dict = {"task": task, "env_id": env, "class": cls, "label": label, "case": case,
                  "paper": {"class": paper_cls, "reward": p[0], "weight_params": p[1],
@@ -159,6 +170,10 @@ def row(task: str, env: str, cls: str, label: str, case: str, paper_cls: str,
     per_seed = []
     for s in summary["per_seed"]:
         policy_path = find_policy(s, case, runs)
+        c = cached.get(s["seed"])
+        if policy_path is None and c and c.get("policy") and _same(c["eval_return"], s["eval_return"]):
+            per_seed.append({**c, "timesteps": s.get("timesteps")})
+            continue
         d = {"seed": s["seed"], "eval_return": s["eval_return"], "timesteps": s.get("timesteps"),
              "policy": str(policy_path) if policy_path else None,
              "max_training_return": max_training_return(policy_path.parent, masked) if policy_path else None}
@@ -192,22 +207,30 @@ def row(task: str, env: str, cls: str, label: str, case: str, paper_cls: str,
         notes.append(f"{len(eligible)} of {len(per_seed)} seeds > 90 % pruned")
     # implicit and chromatic sizes are the same for every seed; a masked row's are the best seed's
     found = best if best["policy"] else (None if masked else next((d for d in eligible if d["policy"]), None))
+    if found is not None and not Path(found["policy"]).is_file():  # read by an earlier table2 run
+        if prev.get("sizes_from_seed") == found["seed"] or (not masked and "blob_bits" in prev):
+            out.update({k: prev[k] for k in SIZE_KEYS if k in prev}, sizes_from_seed=prev["sizes_from_seed"])
+        else:
+            found = None
+    elif found is not None:
+        out.update(sizes(Path(found["policy"])), sizes_from_seed=found["seed"])
     if found is None:
         notes.append("policy file not found under --runs: no sizes")
-    else:
-        out.update(sizes(Path(found["policy"])), sizes_from_seed=found["seed"])
-        if found is not best:
-            notes.append(f"sizes from seed {found['seed']} (the best seed's policy file was not found)")
+    elif out["sizes_from_seed"] != best["seed"]:
+        notes.append(f"sizes from seed {out['sizes_from_seed']} (the best seed's policy file was not found)")
     out["note"] = "; ".join(notes)
     return out
 
 
 def build(results: Path, runs: Path) -> list[dict]:
+    path = results / "table2.json"
+    prev = {r["case"]: r for r in json.loads(path.read_text())["rows"]} if path.is_file() else {}
     rows = []
     for task, env, fixed in ENVS:
         key = fixed.split("_")[0]
         for cls, label, case_of, paper_cls in CLASSES:
-            rows.append(row(task, env, cls, label, case_of(key, fixed), paper_cls, results, runs))
+            case = case_of(key, fixed)
+            rows.append(row(task, env, cls, label, case, paper_cls, results, runs, prev.get(case)))
     return rows
 
 

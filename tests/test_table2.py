@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -117,6 +118,23 @@ def test_table2_numbers_on_a_fake_results_folder(tmp_path, table2):
     assert ("| HalfCheetah | chromatic, fixed random partition | `halfcheetah_h41_c17` | 3 | 300 (200) | "
             "3,779 |") in md
     assert md.count("not run") >= 10 and "Striker" in md
+
+    # the run directories are gone (a new session): what the previous table2.json read is kept
+    shutil.rmtree(runs)
+    shutil.rmtree(tmp_path / "elsewhere")
+    table2.main(["--results", str(results), "--runs", str(runs), "--no-plot"])
+    again = {(r["task"], r["class"]): r for r in json.loads((results / "table2.json").read_text())["rows"]}
+    for key in (("HalfCheetah", "chromatic_fixed"), ("HalfCheetah", "masked"), ("Walker2d", "masked")):
+        assert again[key] == rows[key], key
+    assert (results / "table2.md").read_text() == md
+    # ... but not for a seed whose result changed since (another run under the same seed)
+    changed = {"case": "halfcheetah_h41_c17",
+               "per_seed": [{"seed": 1, "eval_return": 301.0, "timesteps": 1000}]}
+    (results / "seeds_halfcheetah_h41_c17.json").write_text(json.dumps(changed))
+    table2.main(["--results", str(results), "--runs", str(runs), "--no-plot"])
+    c = {(r["task"], r["class"]): r for r in json.loads((results / "table2.json").read_text())["rows"]}[
+        "HalfCheetah", "chromatic_fixed"]
+    assert c["per_seed"][0]["policy"] is None and c["max_training_return"] is None and "blob_bits" not in c
 
 
 def test_paper_transcription_matches_the_bit_rule(table2):

@@ -1,0 +1,60 @@
+"""benchmarks/seeds.py keeps the seeds its committed JSON records when their run directories are gone."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+CASE = "walker2d_h41_c17"
+
+
+@pytest.fixture()
+def seeds(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("seeds_under_test", BENCH / "seeds.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, mod)  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(mod, "RESULTS", tmp_path / "results")
+    (tmp_path / "results").mkdir()
+    return mod
+
+
+def record(seeds, settings: dict, returns: dict[int, float]) -> None:
+    per_seed = [{"seed": k, "eval_return": r, "eval_std": 1.0, "final_eval_return": r, "timesteps": 5_000_000,
+                 "wall_s": 600.0, "reached": None, "train_command": f"chromatic train --seed {k}",
+                 "curve": [[1000, r / 2], [5_000_000, r]]} for k, r in returns.items()]
+    (seeds.RESULTS / f"seeds_{CASE}.json").write_text(json.dumps({"case": CASE, "settings": settings,
+                                                                  "per_seed": per_seed}))
+
+
+def test_recorded_seeds_are_kept_in_the_summary(seeds, tmp_path):
+    case = seeds.CASES[CASE]
+    record(seeds, seeds._settings(case), {0: 2000.0, 1: 2500.0, 3: 1000.0})
+    s = seeds.summarize(CASE, case, tmp_path / "no-runs")
+    assert [p["seed"] for p in s["per_seed"]] == [0, 1, 3]
+    assert (s["seeds"], s["median"], s["best"], s["worst"]) == (3, 2000.0, 2500.0, 1000.0)
+
+
+def test_seeds_recorded_under_other_settings_are_dropped(seeds, tmp_path):
+    case = seeds.CASES[CASE]
+    record(seeds, {**seeds._settings(case), "timesteps": 1_000_000}, {0: 2000.0})
+    assert seeds.recorded(CASE, case) == {}
+    assert seeds.summarize(CASE, case, tmp_path / "no-runs")["seeds"] == 0
+
+
+def test_a_recorded_seed_is_not_trained_again(seeds, tmp_path, monkeypatch, capsys):
+    case = seeds.CASES[CASE]
+    record(seeds, seeds._settings(case), {0: 2000.0, 1: 2500.0})
+    monkeypatch.setattr(seeds, "run_seed", lambda *a: pytest.fail("trained a recorded seed"))
+    monkeypatch.setattr(sys, "argv", ["seeds.py", CASE, "--seeds", "0", "1", "--runs", str(tmp_path / "runs"),
+                                      "--results", str(seeds.RESULTS)])
+    seeds.main()
+    out = capsys.readouterr().out
+    assert out.count("kept (--rerun trains it again)") == 2 and "median 2250.0" in out
+    assert json.loads((seeds.RESULTS / f"seeds_{CASE}.json").read_text())["seeds"] == 2
