@@ -7,12 +7,12 @@ Each seed is an ordinary ``chromatic train`` run in ``benchmarks/runs/<case>/see
 ``chromatic plot`` works on it); a finished run is skipped, an interrupted one is resumed, and
 ``benchmarks/results/seeds_<case>.json`` + ``.png`` are rewritten after every seed, so a campaign
 can span sessions. Run directories need not survive a session: a seed already recorded in the
-committed JSON (same case settings) is kept in the report and not trained again unless
-``--rerun`` is given, so more seeds can be added later. The report: median, quartiles and best
-of the evaluation returns (policy.npz's ``eval_return``: the best periodically evaluated
-policy, scored on reporting seeds it was not selected on), the share of seeds reaching the case's threshold, and the timesteps and episodes at
-which each seed's periodic evaluation first reached it. Cases use the settings' defaults except
-for what they name, so a case is the ``chromatic train`` command a user would type.
+committed JSON (same case settings) is kept in the report and not trained again unless ``--rerun``
+is given, so more seeds can be added later. The report: median, quartiles and best of the evaluation
+returns (policy.npz's ``eval_return``: the best periodically evaluated policy, scored on reporting
+seeds it was not selected on), the share of seeds reaching the case's threshold, and the timesteps
+and episodes at which each seed's periodic evaluation first reached it. Cases use the settings'
+defaults except for what they name, so a case is the ``chromatic train`` command a user would type.
 """
 
 from __future__ import annotations
