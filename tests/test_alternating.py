@@ -338,6 +338,49 @@ def test_a_challenger_must_win_its_confirmation_to_replace_the_incumbent():
         tiny(confirm_episodes=-1).nas()
 
 
+def test_failed_confirmations_pause_the_challenges_and_a_move_resumes_them():
+    """After r losses in a row the next 2**min(r, K) - 1 phases are idle: no challengers, nothing
+    scored, no controller update; a confirmed move ends the streak."""
+    incumbent = np.array([0, 1, 2, 3])
+    challengers = np.array([[0, 1, 2, 4], [4, 1, 2, 3], [0, 0, 2, 3]])
+    settings = NasSettings(controller_batch=3, search="incumbent", confirm_episodes=1, confirm_backoff=2)
+    ctrl, rng = Recentering(challengers), np.random.default_rng(0)
+    verdicts = iter([False, False, False, True, False])  # does the challenger win its confirmation?
+
+    def confirm(pair):
+        return np.array([0.0, 1.0]) if next(verdicts) else np.array([1.0, 0.0])
+
+    st, pattern = NasState.empty(4, incumbent), []
+    for _ in range(13):
+        st = start_phase(st, ctrl, 4, settings, rng)
+        if st.idle:
+            assert not len(st.candidates) and not len(score_jobs(st, settings, rng))
+            assert np.array_equal(st.population, np.repeat(st.incumbent[None], 4, axis=0))
+            updates = len(ctrl.calls)
+            assert end_phase(st, ctrl, settings, confirm=confirm) is st and len(ctrl.calls) == updates
+            pattern.append(".")
+            continue
+        st = end_phase(_scored(st, 0.0, [1.0, 2.0, 0.5]), ctrl, settings, confirm=confirm)
+        pattern.append("M" if st.moves and st.streak == 0 else "x")
+        if pattern[-1] == "x":
+            assert st.hold == 2 ** min(st.streak, 2) - 1
+    # losses hold for 1, 3, 3 phases (capped at 2**2 - 1); the move resumes at once; then 1 again
+    assert "".join(pattern) == "x.x...x...Mx."
+    assert (st.moves, st.rejected) == (1, 4)
+    back = NasState.from_arrays(st.to_arrays(), 4)
+    assert (back.streak, back.hold) == (st.streak, st.hold) == (1, 0)
+    # K = 0: never paused
+    st = NasState.empty(4, incumbent)
+    for _ in range(3):
+        st = end_phase(_scored(start_phase(st, ctrl, 4, replace(settings, confirm_backoff=0), rng), 0.0,
+                               [1.0, 2.0, 0.5]), ctrl, replace(settings, confirm_backoff=0),
+                       confirm=lambda pair: np.array([1.0, 0.0]))
+        assert not st.idle and st.hold == 0
+    assert st.rejected == 3
+    with pytest.raises(ChromaticError, match="confirm-backoff"):
+        tiny(confirm_backoff=-1).nas()
+
+
 def test_confirmation_rollouts_run_full_length_and_count_in_the_timesteps(tmp_path):
     """Driver level: every challenger that wins its scores costs 2 x confirm_episodes full-length
     rollouts, logged as incumbent_moves / incumbent_rejected and counted in the timesteps."""
@@ -353,6 +396,22 @@ def test_confirmation_rollouts_run_full_length_and_count_in_the_timesteps(tmp_pa
     # Pendulum never terminates: each confirmation is 2 x 3 episodes of 30 steps
     assert rows[3]["timesteps"] - rows[0]["timesteps"] == asked * 2 * 3 * 30
     assert rows[3]["episodes"] - rows[0]["episodes"] == asked * 2 * 3
+
+
+def test_paused_phases_run_es_only(tmp_path):
+    """Driver level: a phase paused by the backoff scores nothing and updates no controller, so
+    its iterations cost only the ES rollouts; the run records the pause as incumbent_hold."""
+    run = tmp_path / "run"
+    start(tiny(iterations=12, strategy="ars", perturbations=4, controller_batch=8, confirm_episodes=1,
+               confirm_backoff=3, controller_concentration=0.0), run, INLINE, progress=False)
+    rows = run_mod.read_log(run)
+    es_only = min(r["steps"] for r in rows)  # Pendulum never terminates: 4 x 30 + the pivots
+    ends = rows[1::2]  # nas_every 2: phases end on even iterations
+    active = [r for r in ends if r["nas_update"]]
+    assert rows[-1]["nas_updates"] == len(active) == len(sorted((run / "partitions").glob("nas_*.npz")))
+    assert rows[-1]["incumbent_rejected"] >= 1 and len(active) < len(ends)  # a pause happened
+    assert all(r["steps"] == es_only for r in ends if not r["nas_update"])
+    assert all(r["steps"] > es_only for r in active)
 
 
 def test_incumbent_search_needs_scored_challengers():

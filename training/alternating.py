@@ -93,6 +93,9 @@ class NasSettings:
     confirm_episodes: int = 0
     """incumbent search: fresh full-length episodes on which the best challenger must beat the
     incumbent again before replacing it (0: the scoring rollouts decide alone)."""
+    confirm_backoff: int = 0
+    """incumbent search with a confirmation: after r challengers in a row lost it, the next
+    2**min(r, confirm_backoff) - 1 phases draw no challengers (ES trains on; 0: never pause)."""
 
     def validate(self) -> NasSettings:
         if self.every < 1:
@@ -109,6 +112,8 @@ class NasSettings:
             raise ChromaticError(f"--bits-weight must be >= 0, got {self.bits_weight}")
         if self.confirm_episodes < 0:
             raise ChromaticError(f"--confirm-episodes must be >= 0, got {self.confirm_episodes}")
+        if not 0 <= self.confirm_backoff <= 16:
+            raise ChromaticError(f"--confirm-backoff must lie in 0..16, got {self.confirm_backoff}")
         if self.score_horizon is not None and self.score_horizon < 1:
             raise ChromaticError(f"--score-horizon must be at least 1, got {self.score_horizon}")
         if self.search not in SEARCHES:
@@ -137,6 +142,8 @@ class NasState:
     merges: int = 0  # the last ``merges`` candidates are merge proposals, not controller samples
     moves: int = 0  # incumbent search: challengers that replaced the incumbent so far
     rejected: int = 0  # ... and those that won the scoring rollouts but lost the confirmation
+    streak: int = 0  # ... challengers in a row that lost it (0 after a move)
+    hold: int = 0  # ... phases still to run without challengers (NasSettings.confirm_backoff)
 
     def __post_init__(self) -> None:  # a checkpoint from before scoring: nothing scored yet
         if self.candidates is None:
@@ -160,7 +167,8 @@ class NasState:
             ("candidates", self.candidates), ("scores", self.scores),
             ("updates", self.updates), ("last_mean_reward", self.last_mean_reward),
             ("last_entropy", self.last_entropy), ("incumbent", self.incumbent), ("merges", self.merges),
-            ("moves", self.moves), ("rejected", self.rejected))}
+            ("moves", self.moves), ("rejected", self.rejected), ("streak", self.streak),
+            ("hold", self.hold))}
 
     @staticmethod
     def from_arrays(a: dict[str, np.ndarray], num_edges: int,
@@ -176,7 +184,13 @@ class NasState:
                         g["buffer_scores"].astype(np.float64), int(g["updates"]), **opt,
                         last_mean_reward=float(g["last_mean_reward"]),
                         last_entropy=float(g["last_entropy"]), merges=int(g.get("merges", 0)),
-                        moves=int(g.get("moves", 0)), rejected=int(g.get("rejected", 0)))
+                        moves=int(g.get("moves", 0)), rejected=int(g.get("rejected", 0)),
+                        streak=int(g.get("streak", 0)), hold=int(g.get("hold", 0)))
+
+    @property
+    def idle(self) -> bool:
+        """An incumbent search's phase without challengers (a backoff pause): nothing to score."""
+        return len(self.incumbent) > 0 and not len(self.candidates)
 
 
 def split_state(state: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -225,8 +239,15 @@ def start_phase(st: NasState, controller, size: int, settings: NasSettings,
     In an incumbent search every perturbation trains the incumbent and all ``controller_batch``
     samples are score-only challengers; with ``bits_weight`` > 0 and the ``palette`` given,
     :func:`merge_proposals` of the incumbent join them (scored and eligible, never trained on by
-    the controller).
+    the controller). While ``st.hold`` > 0 (a backoff after failed confirmations) the phase draws
+    no challengers: ES trains the incumbent and nothing is scored.
     """
+    if settings.search == "incumbent" and st.hold > 0:
+        e = len(st.incumbent)
+        return replace(st, population=np.repeat(st.incumbent[None], size, axis=0),
+                       best=np.full(size, -np.inf), sampled=np.zeros(size, bool),
+                       candidates=np.zeros((0, e), np.int64), merges=0, scores=np.full(size, np.nan),
+                       hold=st.hold - 1)
     if settings.search == "incumbent":
         fresh = _sample(controller, settings.controller_batch, rng)
         bits_aware = settings.bits_weight > 0 and palette is not None
@@ -289,7 +310,7 @@ def score_jobs(st: NasState, settings: NasSettings, rng: np.random.Generator) ->
     ``rng`` only when there is something to score.
     """
     k, parts = settings.score_episodes, scored_partitions(st)
-    if k == 0 or not len(parts):
+    if k == 0 or not len(parts) or st.idle:
         return ScoreJobs(np.zeros(0, np.int64), np.zeros(0, np.int64))
     _, first = np.unique(parts, axis=0, return_index=True)
     rows = np.sort(first)
@@ -345,8 +366,12 @@ def end_phase(st: NasState, controller, settings: NasSettings, group: int = 1,
     In an incumbent search the best challenger then replaces the incumbent if it scored higher on
     the same seeds and, with ``confirm`` given and ``confirm_episodes`` >= 1, if it is better
     again on fresh full-length episodes: ``confirm(parts)`` returns the mean return of each row
-    of ``parts`` (incumbent, challenger) on ``confirm_episodes`` common episode seeds.
+    of ``parts`` (incumbent, challenger) on ``confirm_episodes`` common episode seeds. After r
+    losses of the confirmation in a row the next 2**min(r, confirm_backoff) - 1 phases are idle
+    (:func:`start_phase`); a move ends the streak. An idle phase changes nothing here.
     """
+    if st.idle:
+        return st
     P = len(st.population)
     reward = rewards(st, settings)
     from_controller = np.arange(len(reward) - P) < len(reward) - P - st.merges
@@ -360,7 +385,7 @@ def end_phase(st: NasState, controller, settings: NasSettings, group: int = 1,
     pool_scores = np.concatenate([reward[judged], st.buffer_scores])  # newest judgement first wins
     _, first = np.unique(pool, axis=0, return_index=True)
     keep = first[np.argsort(-pool_scores[first], kind="stable")][: settings.replay_size]
-    incumbent, moves, rejected = st.incumbent, st.moves, st.rejected
+    incumbent, moves, rejected, streak, hold = st.incumbent, st.moves, st.rejected, st.streak, 0
     if settings.search == "incumbent" and P and len(parts) > P:
         j = P + int(np.argmax(np.where(np.isfinite(reward[P:]), reward[P:], -np.inf)))
         if reward[j] > reward[0]:  # scored on the same seeds as the incumbent (row 0)
@@ -371,13 +396,14 @@ def end_phase(st: NasState, controller, settings: NasSettings, group: int = 1,
             else:
                 won = True
             if won:
-                incumbent, moves = parts[j].copy(), moves + 1
+                incumbent, moves, streak = parts[j].copy(), moves + 1, 0
                 if hasattr(controller, "recenter"):
                     controller.recenter(st.incumbent, incumbent)
             else:
-                rejected += 1
+                rejected, streak = rejected + 1, streak + 1
+                hold = 2 ** min(streak, settings.confirm_backoff) - 1
     return replace(st, buffer=pool[keep], buffer_scores=pool_scores[keep], updates=st.updates + 1,
-                   incumbent=incumbent, moves=moves, rejected=rejected,
+                   incumbent=incumbent, moves=moves, rejected=rejected, streak=streak, hold=hold,
                    last_mean_reward=float(stats.get("mean_reward", np.mean(reward[fresh]) if fresh.any()
                                                     else np.nan)),
                    last_entropy=float(stats.get("entropy", np.nan)))

@@ -186,7 +186,7 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
     nas_update, extra_steps, extra_episodes = False, 0, 0
     if nas is not None:
         nas = observe(nas, returns, group)
-        if phase_ends:  # the controller learns from the scores (or the phase's maxima, eq. (2))
+        if phase_ends and not nas.idle:  # the controller learns from the scores (or eq. (2)'s maxima)
             nas = score(nas, jobs, [r.ret for r in results[m:]])  # true returns, never shifted
             confirmed: list[int] = []  # steps of the confirmation rollouts, if any ran
 
@@ -227,7 +227,7 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
                    controller_mean_reward=_finite(nas.last_mean_reward),
                    controller_entropy=_finite(nas.last_entropy))
         if len(nas.incumbent):
-            row.update(incumbent_moves=nas.moves, incumbent_rejected=nas.rejected)
+            row.update(incumbent_moves=nas.moves, incumbent_rejected=nas.rejected, incumbent_hold=nas.hold)
     return row
 
 

@@ -36,6 +36,12 @@ def survival_bonus(env_id: str) -> float:
     return SURVIVAL_BONUS.get(name, 0.0)
 
 
+#: --confirm-backoff's default: after r failed confirmations in a row, 2**min(r, 4) - 1 weight
+#: phases without challengers (at most 15), so a search whose challengers keep losing stops paying
+#: for them (31 % of Walker2d's timesteps without it) and resumes challenging after a move.
+CONFIRM_BACKOFF = 4
+
+
 def default_confirm_episodes(env_id: str) -> int:
     """--confirm-episodes unless given: a full-length confirmation where an episode can end on a
     fall (the tasks with an alive bonus), where a 200-step score cannot see the fall; none
@@ -121,6 +127,10 @@ class TrainConfig:
               "the incumbent again before replacing it (default 2 on tasks that end on a fall, those "
               "with an alive bonus; else 0: the scoring rollouts decide)",
         metavar="N")
+    confirm_backoff: int = opt(
+        CONFIRM_BACKOFF, "incumbent search with a confirmation: after r challengers in a row lost "
+                         "it, pause the challenges for 2^min(r, K) - 1 weight phases (0: never)",
+        metavar="K")
     controller_batch: int = opt(32, "fresh partitions per controller update (score-only samples "
                                     "make up the population's own)")
     bits_weight: float = opt(0.0, "lambda: the controller maximises score - lambda * bits(partition)")
@@ -187,7 +197,7 @@ class TrainConfig:
                            search, self.score_horizon if self.score_horizon is not None
                            else default_score_horizon(search),
                            default_confirm_episodes(self.env_id) if self.confirm_episodes is None
-                           else self.confirm_episodes).validate()
+                           else self.confirm_episodes, self.confirm_backoff).validate()
 
     def validate(self) -> TrainConfig:
         if not self.env_id:
