@@ -52,6 +52,9 @@ class Case:
     cfg: TrainConfig
     threshold: float
     note: str = ""
+    #: (dense policy file relative to the repository, M): start from its colored import
+    #: (``chromatic import DENSE --colors M``, deterministic) through ``--init-policy``
+    init_import: tuple[str, int] | None = None
 
 
 def _case(env: str, threshold: float, note: str = "", **kw) -> Case:
@@ -102,6 +105,16 @@ for _env, _fixed in (("halfcheetah", "halfcheetah_h41_c17"), ("hopper", "hopper_
             dataclasses.replace(_base.cfg, structure=_structure, colors=TrainConfig().colors),
             _base.threshold, f"Table 2: --structure {_structure}")
 
+#: ES fine-tunes of colored imports (issue 15; ``benchmarks/frontier.py --tuned``): the task's
+#: dense zoo policy imported with ``--colors M``, then ``chromatic train --init-policy`` for 2 M
+#: timesteps at the defaults (docs/import.md). The import is written into the case's run folder.
+for _env, _task in (("HalfCheetah-v5", "halfcheetah"), ("Hopper-v5", "hopper"), ("Walker2d-v5", "walker2d")):
+    for _m in (8, 17):
+        CASES[f"ft_{_task}_c{_m}"] = Case(
+            TrainConfig(env_id=_env, hidden=(41,), colors=_m, timesteps=2_000_000), 0.0,
+            f"fine-tune of policies/{_task}_dense_h41.npz imported with --colors {_m}",
+            init_import=(f"policies/{_task}_dense_h41.npz", _m))
+
 #: The ablation behind the recipe (docs/training.md), on Hopper H41 M=11 at 1 M timesteps, run on
 #: tuning seeds (100, 101), never the reported ones: each case changes one part of the default.
 _ABLATE = dict(hidden=(41,), colors=11, timesteps=1_000_000)
@@ -121,8 +134,24 @@ ABLATION: dict[str, Case] = {
 CASES.update(ABLATION)
 
 
+def colored_import(case: Case, name: str, runs: Path) -> Path:
+    """The case's starting policy: its dense policy imported with --colors M (written once)."""
+    from chromatic.compiler.importer import import_model
+    from chromatic.compiler.policy_file import save_policy
+
+    assert case.init_import is not None
+    dense, colors = case.init_import
+    path = runs / name / f"import_c{colors}.npz"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_policy(import_model(HERE.parent / dense, colors=colors).policy, path)
+    return path
+
+
 def run_seed(case: Case, name: str, seed: int, runs: Path, workers: int | None) -> Path:
     cfg = dataclasses.replace(case.cfg, seed=seed)
+    if case.init_import:
+        cfg = dataclasses.replace(cfg, init_policy=str(colored_import(case, name, runs)))
     run_dir = runs / name / f"seed{seed}"
     opts = EngineOptions("local", workers)
     if (run_dir / POLICY).exists():
@@ -143,6 +172,8 @@ def first_reach(rows: list[dict], threshold: float) -> dict | None:
 def _settings(case: Case) -> dict:
     """The case's non-default settings, as its JSON records them."""
     diff = {k: v for k, v in dataclasses.asdict(case.cfg).items() if v != getattr(TrainConfig(), k)}
+    if case.init_import:
+        diff["init_import"] = list(case.init_import)
     return json.loads(json.dumps(diff))
 
 
@@ -269,7 +300,9 @@ def main() -> None:
         return
     if args.list or not args.cases:
         for name, c in CASES.items():
-            print(f"{name:28s} {c.cfg.command('RUN')}")
+            start_from = (f" --init-policy <chromatic import {c.init_import[0]} --colors {c.init_import[1]}>"
+                          if c.init_import else "")
+            print(f"{name:28s} {c.cfg.command('RUN')}{start_from}")
         return
     for name in args.cases:
         if name not in CASES:

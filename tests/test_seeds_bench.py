@@ -58,3 +58,17 @@ def test_a_recorded_seed_is_not_trained_again(seeds, tmp_path, monkeypatch, caps
     out = capsys.readouterr().out
     assert out.count("kept (--rerun trains it again)") == 2 and "median 2250.0" in out
     assert json.loads((seeds.RESULTS / f"seeds_{CASE}.json").read_text())["seeds"] == 2
+
+
+def test_a_fine_tune_case_starts_from_the_colored_import_of_its_dense_policy(seeds, tmp_path, monkeypatch):
+    from chromatic.compiler.policy_file import load_policy
+
+    case = seeds.CASES["ft_halfcheetah_c8"]
+    assert seeds._settings(case)["init_import"] == ["policies/halfcheetah_dense_h41.npz", 8]
+    started = []
+    monkeypatch.setattr(seeds, "start", lambda cfg, run_dir, *a, **k: started.append(cfg))
+    seeds.run_seed(case, "ft_halfcheetah_c8", 1, tmp_path, 1)
+    (cfg,) = started
+    start_policy = load_policy(cfg.init_policy)
+    assert cfg.seed == 1 and cfg.colors == 8 and start_policy.num_colors == 8
+    assert cfg.with_init_policy()[0].colors == 8  # the settings accept it as the starting point
