@@ -2,15 +2,16 @@
 
     python benchmarks/seeds.py bits_halfcheetah_lam005 bits_halfcheetah_lam02 \
         bits_halfcheetah_lam05 --seeds 0 1 2          # the runs (resumable), ~4 min each
-    python benchmarks/bits_curve.py [--runs benchmarks/runs]
+    python benchmarks/bits_curve.py [--results benchmarks/results]
 
 Each case is the Fig. 4 ENAS case (``fig4_halfcheetah_enas``: ``chromatic train --env
 HalfCheetah-v5 --hidden 41 --colors 17 --timesteps 3000000 --controller enas``) plus
 ``--bits-weight λ``; λ = 0 is the Fig. 4 case itself. The controller then maximises
 ``score − λ · bits`` and merge proposals let the incumbent drop colors (docs/enas.md, "Bits-aware
-search"). For every finished seed the shipped ``policy.npz`` is compiled with the defaults (unused
-colors dropped, bit-packed indices) and reported at its honest size, 8 × the blob's bytes, next to
-its ``eval_return`` and the number of colors it uses. Writes
+search"). For every finished seed the shipped ``policy.npz`` compiled with the defaults (unused
+colors dropped, bit-packed indices) is reported at its honest size, 8 × the blob's bytes, next to
+its ``eval_return`` and the number of colors it uses, as seeds.py recorded them
+(``seeds_<case>.json``, ``facts``). Writes
 ``benchmarks/results/bits_curve.{json,png,md}``.
 """
 
@@ -23,8 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from chromatic.atomic import atomic_write_bytes
-from chromatic.compiler.compile import compile_policy
-from chromatic.compiler.policy_file import load_policy
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -33,19 +32,17 @@ LAMBDAS = {0.0: "fig4_halfcheetah_enas", 0.05: "bits_halfcheetah_lam005", 0.2: "
            0.5: "bits_halfcheetah_lam05"}
 
 
-def point(policy_path: Path) -> dict:
-    policy = load_policy(policy_path)
-    colors = len(np.unique(np.concatenate([la.partition.ravel() for la in policy.layers])))
-    return {"eval_return": float(policy.metadata["eval_return"]), "colors": int(colors),
-            "blob_bits": 8 * len(compile_policy(policy)), "seed": int(policy.metadata["seed"]),
-            "train_command": policy.metadata.get("train_command", "")}
-
-
-def collect(runs: Path) -> list[dict]:
+def collect(results: Path) -> list[dict]:
+    """Per λ: each seed's (eval return, colors used, blob bits) from ``seeds_<case>.json`` (the
+    facts seeds.py recorded from its shipped policy)."""
     out = []
     for lam, case in LAMBDAS.items():
-        done = [d / "policy.npz" for d in sorted((runs / case).glob("seed*")) if (d / "policy.npz").exists()]
-        pts = [point(f) for f in done]
+        path = results / f"seeds_{case}.json"
+        recorded = json.loads(path.read_text())["per_seed"] if path.is_file() else []
+        pts = [{"seed": int(r["seed"]), "eval_return": float(r["eval_return"]),
+                "colors": int(r["facts"]["colors_used"]), "blob_bits": int(r["facts"]["blob_bits"]),
+                "train_command": r.get("train_command", "")}
+               for r in recorded if "colors_used" in r.get("facts", {})]
         ev = np.array([p["eval_return"] for p in pts])
         bits = np.array([p["blob_bits"] for p in pts])
         out.append({"lambda": lam, "case": case, "seeds": len(pts), "points": pts,
@@ -95,10 +92,10 @@ def plot(rows: list[dict], path: Path) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--runs", type=Path, default=HERE / "runs", help="where seeds.py put the run directories")
-    p.add_argument("--results", type=Path, default=RESULTS)
+    p.add_argument("--results", type=Path, default=RESULTS,
+                   help="where seeds_<case>.json are and the report goes")
     a = p.parse_args()
-    rows = collect(a.runs)
+    rows = collect(a.results)
     a.results.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(a.results / "bits_curve.json", (json.dumps(rows, indent=1) + "\n").encode())
     atomic_write_bytes(a.results / "bits_curve.md", table(rows).encode())

@@ -29,6 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from chromatic.atomic import atomic_write_bytes
+from chromatic.compiler.bits import bit_report
+from chromatic.compiler.blob import decode
+from chromatic.compiler.compile import compile_policy
+from chromatic.compiler.ir import Structure
 from chromatic.compiler.policy_file import load_policy
 from chromatic.training.checkpoint import CHECKPOINT, CONFIG, POLICY, read_log
 from chromatic.training.run import EngineOptions, resume, start
@@ -188,6 +192,38 @@ def recorded(name: str, case: Case) -> dict[int, dict]:
     return {int(s["seed"]): s for s in old.get("per_seed", [])}
 
 
+#: Table 2's masked rows: a policy keeping less than this share of its weights is "> 90 % pruned".
+PRUNED = 0.1
+
+
+def policy_facts(run_dir: Path) -> dict:
+    """What the reports read from a finished run (benchmarks/table2.py, bits_curve.py), recorded
+    in the JSON so that they outlive the run directory: the blob compiled at the defaults
+    (compiler/bits.py's sizes, 8 x bytes), the colors the partition uses, the largest perturbed
+    return of training, and for a masked policy the share of weights it keeps and the largest
+    training return on iterations already > 90 % pruned."""
+    policy = load_policy(run_dir / POLICY)
+    bits = bit_report(decode(compile_policy(policy)))
+    rows = read_log(run_dir)
+    masked = policy.structure == Structure.MASKED
+
+    def max_return(pruned: bool) -> float | None:
+        v = [r["max_return"] for r in rows if r.get("max_return") is not None
+             and (not pruned or (r.get("mask_density") is not None and r["mask_density"] < PRUNED))]
+        return float(max(v)) if v else None
+
+    used = np.unique(np.concatenate([la.partition.ravel() for la in policy.layers]))
+    facts = {"layer_sizes": list(policy.layer_sizes), "structure": policy.structure.name.lower(),
+             "weight_params": bits.weight_params,
+             "total_params": bits.weight_params + policy.num_hidden_biases,
+             "compression": bits.compression, "paper_bits": bits.paper_bits, "blob_bits": bits.blob_bits,
+             "colors_used": len(used), "max_training_return": max_return(False)}
+    if masked:  # color 0 is the pruned class
+        kept = sum(int((la.partition != 0).sum()) for la in policy.layers)
+        facts.update(mask_density=kept / policy.num_edges, max_training_return_pruned=max_return(True))
+    return facts
+
+
 def summarize(name: str, case: Case, runs: Path) -> dict:
     seeds = []
     for d in sorted((runs / name).glob("seed*"), key=lambda p: int(p.name[4:])):
@@ -201,6 +237,7 @@ def summarize(name: str, case: Case, runs: Path) -> dict:
             "wall_s": rows[-1]["elapsed"] if rows else None, "reached": first_reach(rows, case.threshold),
             "train_command": meta["train_command"],
             "curve": [[r["timesteps"], r["eval_return"]] for r in rows if r.get("eval_return") is not None],
+            "facts": policy_facts(d),
         })
     fresh = {s["seed"] for s in seeds}
     seeds += [s for k, s in recorded(name, case).items() if k not in fresh]

@@ -16,22 +16,19 @@ nothing; it reads what these commands write (each resumable, one seed after anot
     python benchmarks/seeds.py table2_{halfcheetah,hopper,walker2d}_{masked,toeplitz,circulant,dense} \\
         --seeds 0 1 2 3 4
     # this table
-    python benchmarks/table2.py [--runs benchmarks/runs] [--results benchmarks/results]
+    python benchmarks/table2.py [--results benchmarks/results]
 
-Inputs: ``<results>/seeds_<case>.json`` (the evaluation returns; ``eval_return`` is the best
-periodically evaluated policy scored on reporting seeds it was not selected on) and the run
-directories ``<runs>/<case>/seed<k>`` (``policy.npz`` for the sizes, ``log.jsonl`` for the
-largest perturbed return seen in training). A seed's policy file is also looked for at the
-``--out`` of its recorded train command, and used only if its ``eval_return`` is the JSON's.
-Run directories need not outlive a session: where a seed's policy file is gone, what the previous
-``table2.json`` read from it (same case, seed and ``eval_return``) is kept, so the table is
-regenerated before the run directories are deleted and new seeds can be added later.
+Inputs: only ``<results>/seeds_<case>.json``: per seed the evaluation return (``eval_return``,
+the best periodically evaluated policy scored on reporting seeds it was not selected on) and the
+``facts`` seeds.py recorded from the finished run (``seeds.policy_facts``: the compiled blob's
+sizes, the largest perturbed return seen in training, a masked policy's kept share), so the table
+does not need the run directories, which need not outlive a session.
 
 Sizes follow compiler/bits.py: weight-params (M; masked: the kept weights), compression =
 1 - (weight-params + hidden biases) / (edges + hidden biases), the paper's definition (its
 percentages come out exactly), paper bits (Table 2's rule) and blob bits (8 x the bytes of the
 best seed's policy compiled at the defaults, f32). Masked rows report, as the paper does, the
-seeds with > 90 % of the weights pruned (mask_density < 0.1, counted from the policy file) and
+seeds with > 90 % of the weights pruned (mask_density < 0.1, counted from the policy file by seeds.py) and
 say "none reached 90 %" when no seed did. A case with no results is a "not run" row.
 Writes <results>/table2.json, table2.md and table2.png.
 """
@@ -42,24 +39,15 @@ import argparse
 import json
 import os
 import platform
-import shlex
 from pathlib import Path
 
 import numpy as np
-from seeds import CASES
+from seeds import CASES, PRUNED
 
 from chromatic.atomic import atomic_write_bytes
-from chromatic.compiler.bits import bit_report
-from chromatic.compiler.blob import decode
-from chromatic.compiler.compile import compile_policy
-from chromatic.compiler.ir import Policy
-from chromatic.compiler.policy_file import load_policy
-from chromatic.errors import ChromaticError
-from chromatic.training.checkpoint import POLICY, read_log
 
 HERE = Path(__file__).resolve().parent
-RESULTS, RUNS = HERE / "results", HERE / "runs"
-PRUNED = 0.1  # masked rows: mask_density below this, "> 90 % of the network pruned"
+RESULTS = HERE / "results"
 
 #: The paper's Table 2, transcribed: (reward, # weight-params, compression %, # bits; None = "-").
 #: All feedforward nets with one hidden layer of 41 units. Striker is in the paper only.
@@ -97,65 +85,11 @@ CLASSES = (
 )
 
 
-def _same(a: float | None, b: float | None) -> bool:
-    return a is not None and b is not None and abs(a - b) <= 1e-6 * max(1.0, abs(a))
-
-
-def find_policy(seed: dict, case: str, runs: Path) -> Path | None:
-    """The seed's policy file: ``runs/case/seed<k>``, else its command's ``--out``; only if it
-    holds the JSON's ``eval_return`` (a reused run directory may hold another run)."""
-    candidates = [runs / case / f"seed{seed['seed']}" / POLICY]
-    cmd = shlex.split(seed.get("train_command") or "")
-    if "--out" in cmd[:-1]:
-        candidates.append(Path(cmd[cmd.index("--out") + 1]) / POLICY)
-    for path in candidates:
-        if not path.is_file():
-            continue
-        try:
-            meta = load_policy(path).metadata
-        except ChromaticError:
-            continue
-        if _same(meta.get("eval_return"), seed["eval_return"]):
-            return path
-    return None
-
-
-def kept_share(policy: Policy) -> float:
-    """The share of edges a masked policy keeps (color 0 is the pruned class)."""
-    kept = sum(int((layer.partition != 0).sum()) for layer in policy.layers)
-    return kept / policy.num_edges
-
-
-def max_training_return(run_dir: Path, masked: bool) -> float | None:
-    """The largest perturbed return in the run's log (masked: on iterations already < 10 %)."""
-    try:
-        rows = read_log(run_dir)
-    except ChromaticError:
-        return None
-    vals = [r["max_return"] for r in rows if r.get("max_return") is not None
-            and (not masked or (r.get("mask_density") is not None and r["mask_density"] < PRUNED))]
-    return float(max(vals)) if vals else None
-
-
-def sizes(path: Path) -> dict:
-    policy = load_policy(path)
-    bits = bit_report(decode(compile_policy(policy)))
-    return {"layer_sizes": list(policy.layer_sizes), "structure": policy.structure.name.lower(),
-            "weight_params": bits.weight_params,
-            "total_params": bits.weight_params + policy.num_hidden_biases,
-            "compression": bits.compression, "paper_bits": bits.paper_bits, "blob_bits": bits.blob_bits}
-
-
 SIZE_KEYS = ("layer_sizes", "structure", "weight_params", "total_params", "compression", "paper_bits",
              "blob_bits")
 
 
-def row(task: str, env: str, cls: str, label: str, case: str, paper_cls: str,
-        results: Path, runs: Path, prev: dict | None = None) -> dict:
-    """One table row; ``prev`` is the same case's row of the previous table2.json (a cache of what
-    was read from policy files and logs that may be gone now)."""
-    prev = prev or {}
-    cached = {d["seed"]: d for d in prev.get("per_seed", [])}
+def row(task: str, env: str, cls: str, label: str, case: str, paper_cls: str, results: Path) -> dict:
     p = PAPER[task][paper_cls]
     out: dict = {"task": task, "env_id": env, "class": cls, "label": label, "case": case,
                  "paper": {"class": paper_cls, "reward": p[0], "weight_params": p[1],
@@ -167,24 +101,19 @@ def row(task: str, env: str, cls: str, label: str, case: str, paper_cls: str,
     if not summary or not summary.get("per_seed"):
         return {**out, "status": "not run", "note": f"python benchmarks/seeds.py {case}"}
     masked = paper_cls == "masked"
-    per_seed = []
+    per_seed, facts = [], {}
     for s in summary["per_seed"]:
-        policy_path = find_policy(s, case, runs)
-        c = cached.get(s["seed"])
-        if policy_path is None and c and c.get("policy") and _same(c["eval_return"], s["eval_return"]):
-            per_seed.append({**c, "timesteps": s.get("timesteps")})
-            continue
+        f = facts[s["seed"]] = s.get("facts") or {}
         d = {"seed": s["seed"], "eval_return": s["eval_return"], "timesteps": s.get("timesteps"),
-             "policy": str(policy_path) if policy_path else None,
-             "max_training_return": max_training_return(policy_path.parent, masked) if policy_path else None}
-        if masked and policy_path:
-            d["mask_density"] = kept_share(load_policy(policy_path))
+             "max_training_return": f.get("max_training_return_pruned" if masked else "max_training_return")}
+        if masked:
+            d["mask_density"] = f.get("mask_density")
         per_seed.append(d)
     out.update(seeds=len(per_seed), per_seed=per_seed, budget_timesteps=CASES[case].cfg.timesteps)
     if masked:
-        eligible = [d for d in per_seed if d.get("mask_density") is not None and d["mask_density"] < PRUNED]
-        unknown = sum(d.get("mask_density") is None for d in per_seed)
-        dens = [d["mask_density"] for d in per_seed if d.get("mask_density") is not None]
+        eligible = [d for d in per_seed if d["mask_density"] is not None and d["mask_density"] < PRUNED]
+        unknown = sum(d["mask_density"] is None for d in per_seed)
+        dens = [d["mask_density"] for d in per_seed if d["mask_density"] is not None]
         out["min_mask_density"] = min(dens) if dens else None
         if not eligible:
             note = "none reached 90 %"
@@ -192,7 +121,7 @@ def row(task: str, env: str, cls: str, label: str, case: str, paper_cls: str,
                 any_best = max(d["eval_return"] for d in per_seed)
                 note += f" (lowest mask density {min(dens):.1%}; best eval at any density {any_best:,.0f})"
             if unknown:
-                note += f"; {unknown} seed(s) without a policy file under --runs"
+                note += f"; {unknown} seed(s) recorded without their policy's facts"
             return {**out, "status": "none reached 90 %", "note": note}
     else:
         eligible = per_seed
@@ -206,31 +135,24 @@ def row(task: str, env: str, cls: str, label: str, case: str, paper_cls: str,
     if masked:
         notes.append(f"{len(eligible)} of {len(per_seed)} seeds > 90 % pruned")
     # implicit and chromatic sizes are the same for every seed; a masked row's are the best seed's
-    found = best if best["policy"] else (None if masked else next((d for d in eligible if d["policy"]), None))
-    if found is not None and not Path(found["policy"]).is_file():  # read by an earlier table2 run
-        if prev.get("sizes_from_seed") == found["seed"] or (not masked and "blob_bits" in prev):
-            out.update({k: prev[k] for k in SIZE_KEYS if k in prev}, sizes_from_seed=prev["sizes_from_seed"])
-        else:
-            found = None
-    elif found is not None:
-        out.update(sizes(Path(found["policy"])), sizes_from_seed=found["seed"])
+    sized = [best] if masked else [best] + [d for d in eligible if d is not best]
+    found = next((d for d in sized if "blob_bits" in facts[d["seed"]]), None)
     if found is None:
-        notes.append("policy file not found under --runs: no sizes")
-    elif out["sizes_from_seed"] != best["seed"]:
-        notes.append(f"sizes from seed {out['sizes_from_seed']} (the best seed's policy file was not found)")
+        notes.append("no seed recorded its policy's sizes")
+    else:
+        out.update({k: facts[found["seed"]][k] for k in SIZE_KEYS}, sizes_from_seed=found["seed"])
+        if found is not best:
+            notes.append(f"sizes from seed {found['seed']} (the best seed recorded none)")
     out["note"] = "; ".join(notes)
     return out
 
 
-def build(results: Path, runs: Path) -> list[dict]:
-    path = results / "table2.json"
-    prev = {r["case"]: r for r in json.loads(path.read_text())["rows"]} if path.is_file() else {}
+def build(results: Path) -> list[dict]:
     rows = []
     for task, env, fixed in ENVS:
         key = fixed.split("_")[0]
         for cls, label, case_of, paper_cls in CLASSES:
-            case = case_of(key, fixed)
-            rows.append(row(task, env, cls, label, case, paper_cls, results, runs, prev.get(case)))
+            rows.append(row(task, env, cls, label, case_of(key, fixed), paper_cls, results))
     return rows
 
 
@@ -298,15 +220,14 @@ def plot(rows: list[dict], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", type=Path, default=RUNS, help="the run directories seeds.py wrote")
     ap.add_argument("--results", type=Path, default=RESULTS,
                     help="where seeds_<case>.json are and table2.* go")
     ap.add_argument("--no-plot", action="store_true", help="skip table2.png")
     args = ap.parse_args(argv)
-    rows = build(args.results, args.runs)
+    rows = build(args.results)
     args.results.mkdir(parents=True, exist_ok=True)
     result = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
-              "runs": str(args.runs), "pruned_below_density": PRUNED, "paper": PAPER, "rows": rows}
+              "pruned_below_density": PRUNED, "paper": PAPER, "rows": rows}
     atomic_write_bytes(args.results / "table2.json", (json.dumps(result, indent=1) + "\n").encode())
     atomic_write_bytes(args.results / "table2.md", table(rows).encode())
     if not args.no_plot:

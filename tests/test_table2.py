@@ -13,21 +13,24 @@ import pytest
 
 from chromatic.compiler.compile import compile_policy
 from chromatic.compiler.ir import Normalization
-from chromatic.compiler.policy_file import load_policy, save_policy
+from chromatic.compiler.policy_file import save_policy
 from chromatic.compiler.synth import random_policy
 from chromatic.training import masked
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+seeds_mod = None  # benchmarks/seeds.py, set by the table2 fixture
 
 
 @pytest.fixture(scope="module")
 def table2():
+    global seeds_mod
     sys.path.insert(0, str(BENCH))  # table2.py imports seeds.py beside it, as when run as a script
     try:
         spec = importlib.util.spec_from_file_location("table2", BENCH / "table2.py")
         assert spec is not None and spec.loader is not None
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
+        seeds_mod = sys.modules["seeds"]  # the seeds.py table2.py imported
         yield mod
     finally:
         sys.path.remove(str(BENCH))
@@ -45,16 +48,19 @@ def masked_policy(kept: int):
 
 
 def write_case(results: Path, runs: Path, case: str, seeds: list[tuple[int, float, object]],
-               out_elsewhere: Path | None = None) -> None:
-    """seeds_<case>.json and one policy.npz per seed (the policy's eval_return is the JSON's)."""
+               logs: dict[int, list[dict]] | None = None) -> None:
+    """seeds_<case>.json as seeds.py writes it: per seed the eval return and the facts read from
+    its run directory (a policy file and, if given, a log)."""
     per_seed = []
     for seed, ret, policy in seeds:
-        run_dir = (out_elsewhere / f"seed{seed}") if out_elsewhere else runs / case / f"seed{seed}"
+        run_dir = runs / case / f"seed{seed}"
         run_dir.mkdir(parents=True, exist_ok=True)
         save_policy(policy.replace(metadata={**policy.metadata, "eval_return": ret, "seed": seed}),
                     run_dir / "policy.npz")
+        if logs and seed in logs:
+            (run_dir / "log.jsonl").write_text("\n".join(json.dumps(r) for r in logs[seed]) + "\n")
         per_seed.append({"seed": seed, "eval_return": ret, "timesteps": 1000,
-                         "train_command": f"chromatic train --seed {seed} --out {run_dir}"})
+                         "facts": seeds_mod.policy_facts(run_dir)})
     (results / f"seeds_{case}.json").write_text(json.dumps({"case": case, "seeds": len(seeds),
                                                              "per_seed": per_seed}))
 
@@ -63,23 +69,25 @@ def test_table2_numbers_on_a_fake_results_folder(tmp_path, table2):
     results, runs = tmp_path / "results", tmp_path / "runs"
     results.mkdir()
     chrom = random_policy((17, 41, 6), 17, seed=1)
+    # seed 1's log: the largest perturbed return in training
     write_case(results, runs, "halfcheetah_h41_c17",
-               [(0, 100.0, chrom), (1, 300.0, chrom), (2, 200.0, chrom)])
-    # a log for seed 1: the largest perturbed return in training
-    (runs / "halfcheetah_h41_c17" / "seed1" / "log.jsonl").write_text(
-        "\n".join(json.dumps({"iteration": i, "max_return": m}) for i, m in enumerate([50.0, 420.0, 310.0])))
-    # masked: the 50 % seed has the best return but is not > 90 % pruned; 40 and 80 kept are
+               [(0, 100.0, chrom), (1, 300.0, chrom), (2, 200.0, chrom)],
+               logs={1: [{"iteration": i, "max_return": m} for i, m in enumerate([50.0, 420.0, 310.0])]})
+    # masked: the 50 % seed has the best return but is not > 90 % pruned; 40 and 80 kept are;
+    # seed 2's training return counts only on iterations already > 90 % pruned
     write_case(results, runs, "table2_halfcheetah_masked",
-               [(0, 900.0, masked_policy(470)), (1, 400.0, masked_policy(40)), (2, 500.0, masked_policy(80))])
-    # Walker2d masked: no seed pruned enough; its policy lives at the command's --out only
-    write_case(results, runs, "table2_walker2d_masked", [(0, 700.0, masked_policy(470))],
-               out_elsewhere=tmp_path / "elsewhere")
-    # Hopper Toeplitz: the run directory holds another run (eval_return differs): no sizes
-    write_case(results, runs, "table2_hopper_toeplitz", [(0, 10.0, random_policy((11, 41, 3), seed=0))])
-    save_policy(random_policy((11, 41, 3), seed=0).replace(metadata={"eval_return": 11.0}),
-                runs / "table2_hopper_toeplitz" / "seed0" / "policy.npz")
+               [(0, 900.0, masked_policy(470)), (1, 400.0, masked_policy(40)), (2, 500.0, masked_policy(80))],
+               logs={2: [{"iteration": 0, "max_return": 800.0, "mask_density": 0.5},
+                         {"iteration": 1, "max_return": 600.0, "mask_density": 0.08}]})
+    # Walker2d masked: no seed pruned enough
+    write_case(results, runs, "table2_walker2d_masked", [(0, 700.0, masked_policy(470))])
+    # Hopper Toeplitz: recorded before seeds.py kept its policy's facts: no sizes
+    old = {"case": "table2_hopper_toeplitz",
+           "per_seed": [{"seed": 0, "eval_return": 10.0, "timesteps": 1000}]}
+    (results / "seeds_table2_hopper_toeplitz.json").write_text(json.dumps(old))
+    shutil.rmtree(runs)  # the table reads the JSON only
 
-    table2.main(["--results", str(results), "--runs", str(runs)])
+    table2.main(["--results", str(results)])
     out = json.loads((results / "table2.json").read_text())
     assert (results / "table2.md").is_file() and (results / "table2.png").is_file()
     rows = {(r["task"], r["class"]): r for r in out["rows"]}
@@ -98,19 +106,18 @@ def test_table2_numbers_on_a_fake_results_folder(tmp_path, table2):
     assert m["status"] == "ok" and m["seeds"] == 3 and m["seeds_reported"] == 2
     assert (m["best"], m["median"], m["best_seed"]) == (500.0, 450.0, 2)
     assert [round(s["mask_density"], 4) for s in m["per_seed"]] == [round(k / 943, 4) for k in (470, 40, 80)]
-    best = load_policy(m["per_seed"][2]["policy"])
     assert m["weight_params"] == 80 and m["paper_bits"] == 943 * 7 + 32 * (80 + 41)
-    assert m["blob_bits"] == 8 * len(compile_policy(best))
+    assert m["blob_bits"] == 8 * len(compile_policy(masked_policy(80)))
     assert m["compression"] == pytest.approx(1 - 121 / 984)
+    assert m["max_training_return"] == 600.0
 
     w = rows["Walker2d", "masked"]
     assert w["status"] == "none reached 90 %" and "none reached 90 %" in w["note"]
     assert w["min_mask_density"] == pytest.approx(470 / 943)
-    assert w["per_seed"][0]["policy"].startswith(str(tmp_path / "elsewhere"))
 
     t = rows["Hopper", "toeplitz"]
     assert t["status"] == "ok" and t["best"] == 10.0 and "weight_params" not in t
-    assert "not found" in t["note"]
+    assert "no seed recorded" in t["note"]
 
     assert rows["Hopper", "chromatic_learned"]["status"] == "no case"
     assert rows["Walker2d", "unstructured"]["status"] == "not run"
@@ -118,23 +125,6 @@ def test_table2_numbers_on_a_fake_results_folder(tmp_path, table2):
     assert ("| HalfCheetah | chromatic, fixed random partition | `halfcheetah_h41_c17` | 3 | 300 (200) | "
             "3,779 |") in md
     assert md.count("not run") >= 10 and "Striker" in md
-
-    # the run directories are gone (a new session): what the previous table2.json read is kept
-    shutil.rmtree(runs)
-    shutil.rmtree(tmp_path / "elsewhere")
-    table2.main(["--results", str(results), "--runs", str(runs), "--no-plot"])
-    again = {(r["task"], r["class"]): r for r in json.loads((results / "table2.json").read_text())["rows"]}
-    for key in (("HalfCheetah", "chromatic_fixed"), ("HalfCheetah", "masked"), ("Walker2d", "masked")):
-        assert again[key] == rows[key], key
-    assert (results / "table2.md").read_text() == md
-    # ... but not for a seed whose result changed since (another run under the same seed)
-    changed = {"case": "halfcheetah_h41_c17",
-               "per_seed": [{"seed": 1, "eval_return": 301.0, "timesteps": 1000}]}
-    (results / "seeds_halfcheetah_h41_c17.json").write_text(json.dumps(changed))
-    table2.main(["--results", str(results), "--runs", str(runs), "--no-plot"])
-    c = {(r["task"], r["class"]): r for r in json.loads((results / "table2.json").read_text())["rows"]}[
-        "HalfCheetah", "chromatic_fixed"]
-    assert c["per_seed"][0]["policy"] is None and c["max_training_return"] is None and "blob_bits" not in c
 
 
 def test_paper_transcription_matches_the_bit_rule(table2):
