@@ -2,12 +2,13 @@
 
     python benchmarks/seeds.py fig4_halfcheetah_enas fig4_halfcheetah_population \
         fig4_halfcheetah_random halfcheetah_h41_c17 --seeds 0 1 2     # the runs (resumable)
-    python benchmarks/fig4.py [--env halfcheetah] [--runs benchmarks/runs]
+    python benchmarks/fig4.py [--env halfcheetah]
 
 Reads ``benchmarks/results/seeds_<case>.json`` for the four controllers of one task (``fixed`` is
 the task's plain case, e.g. ``halfcheetah_h41_c17``, restricted to the same seeds as the others)
-and, for Fig. 5, each ENAS run's ``log.jsonl`` under ``--runs`` (the controller's mean reward at
-every NAS update). Writes ``benchmarks/results/fig4_<env>.png`` and ``fig4_<env>.md`` (the table:
+and, for Fig. 5, each ENAS seed's ``nas_curve`` there (the controller's mean reward and entropy at
+every NAS update, which seeds.py records from the run's log; seeds recorded before it did have
+none). Writes ``benchmarks/results/fig4_<env>.png`` and ``fig4_<env>.md`` (the table:
 median, quartiles, best and worst final evaluation per controller at equal timesteps).
 """
 
@@ -20,7 +21,6 @@ from pathlib import Path
 import numpy as np
 
 from chromatic.atomic import atomic_write_bytes
-from chromatic.training.checkpoint import read_log
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -59,7 +59,7 @@ def table(cases: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(env: str, cases: dict[str, dict], runs: Path, path: Path) -> None:
+def plot(env: str, cases: dict[str, dict], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -87,14 +87,12 @@ def plot(env: str, cases: dict[str, dict], runs: Path, path: Path) -> None:
     enas = cases.get("enas")
     b2 = b.twinx()
     for j, s in enumerate(enas["per_seed"] if enas else []):
-        run_dir = runs / f"fig4_{env}_enas" / f"seed{s['seed']}"
-        if not run_dir.is_dir():
+        if not s.get("nas_curve"):
             continue
-        rows = [r for r in read_log(run_dir) if r.get("nas_update")]
-        t = np.array([r["timesteps"] for r in rows]) / 1e6
-        b.plot(t, [r["controller_mean_reward"] for r in rows], "o-", ms=2.5, lw=1, color=f"C{j}",
+        t, reward, entropy, _ = (np.array(c, float) for c in zip(*s["nas_curve"], strict=True))
+        b.plot(t / 1e6, reward, "o-", ms=2.5, lw=1, color=f"C{j}",
                label=f"seed {s['seed']}: controller reward")
-        b2.plot(t, [r["controller_entropy"] for r in rows], ":", lw=1, color=f"C{j}")
+        b2.plot(t / 1e6, entropy, ":", lw=1, color=f"C{j}")
     if enas:
         b.set_title("Fig. 5: ENAS at each NAS update; dotted: entropy per edge (right)", fontsize=10)
         b.set_xlabel("training timesteps (M)")
@@ -109,7 +107,6 @@ def plot(env: str, cases: dict[str, dict], runs: Path, path: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--env", default="halfcheetah", choices=sorted(FIXED))
-    ap.add_argument("--runs", type=Path, default=HERE / "runs", help="where the seed runs are")
     args = ap.parse_args()
     cases = load_cases(args.env)
     if not cases:
@@ -117,7 +114,7 @@ def main() -> None:
                          f"run benchmarks/seeds.py fig4_{args.env}_* first")
     text = table(cases)
     atomic_write_bytes(RESULTS / f"fig4_{args.env}.md", text.encode())
-    plot(args.env, cases, args.runs, RESULTS / f"fig4_{args.env}.png")
+    plot(args.env, cases, RESULTS / f"fig4_{args.env}.png")
     print(text, end="")
 
 

@@ -238,6 +238,9 @@ def summarize(name: str, case: Case, runs: Path) -> dict:
             "train_command": meta["train_command"],
             "curve": [[r["timesteps"], r["eval_return"]] for r in rows if r.get("eval_return") is not None],
             "facts": policy_facts(d),
+            # Fig. 5 (benchmarks/fig4.py): timesteps, controller reward and entropy, moves so far
+            "nas_curve": [[r["timesteps"], r.get("controller_mean_reward"), r.get("controller_entropy"),
+                           r.get("incumbent_moves")] for r in rows if r.get("nas_update")],
         })
     fresh = {s["seed"] for s in seeds}
     seeds += [s for k, s in recorded(name, case).items() if k not in fresh]
