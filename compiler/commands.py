@@ -84,10 +84,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_import(args: argparse.Namespace) -> int:
     from chromatic.compiler.importer import import_model, load_calibration, summary
     from chromatic.compiler.policy_file import save_policy
+    from chromatic.errors import ChromaticError
 
+    if args.refit_rounds is not None and not args.refit:
+        raise ChromaticError("--refit-rounds only applies with --refit")
     calibration = load_calibration(args.calibration) if args.calibration else None
+    rounds = {} if args.refit_rounds is None else {"refit_rounds": args.refit_rounds}
     result = import_model(
-        args.model, args.colors, args.normalization, weighting=args.weighting, calibration=calibration
+        args.model,
+        args.colors,
+        args.normalization,
+        weighting=args.weighting,
+        calibration=calibration,
+        refit=args.refit,
+        **rounds,
     )
     save_policy(result.policy, args.output)
     print(f"wrote {args.output}: {summary(result)}")
@@ -112,5 +122,18 @@ def register_import(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--calibration", metavar="OBS.npy", help="with --colors: observations (N x d0) the policy visits"
+    )
+    p.add_argument(
+        "--refit",
+        action="store_true",
+        help="with --colors and --calibration: fit the palette and biases (and move single edges) "
+        "so the colored actions match the dense ones on the calibration observations",
+    )
+    p.add_argument(
+        "--refit-rounds",
+        type=int,
+        metavar="R",
+        help="with --refit: edge-reassignment sweeps, each followed by a refit; 0 keeps the k-means "
+        "partition (default 3)",
     )
     p.set_defaults(handler=cmd_import)

@@ -32,6 +32,9 @@ from chromatic.errors import ChromaticError
 
 WEIGHTINGS = ("none", "sensitivity")
 STATS_KEYS = {"mean", "var", "std", "epsilon", "clip_obs", "count"}
+REFIT_ROUNDS = 3  # reassignment sweeps, each followed by a palette and bias refit
+REFIT_CANDIDATES = 8  # colors an edge may move to: the nearest in value to its current one
+_REFIT_TOL = 1e-4  # stop refitting when a Gauss-Newton step gains less than this share of the loss
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,7 @@ class ImportResult:
     action_rms_error: float | None = None  # colored vs dense actions, RMS over all outputs
     action_max_error: float | None = None
     error_inputs: str = ""  # which observations the errors are over
+    refit: RefitReport | None = None  # with refit=True: the calibration refit's report
 
 
 def actions(policy: Policy, obs: np.ndarray) -> np.ndarray:
@@ -247,11 +251,15 @@ def import_model(
     stats: str | os.PathLike[str] | None = None,
     weighting: str = "none",
     calibration: np.ndarray | None = None,
+    refit: bool = False,
+    refit_rounds: int = REFIT_ROUNDS,
 ) -> ImportResult:
     """Import ``model``; with ``colors`` cluster its weights into one palette of that size.
 
     ``weighting="sensitivity"`` weights each edge's squared error by its first-order effect on
     the action over ``calibration`` observations (raw, N x d0, ones the policy visits).
+    ``refit=True`` then fits the palette and biases (and moves single edges, ``refit_rounds``
+    sweeps) to reproduce the dense policy's actions on ``calibration`` (:func:`refit_coloring`).
     """
     if weighting not in WEIGHTINGS:
         raise ChromaticError(f"unknown weighting {weighting!r}; expected one of {list(WEIGHTINGS)}")
@@ -261,8 +269,12 @@ def import_model(
         )
     if colors is not None and not 1 <= colors <= 1 << 16:
         raise ChromaticError(f"--colors must be in [1, 65536], got {colors}")
-    if colors is None and (weighting != "none" or calibration is not None):
-        raise ChromaticError("--weighting and --calibration only apply with --colors")
+    if colors is None and (weighting != "none" or calibration is not None or refit):
+        raise ChromaticError("--weighting, --calibration and --refit only apply with --colors")
+    if refit and calibration is None:
+        raise ChromaticError("--refit needs --calibration OBS.npy (observations the policy visits)")
+    if refit_rounds < 0:
+        raise ChromaticError(f"--refit-rounds must be >= 0, got {refit_rounds}")
     notes: list[str] = []
     meta: dict[str, str | int | float] = {}
     obs_stats = None if stats is None else load_stats(stats)
@@ -303,6 +315,19 @@ def import_model(
     colored = colored.replace(
         metadata={**colored.metadata, "import_colors": colors, "import_variance_loss": report.variance_loss}
     )
+    refit_report = None
+    if refit:
+        colored, refit_report = refit_coloring(colored, dense, probe, refit_rounds)
+        colored = colored.replace(
+            metadata={
+                **colored.metadata,
+                "import_refit_rounds": refit_rounds,
+                "import_refit_observations": refit_report.observations,
+                "import_refit_rms_before": refit_report.rms_before,
+                "import_refit_rms_after": refit_report.rms_after,
+                "import_refit_edges_moved": refit_report.edges_moved,
+            }
+        )
     if report.num_colors < colors:
         notes.append(f"only {report.distinct_weights} distinct weights: M={report.num_colors}, not {colors}")
     err = actions(colored, probe) - actions(dense, probe)
@@ -314,6 +339,209 @@ def import_model(
         action_rms_error=float(np.sqrt(np.mean(err * err))),
         action_max_error=float(np.abs(err).max()),
         error_inputs=probe_name,
+        refit=refit_report,
+    )
+
+
+# -- data-aware refit of a coloring -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefitReport:
+    """What the calibration refit did: action RMS error against the dense policy on the
+    calibration observations before (the k-means coloring) and after, and edges moved."""
+
+    rms_before: float
+    rms_after: float
+    rounds: int
+    edges_moved: int
+    observations: int
+
+
+def _normalized(policy: Policy, obs: np.ndarray) -> np.ndarray:
+    std = np.where(policy.normalization.std == 0, 1.0, policy.normalization.std)
+    return (np.asarray(obs, np.float64) - policy.normalization.mean) / std
+
+
+def _forward(
+    policy: Policy, x: np.ndarray, palette: np.ndarray, parts: list[np.ndarray], biases: list[np.ndarray]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Every layer's input (the last entry is the action) and pre-activation."""
+    xs, zs = [x], []
+    for l, (p, b) in enumerate(zip(parts, biases, strict=True)):
+        zs.append(xs[-1] @ palette[p].T + b)
+        xs.append(policy.activation(l).apply(zs[-1]))
+    return xs, zs
+
+
+def _slope(act: Activation, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    if act == Activation.TANH:
+        return 1.0 - y * y
+    if act == Activation.RELU:
+        return (z > 0).astype(np.float64)
+    return np.ones_like(z)
+
+
+def _normal_equations(
+    policy: Policy, x: np.ndarray, target: np.ndarray, palette: np.ndarray, parts: list[np.ndarray],
+    biases: list[np.ndarray], chunk: int = 1024,
+) -> tuple[np.ndarray, np.ndarray]:
+    """J^T J and J^T r of the action residual with respect to (palette, every layer's bias)."""
+    m = palette.size
+    n_par = m + sum(b.size for b in biases)
+    jtj, jtr = np.zeros((n_par, n_par)), np.zeros(n_par)
+    # onehot[l][j, i*m + k] = 1 if edge (i, j) of layer l has color k
+    onehot = []
+    for p in parts:
+        out, inp = p.shape
+        oh = np.zeros((inp, out, m))
+        oh[np.arange(inp)[None, :], np.arange(out)[:, None], p] = 1.0
+        onehot.append(oh.reshape(inp, out * m))
+    for s in range(0, x.shape[0], chunk):
+        xs, zs = _forward(policy, x[s : s + chunk], palette, parts, biases)
+        r = xs[-1] - target[s : s + chunk]
+        n, d_out = r.shape
+        jac = _slope(policy.activation(len(parts) - 1), zs[-1], xs[-1])[:, :, None] * np.eye(d_out)
+        cols = [np.zeros((n, d_out, m))]
+        bias_cols: list[np.ndarray] = []
+        for l in range(len(parts) - 1, -1, -1):  # jac: d action / d z_l, (n, d_out, out_l)
+            bias_cols.insert(0, jac)
+            inputs_by_color = (xs[l] @ onehot[l]).reshape(n, parts[l].shape[0], m)
+            cols[0] = cols[0] + jac @ inputs_by_color
+            if l:
+                slope = _slope(policy.activation(l - 1), zs[l - 1], xs[l])
+                jac = (jac @ palette[parts[l]]) * slope[:, None, :]
+        j = np.concatenate(cols + bias_cols, axis=2).reshape(n * d_out, n_par)
+        jtj += j.T @ j
+        jtr += j.T @ r.ravel()
+    return jtj, jtr
+
+
+def _loss(policy: Policy, x: np.ndarray, target: np.ndarray, palette, parts, biases) -> float:  # type: ignore[no-untyped-def]
+    a = _forward(policy, x, palette, parts, biases)[0][-1]
+    return float(((a - target) ** 2).sum())
+
+
+def _refit_values(
+    policy: Policy, x: np.ndarray, target: np.ndarray, palette: np.ndarray, parts: list[np.ndarray],
+    biases: list[np.ndarray], iterations: int = 50,
+) -> tuple[np.ndarray, list[np.ndarray], float]:
+    """Levenberg-Marquardt on the palette and biases, partition fixed; a step is taken only if it
+    lowers the calibration loss, so the result is never worse than the start."""
+    loss = _loss(policy, x, target, palette, parts, biases)
+    m, lam = palette.size, 1e-3
+    jtj, jtr = _normal_equations(policy, x, target, palette, parts, biases)
+    for _ in range(iterations):
+        d = np.diag(jtj).copy()
+        d[d <= 0] = 1e-12 * max(float(d.max()), 1e-300)
+        try:
+            step = -np.linalg.solve(jtj + lam * np.diag(d), jtr)
+        except np.linalg.LinAlgError:
+            lam *= 10
+            continue
+        new_palette = palette + step[:m]
+        new_biases, off = [], m
+        for b in biases:
+            new_biases.append(b + step[off : off + b.size])
+            off += b.size
+        new_loss = _loss(policy, x, target, new_palette, parts, new_biases)
+        if np.isfinite(new_loss) and new_loss < loss:
+            gain = (loss - new_loss) / loss
+            palette, biases, loss = new_palette, new_biases, new_loss
+            if gain < _REFIT_TOL:
+                break
+            lam = max(lam / 3, 1e-9)
+            jtj, jtr = _normal_equations(policy, x, target, palette, parts, biases)
+        else:
+            lam *= 4
+            if lam > 1e10:
+                break
+    return palette, biases, loss
+
+
+def _reassign(
+    policy: Policy, x: np.ndarray, target: np.ndarray, palette: np.ndarray, parts: list[np.ndarray],
+    biases: list[np.ndarray],
+) -> tuple[list[np.ndarray], float, int]:
+    """One coordinate-descent sweep over the edges: each moves to the color (of the
+    ``REFIT_CANDIDATES`` nearest in value to its own) that lowers the exact calibration loss
+    most, if any does and its color keeps another edge. Never raises the loss."""
+    parts = [p.copy() for p in parts]
+    count = np.bincount(np.concatenate([p.ravel() for p in parts]), minlength=palette.size)
+    near = np.argsort(np.abs(palette[:, None] - palette[None, :]), axis=1, kind="stable")
+    near = near[:, : min(REFIT_CANDIDATES, palette.size)]
+    xs, zs = _forward(policy, x, palette, parts, biases)
+    loss = float(((xs[-1] - target) ** 2).sum())
+    last, moved = len(parts) - 1, 0
+    for l, p in enumerate(parts):
+        act = policy.activation(l)
+        for i, j in np.ndindex(p.shape):
+            a = p[i, j]
+            if count[a] == 1:
+                continue
+            cand = near[a]
+            zi = zs[l][:, i, None] + xs[l][:, j, None] * (palette[cand] - palette[a])  # (N, K)
+            hi = act.apply(zi)
+            if l == last:
+                old = float(((xs[-1][:, i] - target[:, i]) ** 2).sum())
+                losses = loss - old + ((hi - target[:, i, None]) ** 2).sum(axis=0)
+            else:
+                dh = hi - xs[l + 1][:, i, None]  # (N, K): unit i's output under each candidate
+                z = zs[l + 1][:, None, :] + dh[:, :, None] * palette[parts[l + 1][:, i]]
+                h = policy.activation(l + 1).apply(z)
+                for q in range(l + 2, len(parts)):
+                    h = policy.activation(q).apply(h @ palette[parts[q]].T + biases[q])
+                losses = ((h - target[:, None, :]) ** 2).sum(axis=(0, 2))
+            best = int(np.argmin(losses))
+            k = int(cand[best])
+            if k != a and losses[best] < loss * (1 - 1e-9):
+                p[i, j] = k
+                count[a] -= 1
+                count[k] += 1
+                moved += 1
+                xs, zs = _forward(policy, x, palette, parts, biases)
+                loss = float(((xs[-1] - target) ** 2).sum())
+    return parts, loss, moved
+
+
+def refit_coloring(
+    colored: Policy, dense: Policy, obs: np.ndarray, rounds: int = REFIT_ROUNDS
+) -> tuple[Policy, RefitReport]:
+    """Fit ``colored``'s palette and biases so its actions match ``dense``'s on ``obs``.
+
+    Gauss-Newton (Levenberg-Marquardt) on the M palette values and all biases with the
+    partition fixed, minimizing the summed squared action difference over the calibration
+    observations; then ``rounds`` times a coordinate-descent sweep that moves single edges to a
+    color that lowers that loss (exactly evaluated) followed by another refit. Every step is
+    accepted only if it lowers the loss, so the result is never worse than ``colored`` on ``obs``;
+    M, the structure, the normalization and the activations are kept, and every color keeps at
+    least one edge. ``rounds=0`` keeps the partition.
+    """
+    if rounds < 0:
+        raise ChromaticError(f"--refit-rounds must be >= 0, got {rounds}")
+    x = _normalized(colored, obs)
+    target = actions(dense, obs)
+    parts = [np.array(layer.partition) for layer in colored.layers]
+    biases = [np.array(layer.bias) for layer in colored.layers]
+    palette = np.array(colored.palette)
+    before = _loss(colored, x, target, palette, parts, biases)
+    palette, biases, loss = _refit_values(colored, x, target, palette, parts, biases)
+    moved = 0
+    for _ in range(rounds):
+        parts, _, n_moved = _reassign(colored, x, target, palette, parts, biases)
+        if not n_moved:
+            break
+        moved += n_moved
+        palette, biases, loss = _refit_values(colored, x, target, palette, parts, biases)
+    layers = tuple(Layer(p, b) for p, b in zip(parts, biases, strict=True))
+    refit = colored.replace(layers=layers, palette=palette).validate()
+    size = target.size
+    return refit, RefitReport(
+        rms_before=float(np.sqrt(before / size)),
+        rms_after=float(np.sqrt(loss / size)),
+        rounds=rounds,
+        edges_moved=moved,
+        observations=int(obs.shape[0]),
     )
 
 
@@ -350,5 +578,11 @@ def summary(result: ImportResult) -> str:
         line += (
             f", action error vs dense RMS {result.action_rms_error:.4g} max {result.action_max_error:.4g}"
             f" (over {result.error_inputs})"
+        )
+    r = result.refit
+    if r is not None:
+        line += (
+            f"; refit to them: RMS {r.rms_before:.4g} before (k-means), {r.edges_moved} edges moved"
+            f" in {r.rounds} rounds"
         )
     return line

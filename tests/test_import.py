@@ -492,6 +492,10 @@ def test_sensitivity_weights_are_squared_action_gradients():
         ({"calibration": np.zeros((3, 17))}, "only apply with --colors"),
         ({"colors": 0}, r"--colors must be in \[1, 65536\], got 0"),
         ({"colors": 4, "calibration": np.zeros((3, 5))}, r"expected \(N, 17\)"),
+        ({"colors": 8, "refit": True}, "--refit needs --calibration"),
+        ({"refit": True, "calibration": np.zeros((3, 17))}, "only apply with --colors"),
+        ({"refit": True}, "only apply with --colors"),
+        ({"colors": 8, "refit": True, "calibration": np.zeros((3, 17)), "refit_rounds": -1}, ">= 0, got -1"),
     ],
 )
 def test_bad_coloring_options(tmp_path, kwargs, message):
@@ -528,3 +532,102 @@ def test_more_colors_than_distinct_weights(tmp_path):
     save_policy(src, tmp_path / "p.npz")
     r = import_model(tmp_path / "p.npz", colors=9)
     assert r.policy.num_colors == 5 and any("only 5 distinct weights" in n for n in r.notes)
+
+
+# -- calibration refit ----------------------------------------------------------------------
+REFIT_NETS = {
+    "tanh": lambda: torch_style(),
+    "relu-2-hidden-linear-out": lambda: torch_style(act="Relu", hidden=(16, 12), out_tanh=False),
+    "keras-tanh-2-hidden": lambda: keras_style(hidden=(24, 24)),
+}
+
+
+@pytest.mark.parametrize("net", list(REFIT_NETS))
+@pytest.mark.parametrize("colors", [3, 8])
+@pytest.mark.parametrize("weighting", ["none", "sensitivity"])
+def test_refit_never_raises_the_calibration_error(tmp_path, net, colors, weighting):
+    path = REFIT_NETS[net]().save(tmp_path / "m.onnx")
+    x = observations(17 if net != "keras-tanh-2-hidden" else 11, 150, seed=11)
+    kw = {"colors": colors, "weighting": weighting, "calibration": x}
+    plain = import_model(path, **kw)
+    kept = import_model(path, **kw, refit=True, refit_rounds=0)
+    moved = import_model(path, **kw, refit=True, refit_rounds=2)
+    for r in (kept, moved):
+        assert r.refit.rms_before == pytest.approx(plain.action_rms_error, rel=1e-9)
+        assert r.refit.rms_after == pytest.approx(r.action_rms_error, rel=1e-6)  # the policy as written
+        assert r.action_rms_error <= plain.action_rms_error * (1 + 1e-9)
+        p = r.policy
+        assert p.structure == Structure.CHROMATIC and p.num_colors == plain.policy.num_colors == colors
+        used = np.bincount(np.concatenate([q.partition.ravel() for q in p.layers]), minlength=colors)
+        assert used.min() >= 1  # every color keeps an edge
+        assert p.normalization.mean.tolist() == plain.policy.normalization.mean.tolist()
+        assert p.metadata["import_refit_observations"] == 150
+    # the refit is a real gain on these random nets, not a rounding change
+    assert kept.action_rms_error < 0.9 * plain.action_rms_error
+    assert moved.action_rms_error <= kept.action_rms_error * (1 + 1e-9)
+    assert kept.refit.edges_moved == 0 and kept.policy.metadata["import_refit_rounds"] == 0
+    for a, b in zip(kept.policy.layers, plain.policy.layers, strict=True):
+        assert np.array_equal(a.partition, b.partition)  # rounds=0 keeps the k-means partition
+    blob = compile_policy(moved.policy)
+    x2 = observations(x.shape[1], 20, seed=12)
+    np.testing.assert_allclose(load(blob, "numpy").batch(x2), forward(moved.policy, x2), atol=1e-5)
+
+
+@pytest.mark.parametrize("out_act", list(Activation))
+@pytest.mark.parametrize("hidden", [Activation.TANH, Activation.RELU])
+def test_refit_normal_equations_are_the_loss_gradient(out_act, hidden):
+    """J^T r of the Gauss-Newton step is half the gradient of the squared action error."""
+    from chromatic.compiler.importer import _loss, _normal_equations, _normalized
+
+    src = random_policy((3, 5, 4, 2), 6, seed=2, output_activation=out_act, hidden_activation=hidden)
+    obs = observations(3, 40, seed=5).astype(np.float64)
+    x = _normalized(src, obs)
+    target = np.random.default_rng(1).uniform(-1, 1, (40, 2))
+    parts = [np.array(layer.partition) for layer in src.layers]
+    biases = [np.array(layer.bias) for layer in src.layers]
+    theta = np.concatenate([src.palette] + biases)
+    jtj, jtr = _normal_equations(src, x, target, src.palette, parts, biases, chunk=16)
+
+    def loss(t):
+        pal, off, bs = t[: src.num_colors], src.num_colors, []
+        for b in biases:
+            bs.append(t[off : off + b.size])
+            off += b.size
+        return _loss(src, x, target, pal, parts, bs)
+
+    h = 1e-6
+    for k in range(theta.size):
+        e = np.zeros_like(theta)
+        e[k] = h
+        grad = (loss(theta + e) - loss(theta - e)) / (2 * h)
+        assert jtr[k] == pytest.approx(grad / 2, rel=1e-4, abs=1e-7)
+    assert np.allclose(jtj, jtj.T) and np.linalg.eigvalsh(jtj).min() > -1e-9
+
+
+def test_cli_refit(tmp_path, capsys):
+    g = torch_style()
+    np.save(tmp_path / "obs.npy", observations(17, 120))
+    base = ["import", str(g.save(tmp_path / "m.onnx")), "-o", str(tmp_path / "p.npz"), "--colors", "6",
+            "--calibration", str(tmp_path / "obs.npy")]
+    assert main([*base, "--refit", "--refit-rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "chromatic M=6" in out and "(over 120 calibration observations); refit to them: RMS" in out
+    assert "in 1 rounds" in out
+    p = load_policy(tmp_path / "p.npz")
+    assert p.metadata["import_refit_rounds"] == 1
+    assert p.metadata["import_refit_rms_after"] < p.metadata["import_refit_rms_before"]
+    assert main(["compile", str(tmp_path / "p.npz"), "-o", str(tmp_path / "p.cblob")]) == 0
+    capsys.readouterr()
+    (tmp_path / "q.npz").write_bytes(b"keep")
+    for extra, message in (
+        (["--refit-rounds", "2"], "--refit-rounds only applies with --refit"),
+        (["--refit", "--refit-rounds", "-1"], "--refit-rounds must be >= 0, got -1"),
+    ):
+        args = [*base[:3], str(tmp_path / "q.npz"), *base[4:], *extra]
+        assert main(args) == 1
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1
+        assert (tmp_path / "q.npz").read_bytes() == b"keep"
+    no_calib = ["import", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "q.npz"), "--colors", "6", "--refit"]
+    assert main(no_calib) == 1
+    assert "--refit needs --calibration" in capsys.readouterr().err
