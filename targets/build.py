@@ -107,18 +107,26 @@ def run(cmd: list[str], what: str, cwd: Path | None = None) -> str:
     return proc.stdout
 
 
-def selftest_vectors(blob: Blob, target: Target, n: int = SELFTEST_VECTORS, seed: int = 0):
-    """Observations around the normalization, what the kernel must output, and the bound."""
+def selftest_vectors(blob: Blob, target: Target, n: int = SELFTEST_VECTORS, seed: int = 0,
+                     kernel: str | None = None):
+    """Observations around the normalization, what the kernel must output, and the bound.
+
+    On a fixed-point target the kernel must equal its numpy model exactly: FixedModel, or
+    NarrowModel for a kernel in the narrow format (``kernel``'s Kernel.narrow); the bound is
+    error_bound's for that format."""
     p = blob.policy
     rng = np.random.default_rng(seed)
     z = rng.normal(0.0, 1.5, size=(n, p.layer_sizes[0]))
     obs = (p.normalization.mean + p.normalization.std * z).astype(np.float32)
     reference = forward(p, obs.astype(np.float64))
     if target.kernel == "fixed":
-        from chromatic.targets.fixed_point import FixedModel, error_bound
+        from chromatic.targets.fixed_point import FixedModel, NarrowModel, error_bound
 
-        expected = FixedModel(blob).forward(obs)
-        bound = error_bound(p, obs)
+        if kernel is not None and get_kernel(kernel).narrow:
+            model = NarrowModel(blob)
+            expected, bound = model.forward(obs), error_bound(p, obs, model.layers)
+        else:
+            expected, bound = FixedModel(blob).forward(obs), error_bound(p, obs)
         return obs, expected, reference, 0.0, 0.0, bound
     scale = np.maximum(1.0, np.abs(reference))
     bound = float(FLOAT_RTOL * scale.max() + FLOAT_ATOL)
@@ -377,7 +385,7 @@ def _build_into(out: Path, data: bytes, blob: Blob, target: Target, kernel: str,
     run([target.ar, "rcs", str(lib), *map(str, objs.values())], "create the static library")
 
     # -- selftest/: embedded vectors, startup, linker script --------------------------------
-    obs, expected, reference, rtol, atol, bound = selftest_vectors(blob, target)
+    obs, expected, reference, rtol, atol, bound = selftest_vectors(blob, target, kernel=kernel)
     (test_dir / "selftest.c").write_text(selftest_source(
         data, prefix, obs, expected, reference, rtol, atol, bound, target.firmware))
     inc = ("-I", str(src))

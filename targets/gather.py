@@ -47,7 +47,7 @@ import numpy as np
 from chromatic.compiler.ir import Activation
 from chromatic.errors import ChromaticError
 from chromatic.runtime.reference import OBS_LIMIT
-from chromatic.targets.spec import WINDOW_BITS, KernelSpec, index_windows
+from chromatic.targets.spec import WINDOW_BITS, KernelSpec, index_windows, require_dictionary
 from chromatic.targets.templates import render
 
 # tanh(x) ~= x * P(x^2) / Q(x^2) on |x| < 8 (minimax for float32 evaluation with FMA), scaled
@@ -219,13 +219,8 @@ class GatherKernel:
 
 def check(spec: KernelSpec) -> None:
     """A one-line error for a policy this generator cannot write assembly for."""
-    if spec.implicit:
-        raise ChromaticError(f"the gather kernel needs stored partitions; structure "
-                             f"{spec.structure!r} is not supported (use --kernel loadable)")
+    require_dictionary(spec, "gather")
     b = spec.index_bits
-    if b == 0:
-        raise ChromaticError("the gather kernel needs a dictionary (M = 1 policies have none); "
-                             "use --kernel loadable")
     if b > WINDOW_BITS - 7:
         raise ChromaticError(f"the gather kernel reads at most {WINDOW_BITS - 7} index bits; "
                              "use --kernel loadable")

@@ -12,19 +12,13 @@ instead: faster, larger. Init checks that the blob is the one the code was gener
 
 from __future__ import annotations
 
-from chromatic.errors import ChromaticError
-from chromatic.targets.spec import KernelSpec
+from chromatic.targets.spec import KernelSpec, require_dictionary
 from chromatic.targets.templates import render
 
 
 def check(spec: KernelSpec) -> None:
     """A one-line error for a policy this generator cannot specialize."""
-    if spec.implicit:
-        raise ChromaticError(f"the inline kernel needs stored partitions; structure "
-                             f"{spec.structure!r} is not supported (use --kernel loadable)")
-    if spec.index_bits == 0:
-        raise ChromaticError("the inline kernel needs a dictionary (M = 1 policies have none); "
-                             "use --kernel loadable")
+    require_dictionary(spec, "inline")
 
 
 def inline_kernel(prefix: str, spec: KernelSpec) -> str:

@@ -49,6 +49,9 @@ class Kernel:
     render: Callable[[KernelSpec, str, Target], Rendered]
     #: further source files it writes, as suffixes of the prefix: ('gather.S',) -> p_gather.S
     sources: tuple[str, ...] = ()
+    #: it computes in the narrow format (fixed_point.NarrowModel, bit-exact) instead of the
+    #: Q16 format of fixed_point.FixedModel that every other fixed-point kernel is exact with
+    narrow: bool = False
 
     def supports(self, target: Target) -> bool:
         return self.requires <= target.features
@@ -112,6 +115,14 @@ def _smlal(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
     return Rendered(k.c_source, {name: k.asm}, ((name, f"{prefix}_layers", k.stack_bytes),))
 
 
+def _muls(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
+    from chromatic.targets.muls import ROW_FRAME, muls_kernel
+
+    k = muls_kernel(prefix, spec)
+    name = f"{prefix}_muls.S"
+    return Rendered(k.c_source, {name: k.asm}, tuple((name, fn, ROW_FRAME) for fn in k.rows))
+
+
 def _unrolled(spec: KernelSpec, prefix: str, target: Target) -> Rendered:
     from chromatic.targets.unrolled import fixed_kernel, float_kernel
 
@@ -145,6 +156,12 @@ REGISTRY: dict[str, Kernel] = {k.name: k for k in (
            "FPU (e.g. cortex-m3); target {target} cannot run it: use --kernel loadable (or "
            "packed, on a core without an FPU)",
            _check_of("smlal"), _smlal, ("smlal.S",)),
+    Kernel("muls", "fixed-point C generated per policy in the narrow format (32-bit sums: one "
+           "MULS per edge on v6-M), reading the blob's packed indices",
+           frozenset({"integer-only"}),
+           "the muls kernel is fixed point, for cores without an FPU; target {target} has "
+           "one: use --kernel gather, inline or loadable", _check_of("muls"), _muls,
+           ("muls.S",), narrow=True),
     Kernel("unrolled", "straight-line C with the indices baked in (float, or fixed point "
            "without an FPU): fastest, largest",
            frozenset(), "", _check_of("unrolled"), _unrolled),

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from chromatic.compiler.ir import Activation
 from chromatic.errors import ChromaticError
-from chromatic.targets.spec import KernelSpec
+from chromatic.targets.spec import KernelSpec, require_dictionary
 from chromatic.targets.templates import render
 
 INT32_MAX = (1 << 31) - 1
@@ -28,12 +27,7 @@ INT32_MAX = (1 << 31) - 1
 
 def check(spec: KernelSpec) -> None:
     """A one-line error for a policy this generator cannot write."""
-    if spec.implicit:
-        raise ChromaticError(f"the packed kernel needs stored partitions; structure "
-                             f"{spec.structure!r} is not supported (use --kernel loadable)")
-    if spec.index_bits == 0:
-        raise ChromaticError("the packed kernel needs a dictionary (M = 1 policies have none); "
-                             "use --kernel loadable")
+    require_dictionary(spec, "packed")
     if spec.index_bits > 25:
         raise ChromaticError("the packed kernel reads at most 25 index bits; use --kernel loadable")
 
@@ -53,7 +47,7 @@ def packed_asm(prefix: str) -> str:
 
 def packed_kernel(prefix: str, spec: KernelSpec) -> str:
     """init/infer for an FPU-less target (after the blob array): packed.c.in."""
-    from chromatic.targets.fixed_point import ONE, W_FRAC, FixedModel, relu_limit
+    from chromatic.targets.fixed_point import W_FRAC, FixedModel, c_activation, output_range
 
     check(spec)
     fx = FixedModel(spec.blob)
@@ -73,16 +67,12 @@ def packed_kernel(prefix: str, spec: KernelSpec) -> str:
         forms.add(form)
         v = (f"chromatic_fx_sat32((({prefix}_row_{form}({pos0}u + i * {n * b}u, {x}, {n}u) + "
              f"{1 << (W_FRAC - 1)}) >> {W_FRAC}) + {prefix}_bias[{bias_off}u + i])")
-        if act == Activation.TANH:
-            v = f"chromatic_fx_tanh({v})"
-        elif act == Activation.RELU:
-            v = f"chromatic_fx_relu({v}, {relu_limit(out)})"
+        v = c_activation(v, act, out)
         dst = "act[i] = chromatic_fx_output(v);" if l == last else f"{bufs[1 - l % 2]}[i] = v;"
         layers += [f"    for (i = 0; i < {out}u; i++) {{", f"        const int32_t v = {v};",
                    f"        {dst}", "    }"]
         bias_off += out
-        x_max = ONE if act == Activation.TANH else relu_limit(out) if act == Activation.RELU \
-            else INT32_MAX
+        x_max = output_range(act, out)
     biases = np.concatenate([np.asarray(bl).ravel() for bl in fx.biases])
     return render("packed.c", prefix=prefix, num_colors=spec.num_colors, palette=_ints(fx.palette),
                   num_biases=spec.num_biases, biases=_ints(biases), d0=spec.d0,

@@ -111,7 +111,7 @@ TARGETS: dict[str, Target] = {
         Target("cortex-m0plus", ARM_CC, ("-mcpu=cortex-m0plus", "-mfloat-abi=soft", *ARM_COMMON),
                64 * KIB, 8 * KIB, MICROBIT,
                "Cortex-M0+, no FPU, no divider (e.g. RP2040, SAMD21); QEMU microbit (M0)",
-               ("packed", "loadable"), cpu="cortex-m0plus"),
+               ("muls", "packed", "loadable"), cpu="cortex-m0plus"),
     )
 }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chromatic.compiler.blob import Blob, DType
+from chromatic.errors import ChromaticError
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,17 @@ def kernel_spec(blob: Blob) -> KernelSpec:
         std_offset=off["normalization"] + (2 if f16 else 4) * sizes[0],
         buffer_even=max(sizes[k] for k in range(0, last + 1, 2)),
         buffer_odd=max([sizes[k] for k in range(1, last + 1, 2)] or [0]))
+
+
+def require_dictionary(spec: KernelSpec, kernel: str) -> None:
+    """The one-line errors of a kernel generated from the stored indices (``kernel`` is its
+    name): it needs stored partitions (not a formula) and a dictionary (M > 1)."""
+    if spec.implicit:
+        raise ChromaticError(f"the {kernel} kernel needs stored partitions; structure "
+                             f"{spec.structure!r} is not supported (use --kernel loadable)")
+    if spec.index_bits == 0:
+        raise ChromaticError(f"the {kernel} kernel needs a dictionary (M = 1 policies have none); "
+                             "use --kernel loadable")
 
 
 #: Bits a 32-bit little-endian window still holds after a shift by up to 7 (an index read at any

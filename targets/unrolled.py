@@ -75,7 +75,7 @@ def float_kernel(prefix: str, spec: KernelSpec) -> str:
 
 def fixed_kernel(prefix: str, spec: KernelSpec) -> str:
     """init/infer for an FPU-less target, bit-exact with targets/fixed_point.FixedModel."""
-    from chromatic.targets.fixed_point import ONE, W_FRAC, FixedModel, relu_limit
+    from chromatic.targets.fixed_point import W_FRAC, FixedModel, c_activation, output_range
 
     check(spec)
     fx = FixedModel(spec.blob)
@@ -96,15 +96,12 @@ def fixed_kernel(prefix: str, spec: KernelSpec) -> str:
             s = " + ".join(terms) if terms else "0"
             v = (f"chromatic_fx_sat32((({s} + {1 << (W_FRAC - 1)}) >> {W_FRAC}) "
                  f"+ {int(fx.biases[l][i])})")
-            if act == Activation.TANH:
-                v = f"chromatic_fx_tanh({v})"
-            elif act == Activation.RELU:
-                v = f"chromatic_fx_relu({v}, {relu_limit(n_out)})"
+            v = c_activation(v, act, n_out)
             if l == last:
                 body.append(f"    act[{i}] = chromatic_fx_output({v});")
             else:
                 body.append(f"    const int32_t x{l + 1}_{i} = {v};")
-        x_max = ONE if act == Activation.TANH else relu_limit(n_out) if act == Activation.RELU else INT32_MAX
+        x_max = output_range(act, n_out)
     return _glue(prefix, "", body, spec)
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from chromatic.compiler.blob import decode
 from chromatic.compiler.compile import compile_policy
+from chromatic.compiler.ir import Activation
 from chromatic.compiler.synth import random_policy
 from chromatic.errors import ChromaticError
 from chromatic.runtime.reference import forward
@@ -56,7 +57,10 @@ def test_default_kernel_per_target_and_policy():
     blob = decode(compile_policy(random_policy((17, 41, 6), 17, seed=1)))
     assert default_kernel(blob, get_target("cortex-m4f"))[0] == "gather"
     assert default_kernel(blob, get_target("cortex-m3"))[0] == "smlal"
-    assert default_kernel(blob, get_target("cortex-m0plus"))[0] == "packed"
+    assert default_kernel(blob, get_target("cortex-m0plus"))[0] == "muls"
+    relu = decode(compile_policy(random_policy((17, 41, 6), 17, seed=3, hidden_activation=Activation.RELU)))
+    kernel, why = default_kernel(relu, get_target("cortex-m0plus"))  # too wide for the narrow format
+    assert kernel == "packed" and "skipped muls" in why
     one = decode(compile_policy(random_policy((5, 3), 1, seed=0)))  # M = 1: no dictionary
     kernel, why = default_kernel(one, get_target("cortex-m4f"))
     assert kernel == "loadable" and "skipped gather" in why

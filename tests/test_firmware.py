@@ -48,8 +48,8 @@ def test_targets_declare_their_core_and_no_code_tests_a_name():
     runs = {t.name: sorted(k.name for k in REGISTRY.values() if k.supports(t)) for t in TARGETS.values()}
     assert runs == {"host": ["inline", "loadable", "unrolled"],
                     "cortex-m4f": ["gather", "inline", "loadable", "unrolled"],
-                    "cortex-m3": ["loadable", "packed", "smlal", "unrolled"],
-                    "cortex-m0plus": ["loadable", "packed", "unrolled"]}
+                    "cortex-m3": ["loadable", "muls", "packed", "smlal", "unrolled"],
+                    "cortex-m0plus": ["loadable", "muls", "packed", "unrolled"]}
     names = "|".join(re.escape(n) for n in TARGETS)
     test = re.compile(rf'\.name\s*[!=]=\s*"|"({names})"\s*(==|!=|in\b)|(==|!=)\s*"({names})"')
     src = Path(__file__).resolve().parents[1] / "targets"
@@ -295,7 +295,7 @@ def test_measure_report_keys(blob_f16):
 
     rep, lines = target_report(blob_f16, "cortex-m3")
     assert rep["kernel"] == "smlal"
-    assert set(rep["kernels"]) == {"loadable", "packed", "smlal", "unrolled"}
+    assert set(rep["kernels"]) == {"loadable", "muls", "packed", "smlal", "unrolled"}
     top = {k: v for k, v in rep.items() if k in rep["kernels"]["smlal"]}
     assert top == {k: v for k, v in rep["kernels"]["smlal"].items() if k in top}
     assert rep["ram_bytes"] == rep["ram_static_bytes"] + max(rep["ram_init_stack_bytes"],

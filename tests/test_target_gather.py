@@ -3,8 +3,6 @@ reference in unicorn over the shapes its code generator distinguishes, its tanh,
 
 from __future__ import annotations
 
-import os
-import shutil
 import struct
 
 import numpy as np
@@ -19,14 +17,8 @@ from chromatic.targets import gather
 from chromatic.targets.kernels import get_kernel
 from chromatic.targets.registry import get_target
 from chromatic.targets.spec import kernel_spec
-
-
-def _require_toolchain() -> None:
-    if all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm")):
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail("CI=true but the firmware toolchain is missing")
-    pytest.skip("arm-none-eabi-gcc / qemu-system-arm not installed")
+from tests import kernel_cases
+from tests.kernel_cases import require_toolchain
 
 
 def test_tanh_within_documented_bound():
@@ -57,30 +49,13 @@ def test_build_refuses_targets_without_fpv4(tmp_path):
             build(data, get_target(t), tmp_path / t, kernel="gather")
 
 
-# (layer sizes, M, dtype, pack, output activation[, hidden activation]): tails n % 8 of 0..7,
-# layers with no group (n < 8), 1..9 index bits, 3 layers (both ping-pong buffers), f32,
-# byte-packed indices; tanh hidden layers unless a case says relu.
-CASES = [
-    ((17, 41, 6), 17, "f16", "bits", Activation.TANH),
-    ((17, 41, 6), 17, "f32", "bytes", Activation.TANH),
-    ((5, 3), 2, "f32", "bits", Activation.TANH),
-    ((16, 24, 7, 3), 5, "f16", "bits", Activation.TANH),
-    ((10, 19, 4), 100, "f32", "bits", Activation.TANH),
-    ((9, 31, 2), 300, "f16", "bits", Activation.TANH),
-    ((23, 12), 17, "f16", "bits", Activation.IDENTITY),
-    ((14, 13, 12, 11, 3), 7, "f16", "bits", Activation.IDENTITY),
-    ((17, 41, 6), 17, "f16", "bits", Activation.TANH, Activation.RELU),
-    ((16, 24, 7, 3), 5, "f32", "bytes", Activation.IDENTITY, Activation.RELU),
-    ((10, 19, 4), 100, "f16", "bits", Activation.RELU, Activation.RELU),
-    ((23, 12), 17, "f32", "bits", Activation.RELU),
-]
+CASES = kernel_cases.CASES
 
 
 @pytest.mark.firmware
-@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(
-    ["x".join(map(str, c[0])), f"m{c[1]}", c[2], c[3], *(a.name.lower() for a in c[4:])]))
+@pytest.mark.parametrize("case", CASES, ids=kernel_cases.case_id)
 def test_emulated_outputs_match_reference(tmp_path, case):
-    _require_toolchain()
+    require_toolchain()
     from chromatic.targets.build import build, selftest_vectors
     from chromatic.targets.emulate import run_infer
 
@@ -104,7 +79,7 @@ def test_emulated_outputs_match_reference(tmp_path, case):
 
 @pytest.mark.firmware
 def test_infer_before_init_is_an_error(tmp_path):
-    _require_toolchain()
+    require_toolchain()
     from chromatic.targets.build import build
     from chromatic.targets.emulate import Emulator
 
@@ -121,7 +96,7 @@ def test_infer_before_init_is_an_error(tmp_path):
 @pytest.mark.firmware
 def test_corrupt_blob_is_refused_and_infer_stays_off(tmp_path):
     """init validates (CRC): a flipped bit is an error and infer keeps refusing."""
-    _require_toolchain()
+    require_toolchain()
     from chromatic.targets.build import build
     from chromatic.targets.emulate import Emulator
 
@@ -143,7 +118,7 @@ def test_generated_kernels_refuse_any_other_blob(tmp_path, kernel):
     that the bytes are that blob's (CRC32 against the generator's, chromatic_load.h): another
     blob of the same length -- valid, CRC-sealed -- is CHROMATIC_ERR_CRC, and so is a flipped
     bit; infer stays off."""
-    _require_toolchain()
+    require_toolchain()
     from chromatic.targets.build import build
     from chromatic.targets.emulate import Emulator
 
@@ -165,7 +140,7 @@ def test_generated_kernels_refuse_any_other_blob(tmp_path, kernel):
 def test_stack_bound_reaches_no_function_from_the_literal_pool(tmp_path):
     """infer calls nothing: its tanh coefficients (data after the code) must not disassemble
     into calls that the stack bound would follow."""
-    _require_toolchain()
+    require_toolchain()
     from chromatic.targets.build import build
     from chromatic.targets.emulate import symbols
     from chromatic.targets.measure import call_graph_frames
@@ -181,7 +156,7 @@ def test_stack_bound_reaches_no_function_from_the_literal_pool(tmp_path):
 def test_bad_observations_take_the_out_of_line_path(tmp_path, dtype):
     """NaN, +-inf, huge and just-past-the-limit inputs, mixed with normal ones: the outputs
     follow the reference's rule, and each bad input costs at most 8 more instructions."""
-    _require_toolchain()
+    require_toolchain()
     from chromatic.runtime.reference import OBS_LIMIT, forward
     from chromatic.targets.build import build
     from chromatic.targets.emulate import run_infer

@@ -4,9 +4,6 @@ the saturation and bad-observation paths, its frame and its limits."""
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import numpy as np
 import pytest
 
@@ -20,14 +17,8 @@ from chromatic.targets import gather, smlal
 from chromatic.targets.kernels import get_kernel
 from chromatic.targets.registry import get_target
 from chromatic.targets.spec import index_windows, kernel_spec
-
-
-def _require_toolchain() -> None:
-    if all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm")):
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail("CI=true but the firmware toolchain is missing")
-    pytest.skip("arm-none-eabi-gcc / qemu-system-arm not installed")
+from tests import kernel_cases
+from tests.kernel_cases import require_toolchain
 
 
 def test_windows_cover_every_field_within_a_shifted_word():
@@ -61,24 +52,7 @@ def big_policy(sizes):
     return p.replace(palette=np.clip(p.palette, -127.0, 127.0))
 
 
-# (layer sizes, M, dtype, pack, output activation[, hidden activation]): tails n % 8 of 0..7,
-# layers with no group (n < 8), 1..9 and 16 index bits, 3 and 4 layers (both ping-pong
-# buffers), f32, byte-packed indices; tanh hidden layers unless a case says relu.
-CASES = [
-    ((17, 41, 6), 17, "f16", "bits", Activation.TANH),
-    ((17, 41, 6), 17, "f32", "bytes", Activation.TANH),
-    ((5, 3), 2, "f32", "bits", Activation.TANH),
-    ((16, 24, 7, 3), 5, "f16", "bits", Activation.TANH),
-    ((10, 19, 4), 100, "f32", "bits", Activation.TANH),
-    ((9, 31, 2), 300, "f16", "bits", Activation.TANH),
-    ((9, 31, 2), 300, "f16", "bytes", Activation.TANH),
-    ((23, 12), 17, "f16", "bits", Activation.IDENTITY),
-    ((14, 13, 12, 11, 3), 7, "f16", "bits", Activation.IDENTITY),
-    ((17, 41, 6), 17, "f16", "bits", Activation.TANH, Activation.RELU),
-    ((16, 24, 7, 3), 5, "f32", "bytes", Activation.IDENTITY, Activation.RELU),
-    ((10, 19, 4), 100, "f16", "bits", Activation.RELU, Activation.RELU),
-    ((23, 12), 17, "f32", "bits", Activation.RELU),
-]
+CASES = [*kernel_cases.CASES, kernel_cases.WIDE_BYTES]
 
 
 def _run(tmp_path, data: bytes, rows: np.ndarray | None = None, n_vectors: int = 3):
@@ -104,10 +78,9 @@ def _run(tmp_path, data: bytes, rows: np.ndarray | None = None, n_vectors: int =
 
 
 @pytest.mark.firmware
-@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(
-    ["x".join(map(str, c[0])), f"m{c[1]}", c[2], c[3], *(a.name.lower() for a in c[4:])]))
+@pytest.mark.parametrize("case", CASES, ids=kernel_cases.case_id)
 def test_emulated_outputs_are_the_model_bit_for_bit(tmp_path, case):
-    _require_toolchain()
+    require_toolchain()
     sizes, m, dtype, pack, out_act, *hidden = case
     p = random_policy(sizes, m, seed=3, output_activation=out_act,
                       hidden_activation=hidden[0] if hidden else Activation.TANH)
@@ -119,7 +92,7 @@ def test_emulated_outputs_are_the_model_bit_for_bit(tmp_path, case):
 @pytest.mark.firmware
 def test_saturation_and_bad_observations_are_the_model_bit_for_bit(tmp_path):
     """Row sums past +-32768 (saturated to +-INT32_MAX in Q16), NaN, +-inf and huge inputs."""
-    _require_toolchain()
+    require_toolchain()
     data = compile_policy(big_policy((17, 6)), dtype="f32")
     rng = np.random.default_rng(1)
     rows = (rng.normal(size=(6, 17)) * 3000).astype(np.float32)
@@ -141,7 +114,7 @@ def test_refuses_any_other_blob_and_infer_before_init(tmp_path):
     """Its values and offsets are constants of the assembly: init checks the blob's CRC32
     against the generator's (another valid blob of the same size, or a flipped bit, is
     CHROMATIC_ERR_CRC) and infer refuses to run until init has succeeded."""
-    _require_toolchain()
+    require_toolchain()
     from chromatic.compiler.blob import Status
     from chromatic.targets.build import build
     from chromatic.targets.emulate import Emulator

@@ -14,31 +14,31 @@ static int64_t chromatic_now_ns(void)
     return (int64_t)t.tv_sec * 1000000000 + (int64_t)t.tv_nsec;
 }
 
+/* The body of each timing loop: the nanoseconds for reps executions of the statement call. */
+#define CHROMATIC_BENCH_LOOP(call)                   \
+    do {                                             \
+        int64_t t0 = chromatic_now_ns();             \
+        uint32_t r;                                  \
+        for (r = 0; r < reps; r++) call;             \
+        return chromatic_now_ns() - t0;              \
+    } while (0)
+
 int64_t chromatic_bench_infer(const chromatic_model *m, const float *obs, float *act, float *scratch,
                               uint32_t reps)
 {
-    int64_t t0 = chromatic_now_ns();
-    uint32_t r;
-    for (r = 0; r < reps; r++) (void)chromatic_infer(m, obs, act, scratch);
-    return chromatic_now_ns() - t0;
+    CHROMATIC_BENCH_LOOP((void)chromatic_infer(m, obs, act, scratch));
 }
 
 int64_t chromatic_bench_expanded(const chromatic_expanded *e, const float *obs, float *act, float *scratch,
                                  uint32_t reps)
 {
-    int64_t t0 = chromatic_now_ns();
-    uint32_t r;
-    for (r = 0; r < reps; r++) (void)chromatic_expanded_infer(e, obs, act, scratch);
-    return chromatic_now_ns() - t0;
+    CHROMATIC_BENCH_LOOP((void)chromatic_expanded_infer(e, obs, act, scratch));
 }
 
 int64_t chromatic_bench_dense(const chromatic_dense *d, const float *obs, float *act, float *scratch,
                               uint32_t reps)
 {
-    int64_t t0 = chromatic_now_ns();
-    uint32_t r;
-    for (r = 0; r < reps; r++) chromatic_dense_infer(d, obs, act, scratch);
-    return chromatic_now_ns() - t0;
+    CHROMATIC_BENCH_LOOP(chromatic_dense_infer(d, obs, act, scratch));
 }
 
 int chromatic_bench_noop(const float *obs, float *act)
