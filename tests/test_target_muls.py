@@ -110,14 +110,17 @@ def _run(tmp_path, data: bytes, target: str, rows=None):
     t = get_target(target)
     blob = decode(data)
     r = build(data, t, tmp_path, kernel="muls")
-    if rows is None:
-        rows, *_ = selftest_vectors(blob, t, n=3, seed=5, kernel="muls")
+    reference = bound = None
+    if rows is None:  # the self-test's vectors: the float reference and error_bound's bound too
+        rows, _, reference, _, _, bound = selftest_vectors(blob, t, n=3, seed=5, kernel="muls")
     model = fx.NarrowModel(blob)
     n = 0
-    for o in rows:
+    for i, o in enumerate(rows):
         dl = blob.policy.layer_sizes[-1]
         n, out, stack = run_infer(r.selftest, t.cpu, r.prefix, [float(v) for v in o], dl)
         np.testing.assert_array_equal(np.float32(out), model.forward(np.asarray(o)[None])[0])
+        if reference is not None:
+            assert np.abs(np.asarray(out, np.float64) - reference[i]).max() <= bound
         assert 0 < stack < 4096
     for su in (tmp_path / "build").glob(f"{r.prefix}_muls.su"):
         assert all(line.split("\t")[1] == str(muls.ROW_FRAME) for line in su.read_text().splitlines())
