@@ -13,12 +13,23 @@ From one dense policy (a policy file or an ONNX model, read by ``chromatic impor
   blob with its palette replaced by ``b`` bits per edge plus one float32 scale per tensor or row;
 - **colored imports** at M = 4, 8, 17, 32, 64 (``chromatic import --colors M``, bit-packed
   indices, an f32 and an f16 palette), run on the **C** runtime at their honest blob size
-  (8 x bytes);
+  (8 x bytes), in three ``--colorings``: ``plain`` k-means, ``sensitivity``
+  (``--weighting sensitivity``) and ``refit`` (``--refit``: plain k-means, then the palette,
+  biases and single edges fitted to the dense actions). The last two use calibration
+  observations from ``--calibration-episodes`` (3) on-policy episodes of the dense policy reset
+  with seeds ``--calibration-seed`` (1000) and up, which must be disjoint from the evaluation
+  seeds (an error otherwise) and are recorded in the JSON's ``calibration`` entry;
 - **fine-tuned** chromatic policies (``--tuned POLICY.npz ...``, e.g. ES fine-tunes of colored
-  imports, ``chromatic train --init-policy``), f32 and f16, on the C runtime.
+  imports, ``chromatic train --init-policy``), f32 and f16, on the C runtime;
+- **trained from scratch** (``--trained POLICY.npz ...``: chromatic, Toeplitz, circulant or
+  masked policies of ``chromatic train``), f32 and f16, on the C runtime, labelled from the
+  policy: structure, colors, seed (and the partition controller when it is not ``fixed``).
 
 The ``goal`` entry of the JSON is the issue's test: the smallest chromatic point whose return
-reaches int8 per-tensor PTQ's, and its bits as a share of int8's.
+reaches int8 per-tensor PTQ's, and its bits as a share of int8's. Chromatic points are the
+colored imports (every coloring: a refit import is still a colored import of the dense policy),
+the fine-tunes, and the trained policies whose structure is ``chromatic`` (not Toeplitz,
+circulant or masked).
 
 Every point is the mean return of ``--episodes`` (5) evaluation episodes, episode k reset with
 ``--seed + k`` as in ``chromatic run`` and the zoo. Writes benchmarks/results/frontier_<env>.json
@@ -36,17 +47,25 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# The policies are tiny: BLAS threads only contend (the refit's forward passes run 10x slower
+# with them on a loaded machine), as chromatic/cli.py sets for the command line.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from chromatic.compiler.compile import compile_policy
-from chromatic.compiler.importer import import_model
-from chromatic.compiler.ir import Layer, Policy, Structure, canonical_partitions
-from chromatic.compiler.policy_file import load_policy
-from chromatic.runtime import load
-from chromatic.runtime.control_loop import run_episodes
+import numpy as np  # noqa: E402
+
+from chromatic.compiler.compile import compile_policy  # noqa: E402
+from chromatic.compiler.importer import actions, import_model  # noqa: E402
+from chromatic.compiler.ir import Layer, Policy, Structure, canonical_partitions  # noqa: E402
+from chromatic.compiler.policy_file import load_policy  # noqa: E402
+from chromatic.runtime import load  # noqa: E402
+from chromatic.runtime.control_loop import run_episodes  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 COLORS = (4, 8, 17, 32, 64)
+COLORINGS = ("plain", "sensitivity", "refit")  # chromatic import without / with --weighting / --refit
+SUFFIX = {"plain": "", "sensitivity": " sens", "refit": " refit"}
+CHROMATIC_KINDS = ("colored", "tuned", "trained")  # trained counts only with structure chromatic
 
 
 def machine() -> dict:
@@ -117,8 +136,34 @@ def main() -> int:
         metavar="POLICY.npz",
         help="fine-tuned chromatic policy files to add (f32 and f16)",
     )
+    p.add_argument(
+        "--colorings",
+        nargs="+",
+        choices=COLORINGS,
+        default=list(COLORINGS),
+        help="how the colored imports are made: plain k-means, --weighting sensitivity, --refit",
+    )
+    p.add_argument(
+        "--calibration-episodes", type=int, default=3, help="on-policy episodes of the dense policy"
+    )
+    p.add_argument("--calibration-seed", type=int, default=1000, help="reset seed of the first one")
+    p.add_argument(
+        "--trained",
+        nargs="*",
+        default=[],
+        metavar="POLICY.npz",
+        help="policies trained from scratch (chromatic, toeplitz, circulant, masked) to add (f32 and f16)",
+    )
     p.add_argument("--out", help="JSON to write (default benchmarks/results/frontier_<env>.json)")
     args = p.parse_args()
+    problem = check_seeds(args.seed, args.episodes, args.calibration_seed, args.calibration_episodes)
+    if problem:
+        print(f"frontier: {problem}", file=sys.stderr)
+        return 1
+    for path in [*args.tuned, *args.trained]:
+        if not Path(path).is_file():
+            print(f"frontier: no policy file at {path}", file=sys.stderr)
+            return 1
     if not Path(args.dense).is_file():
         print(
             f"frontier: no dense policy at {args.dense}; train one with `chromatic train --structure dense` "
@@ -129,6 +174,12 @@ def main() -> int:
     t0 = time.perf_counter()
     dense = import_model(args.dense, stats=args.normalization).policy
     points: list[dict] = []
+    calibration: dict = {
+        "episodes": args.calibration_episodes,
+        "seeds": list(range(args.calibration_seed, args.calibration_seed + args.calibration_episodes)),
+        "evaluation_seeds": list(range(args.seed, args.seed + args.episodes)),
+        "policy": "the dense import, numpy runtime",
+    }
 
     def add(name: str, kind: str, result: dict, **extra: object) -> None:
         points.append({"name": name, "kind": kind, **result, **extra})
@@ -144,18 +195,60 @@ def main() -> int:
             r = evaluate(q, args.env, args.episodes, args.seed, "numpy")
             r["blob_bits"] = size  # computed, see the module docstring
             add(f"int{bits} per-{'channel' if per_channel else 'tensor'}", "ptq", r)
+    calib = None
+    if set(args.colorings) - {"plain"}:
+        t_cal = time.perf_counter()
+        calib = observations(dense, args.env, args.calibration_episodes, args.calibration_seed)
+        calibration["observations"] = int(calib.shape[0])
+        calibration["wall_s"] = time.perf_counter() - t_cal
     for m in args.colors:
-        imp = import_model(args.dense, colors=m, stats=args.normalization)
-        assert imp.coloring is not None
+        for coloring in args.colorings:
+            t_imp = time.perf_counter()
+            imp = import_model(
+                args.dense,
+                colors=m,
+                stats=args.normalization,
+                weighting="sensitivity" if coloring == "sensitivity" else "none",
+                calibration=None if coloring == "plain" else calib,
+                refit=coloring == "refit",
+            )
+            import_s = time.perf_counter() - t_imp
+            assert imp.coloring is not None
+            refit = imp.refit
+            rmse = None  # every coloring's action error on the calibration observations
+            if calib is not None:
+                rmse = float(np.sqrt(np.mean((actions(imp.policy, calib) - actions(dense, calib)) ** 2)))
+            for dtype in ("f32", "f16"):
+                r = evaluate(imp.policy, args.env, args.episodes, args.seed, "c", dtype)
+                add(
+                    f"colored M={m}{SUFFIX[coloring]}" + (" f16" if dtype == "f16" else ""),
+                    "colored",
+                    r,
+                    coloring=coloring,
+                    colors=imp.policy.num_colors,
+                    variance_loss=imp.coloring.variance_loss,
+                    calibration_action_rmse=rmse,
+                    refit_rmse_before=refit and refit.rms_before,
+                    refit_edges_moved=refit and refit.edges_moved,
+                    import_s=import_s,
+                    dtype=dtype,
+                    structure="chromatic",
+                )
+    for path in args.trained:
+        trained = load_policy(path)
         for dtype in ("f32", "f16"):
-            r = evaluate(imp.policy, args.env, args.episodes, args.seed, "c", dtype)
+            r = evaluate(trained, args.env, args.episodes, args.seed, "c", dtype)
             add(
-                f"colored M={m}" + (" f16" if dtype == "f16" else ""),
-                "colored",
+                trained_label(trained) + (" f16" if dtype == "f16" else ""),
+                "trained",
                 r,
-                colors=imp.policy.num_colors,
-                variance_loss=imp.coloring.variance_loss,
+                colors=trained.num_colors,
                 dtype=dtype,
+                structure=trained.structure.name.lower(),
+                seed=trained.metadata.get("seed"),
+                source=str(path),
+                train_command=trained.metadata.get("train_command"),
+                source_eval_return=trained.metadata.get("eval_return"),
             )
     for path in args.tuned:
         tuned = load_policy(path)
@@ -168,6 +261,7 @@ def main() -> int:
                 r,
                 colors=tuned.num_colors,
                 dtype=dtype,
+                structure=tuned.structure.name.lower(),
                 source=str(path),
                 train_command=tuned.metadata.get("train_command"),
             )
@@ -182,6 +276,7 @@ def main() -> int:
         "dense_source": str(args.dense),
         "layer_sizes": list(dense.layer_sizes),
         "wall_s": time.perf_counter() - t0,
+        "calibration": calibration,
         "goal": goal,
         "points": points,
     }
@@ -192,11 +287,48 @@ def main() -> int:
     return 0
 
 
+def check_seeds(seed: int, episodes: int, calibration_seed: int, calibration_episodes: int) -> str | None:
+    """Why the calibration episodes would not be disjoint from the evaluation ones, or None."""
+    if episodes < 1 or calibration_episodes < 1:
+        return "--episodes and --calibration-episodes must be >= 1"
+    evaluation = set(range(seed, seed + episodes))
+    shared = sorted(evaluation & set(range(calibration_seed, calibration_seed + calibration_episodes)))
+    if shared:
+        last = calibration_seed + calibration_episodes - 1
+        return (
+            f"calibration seeds {calibration_seed}..{last} overlap the evaluation seeds "
+            f"{seed}..{seed + episodes - 1} (seed {shared[0]}); pick disjoint ones"
+        )
+    return None
+
+
+def trained_label(policy: Policy) -> str:
+    """``chromatic M=17 s3``, ``toeplitz s0``, ``chromatic M=17 s3 enas``: structure, colors
+    (where the structure does not fix them), seed, and a non-default partition controller."""
+    structure = policy.structure.name.lower()
+    label = structure if policy.structure.implicit else f"{structure} M={policy.num_colors}"
+    seed = policy.metadata.get("seed")
+    if seed is not None:
+        label += f" s{seed}"
+    controller = policy.metadata.get("controller")
+    if controller not in (None, "fixed"):
+        label += f" {controller}"
+    return label
+
+
+def is_chromatic(point: dict) -> bool:
+    """A point the goal may pick: a colored import (any coloring), a fine-tune, or a policy
+    trained from scratch with a chromatic structure."""
+    if point["kind"] not in CHROMATIC_KINDS:
+        return False
+    return point["kind"] != "trained" or point.get("structure") == "chromatic"
+
+
 def goal_point(points: list[dict]) -> dict:
-    """The issue's test: the smallest chromatic point (colored or tuned) whose return reaches
+    """The issue's test: the smallest chromatic point (:func:`is_chromatic`) whose return reaches
     int8 per-tensor PTQ's, and its bits as a share of int8's (goal <= 0.5)."""
     int8 = next(p for p in points if p["name"] == "int8 per-tensor")
-    ok = [p for p in points if p["kind"] in ("colored", "tuned") and p["mean_return"] >= int8["mean_return"]]
+    ok = [p for p in points if is_chromatic(p) and p["mean_return"] >= int8["mean_return"]]
     best = min(ok, key=lambda p: p["blob_bits"], default=None)
     return {
         "int8_return": int8["mean_return"],
@@ -214,9 +346,14 @@ def plot(points: list[dict], path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for kind, marker in (("dense", "s"), ("ptq", "^"), ("colored", "o"), ("tuned", "*")):
-        pts = [p for p in points if p["kind"] == kind]
-        ax.scatter([p["blob_bits"] for p in pts], [p["mean_return"] for p in pts], marker=marker, label=kind)
+    groups = [("dense", "s", "dense"), ("ptq", "^", "ptq")]
+    groups += [(f"colored {c}", m, c) for c, m in zip(COLORINGS, ("o", "D", "P"), strict=True)]
+    groups += [("tuned", "*", "tuned"), ("trained", "X", "trained")]
+    for label, marker, key in groups:
+        pts = [p for p in points if (p.get("coloring") or p["kind"]) == key]
+        if not pts:
+            continue
+        ax.scatter([p["blob_bits"] for p in pts], [p["mean_return"] for p in pts], marker=marker, label=label)
         for p in pts:
             ax.annotate(
                 p["name"],

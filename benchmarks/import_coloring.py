@@ -15,7 +15,10 @@ question is how well an already chromatic policy compresses further. Each is col
   (``--calibration``, 3 episodes, seeds 1000+);
 - ``sensitivity``: E[||da/dz_i||^2 x_j^2], the diagonal Gauss-Newton weight of edge (i, j)
   (``chromatic import --weighting sensitivity --calibration OBS.npy``), over the same gaussian or
-  on-policy observations.
+  on-policy observations;
+- ``refit (on-policy)``: plain k-means, then the palette and biases fitted and single edges
+  moved to reproduce the dense actions on the on-policy calibration observations
+  (``chromatic import --refit --calibration OBS.npy``, importer.refit_coloring).
 
 Reported per point: weight-variance loss, RMS action error against the dense policy on
 held-out on-policy observations (seeds 2000+), and the mean return of ``--episodes`` episodes on
@@ -26,18 +29,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-from frontier import RESULTS, evaluate, machine, observations
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # tiny matrices: see frontier.py
+    os.environ.setdefault(_var, "1")
 
-from chromatic.compiler.coloring import color_policy, kmeans_1d, sensitivity_edge_weights
-from chromatic.compiler.importer import mlp_from_policy
-from chromatic.compiler.ir import Activation, Policy
-from chromatic.compiler.policy_file import load_policy
-from chromatic.runtime.reference import forward
+import numpy as np  # noqa: E402
+from frontier import RESULTS, evaluate, machine, observations  # noqa: E402
+
+from chromatic.compiler.coloring import color_policy, kmeans_1d, sensitivity_edge_weights  # noqa: E402
+from chromatic.compiler.importer import mlp_from_policy, refit_coloring  # noqa: E402
+from chromatic.compiler.ir import Activation, Policy  # noqa: E402
+from chromatic.compiler.policy_file import load_policy  # noqa: E402
+from chromatic.runtime.reference import forward  # noqa: E402
 
 ZOO = {
     "halfcheetah_h41_c17": "HalfCheetah-v5",
@@ -51,6 +58,7 @@ WEIGHTINGS = (
     "activation (on-policy)",
     "sensitivity (gaussian)",
     "sensitivity (on-policy)",
+    "refit (on-policy)",
 )
 
 
@@ -89,6 +97,7 @@ def main() -> int:
     p.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.1])
     p.add_argument("--colors", type=int, nargs="+", default=list(COLORS))
     p.add_argument("--policies", nargs="+", default=list(ZOO))
+    p.add_argument("--weightings", nargs="+", choices=WEIGHTINGS, default=list(WEIGHTINGS))
     p.add_argument("--out", default=str(RESULTS / "import_coloring.json"))
     args = p.parse_args()
     t_start = time.perf_counter()
@@ -131,11 +140,18 @@ def main() -> int:
                 "activation (on-policy)": activation_edge_weights(dense, calib),
                 "sensitivity (gaussian)": sensitivity_edge_weights(dense, gauss),
                 "sensitivity (on-policy)": sensitivity_edge_weights(dense, calib),
+                "refit (on-policy)": None,
             }
             points = []
             for m in args.colors:
                 for wname, ew in weightings.items():
+                    if wname not in args.weightings:
+                        continue
+                    t_col = time.perf_counter()
                     colored, rep = color_policy(dense, m, ew)
+                    if wname.startswith("refit"):
+                        colored, _ = refit_coloring(colored, dense, calib)
+                    color_s = time.perf_counter() - t_col
                     labels = np.concatenate([layer.partition.ravel() for layer in colored.layers])
                     err = float(np.sqrt(((forward(colored, held) - act_ref) ** 2).mean()))
                     exact = all(
@@ -153,6 +169,7 @@ def main() -> int:
                             "returns": r["returns"],
                             "blob_bits": r["blob_bits"],
                             "purity": purity(labels, truth),
+                            "coloring_s": color_s,
                         }
                     )
                     print(
@@ -170,7 +187,7 @@ def main() -> int:
                 }
             )
     summary = {}
-    for wname in WEIGHTINGS:
+    for wname in args.weightings:
         pairs = [
             (pt, next(q for q in c["points"] if q["colors"] == pt["colors"] and q["weighting"] == "none"), c)
             for c in cases

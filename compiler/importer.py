@@ -312,12 +312,14 @@ def import_model(
         probe_name = "4096 standard-normal normalized inputs"
     edge_weights = None if weighting == "none" else sensitivity_edge_weights(dense, probe)
     colored, report = color_policy(dense, colors, edge_weights)
-    colored = colored.replace(
-        metadata={**colored.metadata, "import_colors": colors, "import_variance_loss": report.variance_loss}
-    )
     refit_report = None
     if refit:
         colored, refit_report = refit_coloring(colored, dense, probe, refit_rounds)
+        report = replace(report, **_weight_losses(dense, colored, edge_weights))  # of the refit weights
+    colored = colored.replace(
+        metadata={**colored.metadata, "import_colors": colors, "import_variance_loss": report.variance_loss}
+    )
+    if refit_report is not None:
         colored = colored.replace(
             metadata={
                 **colored.metadata,
@@ -429,6 +431,8 @@ def _refit_values(
     """Levenberg-Marquardt on the palette and biases, partition fixed; a step is taken only if it
     lowers the calibration loss, so the result is never worse than the start."""
     loss = _loss(policy, x, target, palette, parts, biases)
+    if loss == 0.0:  # the coloring is exact on these observations
+        return palette, biases, loss
     m, lam = palette.size, 1e-3
     jtj, jtr = _normal_equations(policy, x, target, palette, parts, biases)
     for _ in range(iterations):
@@ -528,7 +532,7 @@ def refit_coloring(
     palette, biases, loss = _refit_values(colored, x, target, palette, parts, biases)
     moved = 0
     for _ in range(rounds):
-        parts, _, n_moved = _reassign(colored, x, target, palette, parts, biases)
+        parts, _, n_moved = _reassign(colored, x, target, palette, parts, biases) if loss else (parts, 0, 0)
         if not n_moved:
             break
         moved += n_moved
@@ -543,6 +547,22 @@ def refit_coloring(
         edges_moved=moved,
         observations=int(obs.shape[0]),
     )
+
+
+def _weight_losses(dense: Policy, colored: Policy, edge_weights: list[np.ndarray] | None) -> dict[str, float]:
+    """ColoringReport's variance_loss and weighted_loss of ``colored``'s weights against ``dense``'s
+    (as compiler/coloring.py defines them), for a palette the refit moved off the cluster means."""
+    flat = np.concatenate([w.ravel() for w in dense.weight_matrices()])
+    err = flat - np.concatenate([w.ravel() for w in colored.weight_matrices()])
+    total = float(((flat - flat.mean()) ** 2).sum())
+    loss = float((err * err).sum()) / total if total > 0 else 0.0
+    if edge_weights is None:
+        return {"variance_loss": loss, "weighted_loss": loss}
+    ew = np.concatenate([np.asarray(e, np.float64).ravel() for e in edge_weights])
+    ew = np.maximum(ew, 1e-12 * max(float(ew.max()), 1e-300))
+    wtotal = float(np.dot(ew, (flat - np.dot(ew, flat) / ew.sum()) ** 2))
+    wloss = float(np.dot(ew, err * err)) / wtotal if wtotal > 0 else 0.0
+    return {"variance_loss": loss, "weighted_loss": wloss}
 
 
 def load_calibration(path: str | os.PathLike[str]) -> np.ndarray:

@@ -562,6 +562,16 @@ def test_refit_never_raises_the_calibration_error(tmp_path, net, colors, weighti
         assert used.min() >= 1  # every color keeps an edge
         assert p.normalization.mean.tolist() == plain.policy.normalization.mean.tolist()
         assert p.metadata["import_refit_observations"] == 150
+    # the reported weight losses are of the weights as written: k-means' own, or the refit's
+    from chromatic.compiler.coloring import sensitivity_edge_weights
+    from chromatic.compiler.importer import _weight_losses
+
+    ew = sensitivity_edge_weights(plain.dense, x) if weighting == "sensitivity" else None
+    for r in (plain, kept, moved):
+        got = _weight_losses(r.dense, r.policy, ew)
+        assert r.coloring.variance_loss == pytest.approx(got["variance_loss"], rel=1e-9)
+        assert r.coloring.weighted_loss == pytest.approx(got["weighted_loss"], rel=1e-9)
+        assert r.policy.metadata["import_variance_loss"] == r.coloring.variance_loss
     # the refit is a real gain on these random nets, not a rounding change
     assert kept.action_rms_error < 0.9 * plain.action_rms_error
     assert moved.action_rms_error <= kept.action_rms_error * (1 + 1e-9)
