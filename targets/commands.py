@@ -62,13 +62,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True,
                    help="directory to write: missing, empty or a previous build (replaced "
                         "whole, only on success); anything else is refused")
+    preference = "; ".join(f"{name}: {' > '.join(t.kernels)}" for name, t in TARGETS.items() if t.firmware)
     p.add_argument("--kernel", choices=KERNELS, default=None,
-                   help="default: the target's (gather on cortex-m4f, smlal on cortex-m3, "
-                        "packed on cortex-m0plus; docs/targets.md). Decode any blob at run time "
+                   help=f"default: the first of the target's preference order that runs the policy "
+                        f"({preference}; docs/targets.md). Decode any blob at run time "
                         "(loadable), decode this policy's bits with specialized C (inline, float; "
                         "packed, fixed point) or generated assembly (gather: Cortex-M4F, gather "
-                        "+ FMA; smlal: v7-M without an FPU, fixed point), or bake the indices "
-                        "into straight-line code (unrolled: fastest, largest)")
+                        "+ FMA; smlal: v7-M without an FPU, fixed point; muls: v6-M, a narrower "
+                        "fixed point), or bake the indices into straight-line code (unrolled: "
+                        "fastest, largest)")
     p.add_argument("--prefix", default="chromatic_policy", help="prefix of the generated C symbols")
     p.add_argument("--flash-kib", type=int, help="override the target's flash size (KiB)")
     p.add_argument("--ram-kib", type=int, help="override the target's RAM size (KiB)")
