@@ -1,6 +1,5 @@
 """benchmarks/bits_curve.py: the reward-versus-bits report from bits-aware runs."""
 
-import importlib.util
 import json
 import sys
 from dataclasses import replace
@@ -10,20 +9,13 @@ import numpy as np
 
 from chromatic.compiler.compile import compile_policy
 from chromatic.compiler.policy_file import load_policy, save_policy
+from tests.bench_scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _module(name: str):
-    spec = importlib.util.spec_from_file_location(f"{name}_under_test", ROOT / "benchmarks" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_points_are_the_shipped_policies_at_their_compiled_size(tmp_path):
-    bc, seeds = _module("bits_curve"), _module("seeds")
+    bc, seeds = load_script("bits_curve"), load_script("seeds")
     zoo = load_policy(ROOT / "policies" / "halfcheetah_h41_c17.npz")
     # a "λ = 0.5" run whose policy merged two colors into one: fewer colors, a smaller blob
     merged = replace(zoo, layers=tuple(replace(la, partition=np.where(la.partition == 1, 0, la.partition))

@@ -5,8 +5,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,17 +15,11 @@ from chromatic.compiler.synth import random_policy
 from chromatic.runtime.reference import forward
 from chromatic.targets.build import selftest_vectors
 from chromatic.targets.registry import get_target
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "emlearn_compare.py"
+from tests.bench_scripts import load_script
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("emlearn_compare", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, mod)  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("emlearn_compare")
 
 
 def _require() -> None:

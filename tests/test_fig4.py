@@ -1,20 +1,19 @@
 """benchmarks/fig4.py: Fig. 4's table and Fig. 5's controller curves from the results JSON alone."""
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.bench_scripts import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture()
 def fig4(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("fig4_under_test", ROOT / "benchmarks" / "fig4.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("fig4")
     monkeypatch.setattr(mod, "RESULTS", tmp_path)
     return mod
 

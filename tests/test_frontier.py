@@ -1,6 +1,5 @@
 """benchmarks/frontier.py: calibrated colored points, --trained policies, the goal rule, seeds."""
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -11,15 +10,14 @@ import pytest
 from chromatic.compiler.ir import Structure
 from chromatic.compiler.policy_file import save_policy
 from chromatic.compiler.synth import random_policy
+from tests.bench_scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture()
 def frontier(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("frontier_under_test", ROOT / "benchmarks" / "frontier.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("frontier")
     monkeypatch.setattr(mod, "RESULTS", tmp_path)
     return mod
 

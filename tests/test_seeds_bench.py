@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+from tests.bench_scripts import load_script
+
 CASE = "walker2d_h41_c17"
 
 
 @pytest.fixture()
 def seeds(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("seeds_under_test", BENCH / "seeds.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, mod)  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
+    mod = load_script("seeds")
     monkeypatch.setattr(mod, "RESULTS", tmp_path / "results")
     (tmp_path / "results").mkdir()
     return mod

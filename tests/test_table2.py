@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import sys
@@ -16,24 +15,17 @@ from chromatic.compiler.ir import Normalization
 from chromatic.compiler.policy_file import save_policy
 from chromatic.compiler.synth import random_policy
 from chromatic.training import masked
+from tests.bench_scripts import load_script
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 seeds_mod = None  # benchmarks/seeds.py, set by the table2 fixture
 
 
 @pytest.fixture(scope="module")
 def table2():
     global seeds_mod
-    sys.path.insert(0, str(BENCH))  # table2.py imports seeds.py beside it, as when run as a script
-    try:
-        spec = importlib.util.spec_from_file_location("table2", BENCH / "table2.py")
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        seeds_mod = sys.modules["seeds"]  # the seeds.py table2.py imported
-        yield mod
-    finally:
-        sys.path.remove(str(BENCH))
+    mod = load_script("table2")
+    seeds_mod = sys.modules["seeds"]  # the seeds.py table2.py imported
+    return mod
 
 
 def masked_policy(kept: int):
