@@ -315,7 +315,8 @@ def import_model(
     refit_report = None
     if refit:
         colored, refit_report = refit_coloring(colored, dense, probe, refit_rounds)
-        report = replace(report, **_weight_losses(dense, colored, edge_weights))  # of the refit weights
+        loss, wloss = _weight_losses(dense, colored, edge_weights)  # of the refit weights
+        report = replace(report, variance_loss=loss, weighted_loss=wloss)
     colored = colored.replace(
         metadata={**colored.metadata, "import_colors": colors, "import_variance_loss": report.variance_loss}
     )
@@ -549,20 +550,22 @@ def refit_coloring(
     )
 
 
-def _weight_losses(dense: Policy, colored: Policy, edge_weights: list[np.ndarray] | None) -> dict[str, float]:
-    """ColoringReport's variance_loss and weighted_loss of ``colored``'s weights against ``dense``'s
+def _weight_losses(
+    dense: Policy, colored: Policy, edge_weights: list[np.ndarray] | None
+) -> tuple[float, float]:
+    """ColoringReport's (variance_loss, weighted_loss) of ``colored``'s weights against ``dense``'s
     (as compiler/coloring.py defines them), for a palette the refit moved off the cluster means."""
     flat = np.concatenate([w.ravel() for w in dense.weight_matrices()])
     err = flat - np.concatenate([w.ravel() for w in colored.weight_matrices()])
     total = float(((flat - flat.mean()) ** 2).sum())
     loss = float((err * err).sum()) / total if total > 0 else 0.0
     if edge_weights is None:
-        return {"variance_loss": loss, "weighted_loss": loss}
+        return loss, loss
     ew = np.concatenate([np.asarray(e, np.float64).ravel() for e in edge_weights])
     ew = np.maximum(ew, 1e-12 * max(float(ew.max()), 1e-300))
     wtotal = float(np.dot(ew, (flat - np.dot(ew, flat) / ew.sum()) ** 2))
     wloss = float(np.dot(ew, err * err)) / wtotal if wtotal > 0 else 0.0
-    return {"variance_loss": loss, "weighted_loss": wloss}
+    return loss, wloss
 
 
 def load_calibration(path: str | os.PathLike[str]) -> np.ndarray:

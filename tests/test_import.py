@@ -568,9 +568,9 @@ def test_refit_never_raises_the_calibration_error(tmp_path, net, colors, weighti
 
     ew = sensitivity_edge_weights(plain.dense, x) if weighting == "sensitivity" else None
     for r in (plain, kept, moved):
-        got = _weight_losses(r.dense, r.policy, ew)
-        assert r.coloring.variance_loss == pytest.approx(got["variance_loss"], rel=1e-9)
-        assert r.coloring.weighted_loss == pytest.approx(got["weighted_loss"], rel=1e-9)
+        loss, wloss = _weight_losses(r.dense, r.policy, ew)
+        assert r.coloring.variance_loss == pytest.approx(loss, rel=1e-9)
+        assert r.coloring.weighted_loss == pytest.approx(wloss, rel=1e-9)
         assert r.policy.metadata["import_variance_loss"] == r.coloring.variance_loss
     # the refit is a real gain on these random nets, not a rounding change
     assert kept.action_rms_error < 0.9 * plain.action_rms_error
