@@ -124,6 +124,31 @@ def test_the_sparsity_objective_is_beta_z_return_plus_one_minus_beta_z_sparsity(
     assert len(pivot) == 0
 
 
+def test_the_target_stops_the_push_below_it_and_gates_what_ships():
+    spec, theta = spec_theta()
+    ask = Ask(np.array([11, 11, 12, 12]), np.array([1, -1, 1, -1]), 0)
+    shaped = np.array([1.0, 3.0, -2.0, 0.5])
+    z = lambda x: (x - x.mean()) / x.std()  # noqa: E731
+    eta = masked.perturbed_densities(spec, theta, 0.2, ask)
+    assert 0.2 < eta.min() and eta.max() < 0.8
+    for target, sparsity in ((0.9, 0.0 * eta), (0.0, z(1 - eta)), (float(np.median(eta)), None)):
+        cfg = tiny(mask_beta_final=0.25, mask_anneal=4, mask_target=target)
+        st = run_mod.RunState(cfg.make_strategy().init(theta), None, None, spec, iteration=2)
+        out, _, _ = masked.sparsity_objective(cfg, st, ask, 0.2, shaped, np.zeros(0))
+        if sparsity is None:  # only the perturbations above the target are pushed, in proportion
+            sparsity = z(-np.maximum(eta - target, 0))
+            assert len(set(sparsity[eta <= target])) == 1
+        np.testing.assert_allclose(out, 0.625 * z(shaped) + 0.375 * sparsity)
+    kept = masked.density(spec, theta)
+    assert masked.eligible(tiny(mask_target=kept), spec, theta)
+    assert not masked.eligible(tiny(mask_target=kept - 0.01), spec, theta)
+    assert masked.eligible(tiny(mask_target=0.0), spec, theta)  # 0: the paper's, anything ships
+    dense = make_spec("dense", (5, 7, 3), 0, np.random.default_rng(0))
+    assert masked.eligible(tiny(mask_target=0.01), dense, np.zeros(dense.num_params))
+    with pytest.raises(ChromaticError, match="--mask-target must lie in"):
+        masked.check_settings(tiny(mask_target=1.0))
+
+
 def test_the_sparsity_reward_drives_the_density_down_and_the_policy_says_so(tmp_path):
     cfg = tiny(iterations=24, mask_anneal=8, mask_beta_final=0.5, eval_every=8)
     path = start(cfg, tmp_path / "r", INLINE, progress=False)

@@ -11,7 +11,10 @@ each kept weight its own color), which every runtime runs and whose Table 2 bits
 The sparsity reward (App. E): ES maximises ``R' = beta * z(R) + (1 - beta) * z(1 - eta)``, R the
 (shifted) training returns and eta the share of kept weights of each perturbation's hard mask,
 both z-scored across the iteration's perturbations (the pivot shaped with the same statistics),
-beta annealed linearly from 1 to ``--mask-beta-final`` over ``--mask-anneal`` iterations. A
+beta annealed linearly from 1 to ``--mask-beta-final`` over ``--mask-anneal`` iterations. With
+``--mask-target T`` (default 0.1, Table 2's "> 90 % pruned") the sparsity term is
+``z(-max(eta - T, 0))``: the same while every perturbation keeps more than T, no push once they
+keep less (a constant term z-scores to 0), and only evaluations at eta <= T may ship. A
 perturbation's eta is a pure function of its noise seed, so the driver computes it itself.
 """
 
@@ -191,13 +194,20 @@ def sparsity_objective(cfg: TrainConfig, st: RunState, ask: Ask, sigma: float, s
     log entries ``mask_density`` (eta of the mean parameters this iteration ran) and ``mask_beta``."""
     theta = st.es.params
     beta = beta_at(cfg, st.iteration)
-    sparse = 1.0 - perturbed_densities(st.spec, theta, sigma, ask)
+    etas = perturbed_densities(st.spec, theta, sigma, ask)
     eta = density(st.spec, theta)
     zr, zr_pivot = _z(np.asarray(shaped, dtype=np.float64), np.asarray(pivot, dtype=np.float64))
-    zs, zs_pivot = _z(sparse, np.full(len(pivot), 1.0 - eta))
-    row = {"mask_density": eta, "mask_beta": beta,
-           "mask_density_perturbed": float(1.0 - sparse.mean())}
+    # the sparsity term: -(eta - target)+, i.e. 1 - eta up to a constant while above the target
+    zs, zs_pivot = _z(-np.maximum(etas - cfg.mask_target, 0.0),
+                      np.full(len(pivot), -max(eta - cfg.mask_target, 0.0)))
+    row = {"mask_density": eta, "mask_beta": beta, "mask_density_perturbed": float(etas.mean())}
     return beta * zr + (1 - beta) * zs, beta * zr_pivot + (1 - beta) * zs_pivot, row
+
+
+def eligible(cfg: TrainConfig, spec: PolicySpec, theta: np.ndarray) -> bool:
+    """Whether parameters may be shipped as the run's best: always, except in a masked run with
+    ``--mask-target`` > 0, whose hard mask must keep at most that share of the weights."""
+    return spec.mask_alpha is None or cfg.mask_target == 0 or density(spec, theta) <= cfg.mask_target
 
 
 def check_settings(cfg: TrainConfig) -> None:
@@ -205,7 +215,7 @@ def check_settings(cfg: TrainConfig) -> None:
     from chromatic.training.settings import TrainConfig
 
     defaults = TrainConfig()
-    names = ("mask_alpha", "mask_init_density", "mask_beta_final", "mask_anneal")
+    names = ("mask_alpha", "mask_init_density", "mask_beta_final", "mask_anneal", "mask_target")
     if cfg.structure != "masked":
         changed = [n for n in names if getattr(cfg, n) != getattr(defaults, n)]
         if changed:
@@ -218,6 +228,8 @@ def check_settings(cfg: TrainConfig) -> None:
         raise ChromaticError(f"--mask-init-density must lie in (0, 1), got {cfg.mask_init_density}")
     if not 0 <= cfg.mask_beta_final <= 1:
         raise ChromaticError(f"--mask-beta-final must lie in [0, 1], got {cfg.mask_beta_final}")
+    if not 0 <= cfg.mask_target < 1:
+        raise ChromaticError(f"--mask-target must lie in [0, 1), got {cfg.mask_target}")
     if cfg.mask_anneal < 1:
         raise ChromaticError(f"--mask-anneal must be at least 1, got {cfg.mask_anneal}")
     if not cfg.init_scale > 0:

@@ -284,9 +284,10 @@ def maybe_evaluate(cfg: TrainConfig, st: RunState, engine: Engine, row: dict) ->
         return
     best = evaluated(cfg, st, engine)
     st.eval_timesteps += best.steps
-    if st.best is None or best.score > st.best.score:
+    if masked.eligible(cfg, st.spec, best.params) and (st.best is None or best.score > st.best.score):
         st.best = best
-    row.update(eval_return=best.score, best_eval_return=st.best.score, eval_timesteps=st.eval_timesteps)
+    row.update(eval_return=best.score, best_eval_return=None if st.best is None else st.best.score,
+               eval_timesteps=st.eval_timesteps)
 
 
 def evaluated(cfg: TrainConfig, st: RunState, engine: Engine) -> Best:
@@ -301,7 +302,9 @@ def best_of_run(cfg: TrainConfig, st: RunState, engine: Engine) -> Best:
     if st.best is not None and st.best.iteration == st.iteration:
         return st.best
     final = evaluated(cfg, st, engine)
-    return final if st.best is None or final.score > st.best.score else st.best
+    if st.best is None or (final.score > st.best.score and masked.eligible(cfg, st.spec, final.params)):
+        return final
+    return st.best
 
 
 def evaluate_policy(policy, env_id: str, episodes: int, seed: int, horizon: int | None) -> np.ndarray:

@@ -143,6 +143,10 @@ class TrainConfig:
                                       "annealed from 1", metavar="BETA")
     mask_anneal: int = opt(50, "masked: iterations over which beta falls linearly from 1 to "
                                "--mask-beta-final", metavar="K")
+    mask_target: float = opt(0.1, "masked: the share of weights to keep: the sparsity reward pushes only "
+                                  "perturbations whose mask keeps more, and the shipped policy is the "
+                                  "best evaluation at or below it (Table 2's > 90 %% pruned; 0: the "
+                                  "paper's unbounded reward, any evaluation ships)", metavar="ETA")
     seed: int = opt(0, "the one seed every random draw derives from")
 
     # -- derived settings ----------------------------------------------------------------------
