@@ -32,9 +32,9 @@ the fine-tunes, and the trained policies whose structure is ``chromatic`` (not T
 circulant or masked).
 
 Every point is the mean return of ``--episodes`` (5) evaluation episodes, episode k reset with
-``--seed + k`` as in ``chromatic run`` and the zoo. Writes benchmarks/results/frontier_<env>.json
-and .png. The dense starting policy is not trained here: ``chromatic train --structure dense``
-(the training lead's zoo entry) makes it.
+``--seed + k`` as in ``chromatic run`` and the zoo. Writes benchmarks/results/frontier_<env>.json,
+.png and .md (the docs table). The dense starting policy is not trained here:
+``chromatic train --structure dense`` (the training lead's zoo entry) makes it.
 """
 
 from __future__ import annotations
@@ -254,7 +254,7 @@ def main() -> int:
         tuned = load_policy(path)
         for dtype in ("f32", "f16"):
             r = evaluate(tuned, args.env, args.episodes, args.seed, "c", dtype)
-            label = Path(path).parent.name if Path(path).stem == "policy" else Path(path).stem
+            label = run_label(Path(path))
             add(
                 f"{label} M={tuned.num_colors}" + (" f16" if dtype == "f16" else ""),
                 "tuned",
@@ -283,7 +283,8 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
     plot(points, out.with_suffix(".png"), f"{args.env}: reward vs bits from {Path(args.dense).name}")
-    print(f"wrote {out} and {out.with_suffix('.png')}")
+    out.with_suffix(".md").write_text(markdown(points, goal, args.episodes))
+    print(f"wrote {out} and its .png and .md")
     return 0
 
 
@@ -314,6 +315,30 @@ def trained_label(policy: Policy) -> str:
     if controller not in (None, "fixed"):
         label += f" {controller}"
     return label
+
+
+def run_label(path: Path) -> str:
+    """A fine-tune's label: ``RUN/seedS`` for a run folder's ``policy.npz``, else the file's stem."""
+    if path.stem == "policy":
+        return f"{path.parent.parent.name}/{path.parent.name}"
+    return path.stem
+
+
+def markdown(points: list[dict], goal: dict, episodes: int) -> str:
+    """The frontier as a docs table (benchmarks/results/frontier_<env>.md), with the goal's line."""
+    lines = [f"| point | kind | return ({episodes} ep.) | of dense | bits | runtime |",
+             "|---|---|---:|---:|---:|---|"]
+    for p in points:
+        size = f"{p['blob_bits']:,}" + (" (computed)" if p["kind"] == "ptq" else "")
+        lines.append(f"| {p['name']} | {p['kind']} | {p['mean_return']:,.0f} | "
+                     f"{100 * p['return_vs_dense']:.1f} % | {size} | {p['runtime']} |")
+    if goal["point"] is None:
+        verdict = "no chromatic point reaches it"
+    else:
+        verdict = (f"the smallest chromatic point reaching it is **{goal['point']}** at {goal['bits']:,} "
+                   f"bits, **{goal['bits_vs_int8']:.2f} x** int8's (goal <= 0.5)")
+    lines += ["", f"int8 per-tensor: {goal['int8_return']:,.0f} at {goal['int8_bits']:,} bits; {verdict}."]
+    return "\n".join(lines) + "\n"
 
 
 def is_chromatic(point: dict) -> bool:

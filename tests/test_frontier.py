@@ -111,6 +111,11 @@ def test_main_records_calibration_colorings_and_trained_points(frontier, tmp_pat
     assert [p["name"] for p in trained] == want
     assert trained[2]["structure"] == "circulant" and trained[0]["seed"] == 7
     assert "ft M=3" in names and "ft M=3 f16" in names
+    table = out.with_suffix(".md").read_text().splitlines()
+    assert len(table) == 2 + len(data["points"]) + 2 and table[2].startswith("| dense f32 | dense |")
+    assert "(computed)" in next(row for row in table if row.startswith("| int8 per-tensor"))
+    assert table[-1].startswith("int8 per-tensor: ")
+    assert frontier.run_label(Path("runs/ft_hopper_c17/seed2/policy.npz")) == "ft_hopper_c17/seed2"
 
     monkeypatch.setattr(sys, "argv", [*argv, "--calibration-seed", "11"])
     assert frontier.main() == 1  # overlaps evaluation seed 11
