@@ -149,6 +149,30 @@ def test_the_target_stops_the_push_below_it_and_gates_what_ships():
         masked.check_settings(tiny(mask_target=1.0))
 
 
+def test_fixed_sparsity_keeps_exactly_k_weights_in_every_iteration_and_the_file(tmp_path):
+    cfg = tiny(iterations=6, mask_fixed=True, mask_target=0.25, eval_every=3)
+    path = start(cfg, tmp_path / "r", INLINE, progress=False)
+    log = [json.loads(line) for line in (tmp_path / "r" / "log.jsonl").read_text().splitlines()]
+    st = run_mod.load_checkpoint(tmp_path / "r" / "checkpoint.npz")
+    e = st.spec.num_colors
+    k = int(0.25 * e)
+    assert [row["mask_density"] for row in log] == [k / e] * 6 and "mask_beta" not in log[0]
+    assert 0 < min(row["mask_density_perturbed"] for row in log)  # perturbations still move the mask
+    assert masked.density(st.spec, st.es.params) == k / e
+    assert load_policy(path).metadata["kept_weights"] == k
+    spec, theta = spec_theta()
+    moved = masked.project(cfg, spec, theta)
+    assert int(masked.hard_mask(spec, moved).sum()) == int(0.25 * spec.num_colors)
+    e = spec.num_colors  # a shift of the logits only
+    shift = moved[e:2 * e] - theta[e:2 * e]
+    np.testing.assert_allclose(shift, shift[0], atol=1e-12)
+    np.testing.assert_array_equal(np.delete(moved, np.s_[e:2 * e]), np.delete(theta, np.s_[e:2 * e]))
+    with pytest.raises(ChromaticError, match="--mask-init-density do not apply with --mask-fixed"):
+        masked.check_settings(tiny(mask_fixed=True, mask_init_density=0.2))
+    with pytest.raises(ChromaticError, match="needs --mask-target > 0"):
+        masked.check_settings(tiny(mask_fixed=True, mask_target=0.0))
+
+
 def test_the_sparsity_reward_drives_the_density_down_and_the_policy_says_so(tmp_path):
     cfg = tiny(iterations=24, mask_anneal=8, mask_beta_final=0.5, eval_every=8)
     path = start(cfg, tmp_path / "r", INLINE, progress=False)

@@ -14,7 +14,10 @@ both z-scored across the iteration's perturbations (the pivot shaped with the sa
 beta annealed linearly from 1 to ``--mask-beta-final`` over ``--mask-anneal`` iterations. With
 ``--mask-target T`` (default 0.1, Table 2's "> 90 % pruned") the sparsity term is
 ``z(-max(eta - T, 0))``: the same while every perturbation keeps more than T, no push once they
-keep less (a constant term z-scores to 0), and only evaluations at eta <= T may ship. A
+keep less (a constant term z-scores to 0), and only evaluations at eta <= T may ship.
+``--mask-fixed`` is Lenc et al.'s fixed sparsity instead: exactly floor(T x E) weights from the
+start, the logits shifted after every update so that exactly that many stay positive, no
+sparsity reward. A
 perturbation's eta is a pure function of its noise seed, so the driver computes it itself.
 """
 
@@ -89,7 +92,27 @@ def start(cfg: TrainConfig, layer_sizes: Sequence[int], rng: np.random.Generator
           hidden_activation: Activation) -> tuple[PolicySpec, np.ndarray]:
     """The spec and initial parameters of a ``--structure masked`` run."""
     spec = masked_spec(layer_sizes, hidden_activation, cfg.mask_alpha)
+    if cfg.mask_fixed:
+        theta = initial_params(spec, rng, cfg.init_scale, fixed_kept(cfg, spec) / spec.num_colors)
+        return spec, project(cfg, spec, theta)
     return spec, initial_params(spec, rng, cfg.init_scale, cfg.mask_init_density)
+
+
+def fixed_kept(cfg: TrainConfig, spec: PolicySpec) -> int:
+    """How many weights a ``--mask-fixed`` run keeps: floor(target x E), at least one."""
+    return max(1, int(cfg.mask_target * spec.num_colors))
+
+
+def project(cfg: TrainConfig, spec: PolicySpec, theta: np.ndarray) -> np.ndarray:
+    """``--mask-fixed``: the logits shifted so that exactly :func:`fixed_kept` of them are positive
+    (the threshold midway between the k-th and k+1-th largest); unchanged otherwise."""
+    if spec.mask_alpha is None or not cfg.mask_fixed:
+        return theta
+    e, k = spec.num_colors, fixed_kept(cfg, spec)
+    out = np.array(theta, dtype=np.float64)
+    s = np.sort(out[e:2 * e])[::-1]
+    out[e:2 * e] -= 0.5 * (s[k - 1] + s[k]) if k < e else s[-1] - 1.0
+    return out
 
 
 # -- the forward pass and the deployed policy --------------------------------------------------
@@ -196,6 +219,8 @@ def sparsity_objective(cfg: TrainConfig, st: RunState, ask: Ask, sigma: float, s
     beta = beta_at(cfg, st.iteration)
     etas = perturbed_densities(st.spec, theta, sigma, ask)
     eta = density(st.spec, theta)
+    if cfg.mask_fixed:  # no sparsity reward: the projection keeps the density
+        return shaped, pivot, {"mask_density": eta, "mask_density_perturbed": float(etas.mean())}
     zr, zr_pivot = _z(np.asarray(shaped, dtype=np.float64), np.asarray(pivot, dtype=np.float64))
     # the sparsity term: -(eta - target)+, i.e. 1 - eta up to a constant while above the target
     zs, zs_pivot = _z(-np.maximum(etas - cfg.mask_target, 0.0),
@@ -215,7 +240,7 @@ def check_settings(cfg: TrainConfig) -> None:
     from chromatic.training.settings import TrainConfig
 
     defaults = TrainConfig()
-    names = ("mask_alpha", "mask_init_density", "mask_beta_final", "mask_anneal", "mask_target")
+    names = ("mask_alpha", "mask_init_density", "mask_beta_final", "mask_anneal", "mask_target", "mask_fixed")
     if cfg.structure != "masked":
         changed = [n for n in names if getattr(cfg, n) != getattr(defaults, n)]
         if changed:
@@ -230,6 +255,14 @@ def check_settings(cfg: TrainConfig) -> None:
         raise ChromaticError(f"--mask-beta-final must lie in [0, 1], got {cfg.mask_beta_final}")
     if not 0 <= cfg.mask_target < 1:
         raise ChromaticError(f"--mask-target must lie in [0, 1), got {cfg.mask_target}")
+    if cfg.mask_fixed:
+        reward = [n for n in names[1:4] if getattr(cfg, n) != getattr(defaults, n)]
+        if reward:
+            flags = ", ".join("--" + n.replace("_", "-") for n in reward)
+            raise ChromaticError(f"{flags} do not apply with --mask-fixed (it keeps --mask-target's share "
+                                 "from the start, with no sparsity reward)")
+        if cfg.mask_target == 0:
+            raise ChromaticError("--mask-fixed needs --mask-target > 0 (the share of weights to keep)")
     if cfg.mask_anneal < 1:
         raise ChromaticError(f"--mask-anneal must be at least 1, got {cfg.mask_anneal}")
     if not cfg.init_scale > 0:

@@ -183,6 +183,8 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
     if st.spec.mask_alpha is not None:  # the masked baseline's sparsity reward (App. E)
         shaped, pivot, mask_row = masked.sparsity_objective(cfg, st, ask, sigma, shaped, pivot)
     es = strategy.tell(st.es, ask, shaped, pivot)
+    if cfg.mask_fixed:  # the masked baseline's fixed sparsity: exactly k logits positive
+        es = dataclasses.replace(es, params=masked.project(cfg, st.spec, es.params))
     nas_update, extra_steps, extra_episodes = False, 0, 0
     if nas is not None:
         nas = observe(nas, returns, group)

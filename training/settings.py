@@ -147,6 +147,10 @@ class TrainConfig:
                                   "perturbations whose mask keeps more, and the shipped policy is the "
                                   "best evaluation at or below it (Table 2's > 90 %% pruned; 0: the "
                                   "paper's unbounded reward, any evaluation ships)", metavar="ETA")
+    mask_fixed: bool = opt(False, "masked: keep exactly floor(--mask-target x E) weights throughout "
+                                  "(Lenc et al.'s fixed sparsity) instead of the annealed sparsity "
+                                  "reward: the initial mask keeps that many and every update shifts "
+                                  "the logits so that exactly that many stay positive")
     seed: int = opt(0, "the one seed every random draw derives from")
 
     # -- derived settings ----------------------------------------------------------------------
