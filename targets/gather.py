@@ -10,8 +10,10 @@ the 8 words (r0-r6, lr) and one VPOP into s0-s7, one VLDM of the 8 inputs into s
 accumulator is s16, which infer saves), 8 VFMA: 33 instructions per 8 edges. The bit phase
 and the group counter share one register (low byte: the shift, which LSR-by-register reads;
 bits 8-31: a counter whose carry-out ends the loop). The ``n mod 8`` remaining indices of a
-row are done first, with the bias; one LDM reloads the row's slots (y end, x, group count)
-at the end of every row.
+row are done first, with the bias (an f16 bias travels to the FPU with their colors); their
+inputs x[0..t-1] are the same for every row, so one VLDM per layer keeps them in s17..;
+one LDM reloads the row's slots (the tanh coefficients' address, y end, x, group count) at
+the end of every row, before the activation.
 
 Why gather and not the mailman form on this core: with a fused multiply-add the multiply is
 free, so an edge costs decode + load + FMA; mailman would turn each edge into a
@@ -27,8 +29,10 @@ saturates): 13 instructions, no branch. ReLU is max(0, x) on the float's bits: B
 sign spread by ASR #31 (3 instructions, no branch; -0 becomes +0).
 
 Normalization: (obs - mean) / std per input, then the bad-observation rule (chromatic.h):
-|x0| > 1e4 or NaN is one VABS/VCMP/VMRS and a branch not taken (4 instructions); the rare
-bad value is fixed out of line (.Lbad: +-1e4 by its sign, 0 for NaN; 8 more instructions).
+|x0| > 1e4 or NaN is an unsigned compare of its bits without the sign against 1e4's (NaN's are
+above inf's): VMOV, CMP with the operand shifted left by 1, and a branch not taken (3
+instructions); the rare bad value is fixed out of line (.Lbad: +-1e4 by its sign, 0 for NaN;
+7 more instructions). The integer bits are what is stored.
 
 Init (C, in the glue) checks that the blob is the one the code was generated for (its CRC32
 against the generator's: chromatic_check_generated; the generator validated it), writes the palette as float32
@@ -62,10 +66,12 @@ GROUP = 8  # indices per group: 8 * b bits is always whole bytes
 GROUP_REGS = ("r0", "r1", "r2", "r3", "r4", "r5", "r6", "lr")  # low + lr: a 16-bit PUSH
 TAIL_REGS = ("r0", "r1", "r2", "r3", "r4", "r5", "r6")  # lr holds the counter reset
 ACC = "s16"  # the row's accumulator (callee-saved: infer saves it), so s8-s15 hold 8 inputs
-# infer pushes act (its only slot), r4-r11, lr and s16; rows pushes y end, x, -32*groups and
-# its return address; the gathered words go through the stack below that (PUSH, then VPOP).
+TAIL_S = 17  # s17..: a layer's t = n mod 8 tail inputs, loaded once per layer (callee-saved too)
+# infer pushes act (its only slot), r4-r11, lr and s16 (+ s17.. for the tail inputs); rows
+# pushes the tanh coefficients' address, y end, x + 4t, -32*groups and its return address; the
+# gathered words go through the stack below that (PUSH, then VPOP).
 PUSHED = 11 * 4
-ROWS_FRAME = 4 * 4
+ROWS_FRAME = 5 * 4
 RAM_POINTERS = 3  # RAM words 0-2: means (0 until init has validated), indices, biases
 
 
@@ -137,16 +143,21 @@ def _to_fpu(reg_of: dict[int, str]) -> tuple[list[str], dict[int, int]]:
 def _rows(key: tuple[int, bool, int], b: int, f16: bool) -> tuple[list[str], int]:
     """One rows subroutine for layers with t = n mod 8 tail indices, groups or not, an activation.
 
-    In: r1 4*rows, r2 x, r3 32*groups, r7 row phase (count bits 0), r9 palette, r10 the
-    row's first index byte, r11 bias, r12 y. It pushes its slots (y end, x, -32*groups) with
-    its return address; one LDM reloads them at the end of every row, and the pop hands the
-    layer's x back in r2 for the next layer's setup. Out: r7, r10, r11 at the next layer's
+    In: r0 the tanh coefficients, r1 4*rows, r2 x, r3 32*groups, r7 row phase (count bits 0),
+    r9 palette, r10 the row's first index byte, r11 bias, r12 y. The t tail inputs x[0..t-1]
+    are the same for every row: one VLDM puts them in s17.. for the whole layer. It pushes its
+    slots (tanh coefficients, y end, x + 4t, -32*groups) with its return address; one LDM
+    reloads them at the end of every row (the group loop clobbers them), before the
+    activation, which reads the coefficients through r0; the pop hands r0 back and the
+    layer's x + 4t in r2 for the next layer's setup. Out: r7, r10, r11 at the next layer's
     first row. Also returns the most bytes it pushes."""
     t, groups, act = key
     name = f".Lrows_{t}_{int(groups)}_{act}"
     out = [f"{name}:", "add     r1, r1, r12"]
     out += ["negs    r3, r3"] if groups else []
-    out += ["push    {r1, r2, r3, lr}", f"b       {name}_load", f"{name}_row:"]
+    if t:  # the tail inputs: in registers for the whole layer; r2 -> the first group's input
+        out += [f"vldmia  r2!, {{{_sregs(TAIL_S, t)}}}"]
+    out += ["push    {r0, r1, r2, r3, lr}", "ldm.w   sp, {r0, r1, r8, lr}", f"{name}_row:"]
     pushed = 0
     if t == 1:
         lines, reg_of = _decode(1, b, TAIL_REGS, None)
@@ -158,7 +169,15 @@ def _rows(key: tuple[int, bool, int], b: int, f16: bool) -> tuple[list[str], int
                     f"vcvtb.f32.f16 {ACC}, s1"]
         else:
             out += [f"vmov    s0, {w}", f"vldmia  r11!, {{{ACC}}}"]
-        out += ["vldmia  r8!, {s8}", f"vfma.f32 {ACC}, s0, s8"]
+        out += [f"vfma.f32 {ACC}, s0, s{TAIL_S}"]
+    elif f16 and 1 < t < len(TAIL_REGS):  # the f16 bias goes to the FPU with the colors
+        lines, reg_of = _decode(t, b, TAIL_REGS, None)
+        bias = next(r for r in TAIL_REGS if r not in reg_of.values())
+        moves, s_of = _to_fpu({**reg_of, -1: bias})
+        pushed = 4 * (t + 1)
+        out += [f"ldrh.w  {bias}, [r11], #2", *lines, *moves,
+                f"vcvtb.f32.f16 {ACC}, s{s_of[-1]}"]
+        out += [f"vfma.f32 {ACC}, s{s_of[f]}, s{TAIL_S + f}" for f in range(t)]
     else:
         out += (["ldrh.w  r0, [r11], #2", f"vmov    {ACC}, r0", f"vcvtb.f32.f16 {ACC}, {ACC}"]
                 if f16 else [f"vldmia  r11!, {{{ACC}}}"])
@@ -166,8 +185,8 @@ def _rows(key: tuple[int, bool, int], b: int, f16: bool) -> tuple[list[str], int
             lines, reg_of = _decode(t, b, TAIL_REGS, None)
             moves, s_of = _to_fpu(reg_of)
             pushed = 4 * t
-            out += lines + moves + [f"vldmia  r8!, {{s8-s{7 + t}}}" if t > 1 else "vldmia  r8!, {s8}"]
-            out += [f"vfma.f32 {ACC}, s{s_of[f]}, s{8 + f}" for f in range(t)]
+            out += lines + moves
+            out += [f"vfma.f32 {ACC}, s{s_of[f]}, s{TAIL_S + f}" for f in range(t)]
     if t:
         out += [f"adds    r7, r7, #{t * b}", "add.w   r10, r10, r7, lsr #3"]
     if groups:
@@ -181,8 +200,10 @@ def _rows(key: tuple[int, bool, int], b: int, f16: bool) -> tuple[list[str], int
         out += ["adds.w  r7, r7, #256", f"bcc     {name}_group"]
     elif t:
         out += ["and     r7, r7, #7"]
+    # reload the coefficients, y end, x and the group count (the decode clobbers them)
+    out += ["ldm.w   sp, {r0, r1, r8, lr}"]
     if act == Activation.TANH:  # Q is monic: its Horner chain starts with an add, so 8 coefficients
-        out += ["adr     r0, .Ltanh", "vldm    r0, {s0-s7}",
+        out += ["vldm    r0, {s0-s7}",
                 f"vcvt.s32.f32 {ACC}, {ACC}, #{TANH_CLAMP_FBITS}",
                 f"vcvt.f32.s32 {ACC}, {ACC}, #{TANH_CLAMP_FBITS}",
                 f"vmul.f32 s8, {ACC}, {ACC}",
@@ -190,11 +211,14 @@ def _rows(key: tuple[int, bool, int], b: int, f16: bool) -> tuple[list[str], int
                 "vadd.f32 s4, s4, s8", "vfma.f32 s5, s8, s4", "vfma.f32 s6, s8, s5",
                 "vfma.f32 s7, s8, s6", f"vmul.f32 s3, s3, {ACC}", f"vdiv.f32 {ACC}, s3, s7"]
     elif act == Activation.RELU:  # a negative float (sign bit set, -0 too) becomes +0
-        out += [f"vmov    r0, {ACC}", "bic.w   r0, r0, r0, asr #31", f"vmov    {ACC}, r0"]
-    # reload y end, x and the group count for the next row (the group loop clobbers them)
-    out += [f"vstmia  r12!, {{{ACC}}}", f"{name}_load:", "ldm.w   sp, {r1, r8, lr}",
-            "cmp     r12, r1", f"bne     {name}_row", "pop     {r1, r2, r3, pc}"]
+        out += [f"vmov    r2, {ACC}", "bic.w   r2, r2, r2, asr #31", f"vmov    {ACC}, r2"]
+    out += [f"vstmia  r12!, {{{ACC}}}", "cmp     r12, r1", f"bne     {name}_row",
+            "pop     {r0, r1, r2, r3, pc}"]
     return out, ROWS_FRAME + pushed
+
+
+def _sregs(first: int, n: int) -> str:
+    return f"s{first}" if n == 1 else f"s{first}-s{first + n - 1}"
 
 
 def _const(rd: str, imm: int) -> list[str]:
@@ -251,14 +275,17 @@ def gather_kernel(prefix: str, spec: KernelSpec) -> GatherKernel:
         key = (sizes[l] % GROUP, sizes[l] >= GROUP, act[l])
         if key not in keys:
             keys.append(key)
+    tails = max(k[0] for k in keys)  # s17.. saved for the widest tail
+    tanh = any(k[2] == Activation.TANH for k in keys)
+    saved = _sregs(16, 1 + tails)
     body = [
-        "push    {r1, r4-r11, lr}", "vpush   {s16}",
+        "push    {r1, r4-r11, lr}", f"vpush   {{{saved}}}",
         "ldr     r2, .Lram", "ldmia.w r2!, {r5, r10, r11}", "cbnz    r5, .Lready",
         "movs    r0, #12", "b       .Lret",  # CHROMATIC_ERR_ARGUMENT: not initialized
-        ".Lready:", "mov     r1, r2", f"addw    r9, r2, #{pal_off}", f"movs    r7, #{d0}",
-        # the bad-observation rule (chromatic.h): s3 = +OBS_LIMIT, r3 its bits (for .Lbad)
-        "ldr     r3, .Lobs", "vmov    s3, r3",
-        ".Lnorm:",  # r0 obs, r5 means, r1 -> a (r2 stays at a); r7 ends at 0: the first phase
+        ".Lready:", f"addw    r9, r2, #{pal_off}", f"movs    r7, #{d0}",
+        # the bad-observation rule (chromatic.h): r3 = OBS_LIMIT's bits << 1 (the sign shifted out)
+        "ldr     r3, .Lobs",
+        ".Lnorm:",  # r0 obs, r5 means, r2 -> a (ends at a + 4 d0); r7 ends at 0: the first phase
     ]
     if f16:
         body += [f"ldrh    r6, [r5, #{2 * d0}]", "ldrh.w  r4, [r5], #2", "vmov    s0, s1, r4, r6",
@@ -266,38 +293,49 @@ def gather_kernel(prefix: str, spec: KernelSpec) -> GatherKernel:
     else:
         body += [f"vldr    s1, [r5, #{4 * d0}]", "vldmia  r5!, {s0}"]
     body += ["vldmia  r0!, {s2}", "vsub.f32 s2, s2, s0", "vdiv.f32 s2, s2, s1",
-             # |x0| > L or NaN (HI, unordered included): out of line, .Lbad
-             "vabs.f32 s4, s2", "vcmp.f32 s4, s3", "vmrs    APSR_nzcv, fpscr", "bhi     .Lbad",
-             ".Lgood:", "vstmia  r1!, {s2}", "subs    r7, #1", "bne     .Lnorm"]
+             # |x0| > L or NaN: its bits without the sign above L's (NaN's are above inf's),
+             # an unsigned compare; out of line, .Lbad
+             "vmov    r4, s2", "cmp.w   r3, r4, lsl #1", "bcc     .Lbad",
+             ".Lgood:", "stmia   r2!, {r4}", "subs    r7, #1", "bne     .Lnorm"]
+    # r0: the tanh coefficients for every layer (each rows call pushes and pops it)
+    body += ["adr     r0, .Ltanh"] if tanh else []
     for l in range(nl):
         n, out = sizes[l], sizes[l + 1]
         key = (n % GROUP, n >= GROUP, act[l])
+        skip = 4 * (sizes[l - 1] % GROUP) if l > 0 else 0  # rows hands back x + 4t in r2
         if l == last:  # y = act
-            body += ["ldr.w   r12, [sp, #4]"]
-        elif l == 0:  # y = b; x = a is in r2
-            body += [f"add.w   r12, r2, #{buf_off[1]}"]
-        else:  # ping-pong: y = the previous layer's x, which rows hands back in r2
+            body += [f"ldr.w   r12, [sp, #{4 * (1 + tails)}]"]
+        elif l == 0:  # y = b; r2 is at a + 4 d0
+            body += ([f"add.w   r12, r2, #{buf_off[1] - 4 * d0}"] if buf_off[1] != 4 * d0
+                     else ["mov     r12, r2"])
+        elif skip:  # ping-pong: y = the previous layer's x
+            body += [f"sub.w   r12, r2, #{skip}"]
+        else:
             body += ["mov     r12, r2"]
-        if l > 0:
-            body += _step("r2", buf_off[l % 2] - buf_off[1 - l % 2])
+        if l == 0:  # x = a
+            body += _step("r2", -4 * d0)
+        else:
+            body += _step("r2", buf_off[l % 2] - buf_off[1 - l % 2] - skip)
         body += _const("r1", 4 * out)
         if n >= GROUP:
             body += _const("r3", 32 * (n // GROUP))
         body += [f"bl      .Lrows_{key[0]}_{int(key[1])}_{key[2]}"]
-    body += ["movs    r0, #0", ".Lret:", "vpop    {s16}", "pop     {r1, r4-r11, pc}"]
-    # a bad observation (rare: out of the straight path): +-L by the sign, 0 for NaN (V set
-    # by the unordered compare; the shifts and ORRS leave V alone)
-    body += [".Lbad:", "vmov    r6, s2", "lsrs    r6, r6, #31", "lsls    r6, r6, #31",
-             "orrs    r6, r3", "it      vs", "movvs   r6, #0", "vmov    s2, r6", "b       .Lgood"]
+    body += ["movs    r0, #0", ".Lret:", f"vpop    {{{saved}}}", "pop     {r1, r4-r11, pc}"]
+    # a bad observation (rare: out of the straight path), its bits in r4: 0 for NaN (bits << 1
+    # above inf's, 0xff000000), else +-L by the sign (BFI keeps bit 31)
+    body += [".Lbad:", "lsls    r6, r4, #1", "cmp.w   r6, #0xff000000", "lsr.w   r6, r3, #1",
+             "bfi     r4, r6, #0, #31", "it      hi", "movhi   r4, #0", "b       .Lgood"]
     deepest = 0
     for key in keys:
         lines, pushed = _rows(key, b, f16)
         body += lines
         deepest = max(deepest, pushed)
     consts = [*TANH_P[::-1], *TANH_Q[-2::-1]]  # Q's leading 1 is an add in the code
-    tail = [".p2align 2", ".Ltanh:"] + [f".word   {np.float32(c).view(np.uint32):#010x}  /* {c!r} */"
-                                        for c in consts]
-    tail += [".Lobs:", f".word   {_OBS_BITS:#010x}  /* OBS_LIMIT */",
+    tail = [".p2align 2"]
+    if tanh:
+        tail += [".Ltanh:"] + [f".word   {np.float32(c).view(np.uint32):#010x}  /* {c!r} */"
+                               for c in consts]
+    tail += [".Lobs:", f".word   {_OBS_BITS << 1:#010x}  /* OBS_LIMIT's bits << 1 */",
              ".Lram:", f".word   {prefix}_ram", ".ltorg"]
     fn = f"{prefix}_infer"
     asm = render("gather.S", fn=fn, body="\n".join(
@@ -308,4 +346,4 @@ def gather_kernel(prefix: str, spec: KernelSpec) -> GatherKernel:
                palette_offset=spec.palette_offset, value_bytes=spec.value_bytes,
                mean_offset=spec.mean_offset, dictionary_offset=spec.dictionary_offset,
                biases_offset=spec.biases_offset)
-    return GatherKernel(c, asm, PUSHED + deepest, 4 * ram_words)
+    return GatherKernel(c, asm, PUSHED + 4 * tails + deepest, 4 * ram_words)

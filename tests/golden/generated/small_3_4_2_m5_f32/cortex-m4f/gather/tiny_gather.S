@@ -11,56 +11,54 @@
 .thumb_func
 tiny_infer:
     push    {r1, r4-r11, lr}
-    vpush   {s16}
+    vpush   {s16-s20}
     ldr     r2, .Lram
     ldmia.w r2!, {r5, r10, r11}
     cbnz    r5, .Lready
     movs    r0, #12
     b       .Lret
 .Lready:
-    mov     r1, r2
     addw    r9, r2, #28
     movs    r7, #3
     ldr     r3, .Lobs
-    vmov    s3, r3
 .Lnorm:
     vldr    s1, [r5, #12]
     vldmia  r5!, {s0}
     vldmia  r0!, {s2}
     vsub.f32 s2, s2, s0
     vdiv.f32 s2, s2, s1
-    vabs.f32 s4, s2
-    vcmp.f32 s4, s3
-    vmrs    APSR_nzcv, fpscr
-    bhi     .Lbad
+    vmov    r4, s2
+    cmp.w   r3, r4, lsl #1
+    bcc     .Lbad
 .Lgood:
-    vstmia  r1!, {s2}
+    stmia   r2!, {r4}
     subs    r7, #1
     bne     .Lnorm
-    add.w   r12, r2, #12
+    adr     r0, .Ltanh
+    mov     r12, r2
+    subs    r2, #12
     movs    r1, #16
     bl      .Lrows_3_0_1
-    ldr.w   r12, [sp, #4]
-    adds    r2, #12
+    ldr.w   r12, [sp, #20]
     movs    r1, #8
     bl      .Lrows_4_0_1
     movs    r0, #0
 .Lret:
-    vpop    {s16}
+    vpop    {s16-s20}
     pop     {r1, r4-r11, pc}
 .Lbad:
-    vmov    r6, s2
-    lsrs    r6, r6, #31
-    lsls    r6, r6, #31
-    orrs    r6, r3
-    it      vs
-    movvs   r6, #0
-    vmov    s2, r6
+    lsls    r6, r4, #1
+    cmp.w   r6, #0xff000000
+    lsr.w   r6, r3, #1
+    bfi     r4, r6, #0, #31
+    it      hi
+    movhi   r4, #0
     b       .Lgood
 .Lrows_3_0_1:
     add     r1, r1, r12
-    push    {r1, r2, r3, lr}
-    b       .Lrows_3_0_1_load
+    vldmia  r2!, {s17-s19}
+    push    {r0, r1, r2, r3, lr}
+    ldm.w   sp, {r0, r1, r8, lr}
 .Lrows_3_0_1_row:
     vldmia  r11!, {s16}
     ldr.w   r6, [r10, #0]
@@ -73,14 +71,13 @@ tiny_infer:
     ldr.w   r6, [r9, r6, lsl #2]
     push    {r0, r1, r6}
     vpop    {s0-s2}
-    vldmia  r8!, {s8-s10}
-    vfma.f32 s16, s0, s8
-    vfma.f32 s16, s1, s9
-    vfma.f32 s16, s2, s10
+    vfma.f32 s16, s0, s17
+    vfma.f32 s16, s1, s18
+    vfma.f32 s16, s2, s19
     adds    r7, r7, #9
     add.w   r10, r10, r7, lsr #3
     and     r7, r7, #7
-    adr     r0, .Ltanh
+    ldm.w   sp, {r0, r1, r8, lr}
     vldm    r0, {s0-s7}
     vcvt.s32.f32 s16, s16, #28
     vcvt.f32.s32 s16, s16, #28
@@ -95,15 +92,14 @@ tiny_infer:
     vmul.f32 s3, s3, s16
     vdiv.f32 s16, s3, s7
     vstmia  r12!, {s16}
-.Lrows_3_0_1_load:
-    ldm.w   sp, {r1, r8, lr}
     cmp     r12, r1
     bne     .Lrows_3_0_1_row
-    pop     {r1, r2, r3, pc}
+    pop     {r0, r1, r2, r3, pc}
 .Lrows_4_0_1:
     add     r1, r1, r12
-    push    {r1, r2, r3, lr}
-    b       .Lrows_4_0_1_load
+    vldmia  r2!, {s17-s20}
+    push    {r0, r1, r2, r3, lr}
+    ldm.w   sp, {r0, r1, r8, lr}
 .Lrows_4_0_1_row:
     vldmia  r11!, {s16}
     ldr.w   r6, [r10, #0]
@@ -118,15 +114,14 @@ tiny_infer:
     ldr.w   r6, [r9, r6, lsl #2]
     push    {r0, r1, r2, r6}
     vpop    {s0-s3}
-    vldmia  r8!, {s8-s11}
-    vfma.f32 s16, s0, s8
-    vfma.f32 s16, s1, s9
-    vfma.f32 s16, s2, s10
-    vfma.f32 s16, s3, s11
+    vfma.f32 s16, s0, s17
+    vfma.f32 s16, s1, s18
+    vfma.f32 s16, s2, s19
+    vfma.f32 s16, s3, s20
     adds    r7, r7, #12
     add.w   r10, r10, r7, lsr #3
     and     r7, r7, #7
-    adr     r0, .Ltanh
+    ldm.w   sp, {r0, r1, r8, lr}
     vldm    r0, {s0-s7}
     vcvt.s32.f32 s16, s16, #28
     vcvt.f32.s32 s16, s16, #28
@@ -141,11 +136,9 @@ tiny_infer:
     vmul.f32 s3, s3, s16
     vdiv.f32 s16, s3, s7
     vstmia  r12!, {s16}
-.Lrows_4_0_1_load:
-    ldm.w   sp, {r1, r8, lr}
     cmp     r12, r1
     bne     .Lrows_4_0_1_row
-    pop     {r1, r2, r3, pc}
+    pop     {r0, r1, r2, r3, pc}
     .p2align 2
 .Ltanh:
     .word   0x423aa5d3  /* 46.661936272886045 */
@@ -157,7 +150,7 @@ tiny_infer:
     .word   0x49e8e701  /* 1907936.076915762 */
     .word   0x4a7bcdd0  /* 4125556.1086033187 */
 .Lobs:
-    .word   0x461c4000  /* OBS_LIMIT */
+    .word   0x8c388000  /* OBS_LIMIT's bits << 1 */
 .Lram:
     .word   tiny_ram
     .ltorg
