@@ -7,6 +7,7 @@ dense float32 build with the same flags. Targets: cortex-m4f, cortex-m3, cortex-
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import subprocess
@@ -20,6 +21,7 @@ OUT = Path(__file__).parent / "results"
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # --help, no options
     OUT.mkdir(parents=True, exist_ok=True)
     policy = random_policy((17, 41, 6), 17, seed=1)
     gcc = subprocess.run(["arm-none-eabi-gcc", "--version"], capture_output=True, text=True)
