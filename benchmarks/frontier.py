@@ -58,6 +58,7 @@ from chromatic.compiler.compile import compile_policy  # noqa: E402
 from chromatic.compiler.importer import actions, import_model  # noqa: E402
 from chromatic.compiler.ir import Layer, Policy, Structure, canonical_partitions  # noqa: E402
 from chromatic.compiler.policy_file import load_policy  # noqa: E402
+from chromatic.errors import ChromaticError  # noqa: E402
 from chromatic.runtime import load  # noqa: E402
 from chromatic.runtime.control_loop import run_episodes  # noqa: E402
 
@@ -181,6 +182,18 @@ def main() -> int:
         "policy": "the dense import, numpy runtime",
     }
 
+    skipped: list[dict] = []
+
+    def attempt(policy: Policy, dtype: str, what: str) -> dict | None:
+        """A point on the C runtime, or None (recorded in ``skipped``) if it cannot compile, e.g.
+        a refit bias beyond float16's range in an f16 blob."""
+        try:
+            return evaluate(policy, args.env, args.episodes, args.seed, "c", dtype)
+        except ChromaticError as e:
+            skipped.append({"name": what, "dtype": dtype, "reason": str(e)})
+            print(f"{what} ({dtype}): skipped: {e}")
+            return None
+
     def add(name: str, kind: str, result: dict, **extra: object) -> None:
         points.append({"name": name, "kind": kind, **result, **extra})
         print(
@@ -219,7 +232,9 @@ def main() -> int:
             if calib is not None:
                 rmse = float(np.sqrt(np.mean((actions(imp.policy, calib) - actions(dense, calib)) ** 2)))
             for dtype in ("f32", "f16"):
-                r = evaluate(imp.policy, args.env, args.episodes, args.seed, "c", dtype)
+                r = attempt(imp.policy, dtype, f"colored M={m}{SUFFIX[coloring]}")
+                if r is None:
+                    continue
                 add(
                     f"colored M={m}{SUFFIX[coloring]}" + (" f16" if dtype == "f16" else ""),
                     "colored",
@@ -237,7 +252,9 @@ def main() -> int:
     for path in args.trained:
         trained = load_policy(path)
         for dtype in ("f32", "f16"):
-            r = evaluate(trained, args.env, args.episodes, args.seed, "c", dtype)
+            r = attempt(trained, dtype, str(path))
+            if r is None:
+                continue
             add(
                 trained_label(trained) + (" f16" if dtype == "f16" else ""),
                 "trained",
@@ -253,7 +270,9 @@ def main() -> int:
     for path in args.tuned:
         tuned = load_policy(path)
         for dtype in ("f32", "f16"):
-            r = evaluate(tuned, args.env, args.episodes, args.seed, "c", dtype)
+            r = attempt(tuned, dtype, str(path))
+            if r is None:
+                continue
             label = run_label(Path(path))
             add(
                 f"{label} M={tuned.num_colors}" + (" f16" if dtype == "f16" else ""),
@@ -279,6 +298,7 @@ def main() -> int:
         "calibration": calibration,
         "goal": goal,
         "points": points,
+        "skipped": skipped,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
