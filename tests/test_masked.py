@@ -167,7 +167,7 @@ def test_fixed_sparsity_keeps_exactly_k_weights_in_every_iteration_and_the_file(
     shift = moved[e:2 * e] - theta[e:2 * e]
     np.testing.assert_allclose(shift, shift[0], atol=1e-12)
     np.testing.assert_array_equal(np.delete(moved, np.s_[e:2 * e]), np.delete(theta, np.s_[e:2 * e]))
-    with pytest.raises(ChromaticError, match="--mask-init-density do not apply with --mask-fixed"):
+    with pytest.raises(ChromaticError, match="--mask-init-density does not apply with --mask-fixed"):
         masked.check_settings(tiny(mask_fixed=True, mask_init_density=0.2))
     with pytest.raises(ChromaticError, match="needs --mask-target > 0"):
         masked.check_settings(tiny(mask_fixed=True, mask_target=0.0))

@@ -259,8 +259,9 @@ def check_settings(cfg: TrainConfig) -> None:
         reward = [n for n in names[1:4] if getattr(cfg, n) != getattr(defaults, n)]
         if reward:
             flags = ", ".join("--" + n.replace("_", "-") for n in reward)
-            raise ChromaticError(f"{flags} do not apply with --mask-fixed (it keeps --mask-target's share "
-                                 "from the start, with no sparsity reward)")
+            verb = "does" if len(reward) == 1 else "do"
+            raise ChromaticError(f"{flags} {verb} not apply with --mask-fixed (it keeps --mask-target's "
+                                 "share from the start, with no sparsity reward)")
         if cfg.mask_target == 0:
             raise ChromaticError("--mask-fixed needs --mask-target > 0 (the share of weights to keep)")
     if cfg.mask_anneal < 1:
