@@ -256,7 +256,8 @@ def check_settings(cfg: TrainConfig) -> None:
     if not 0 <= cfg.mask_target < 1:
         raise ChromaticError(f"--mask-target must lie in [0, 1), got {cfg.mask_target}")
     if cfg.mask_fixed:
-        reward = [n for n in names[1:4] if getattr(cfg, n) != getattr(defaults, n)]
+        reward = [n for n in ("mask_init_density", "mask_beta_final", "mask_anneal")
+                  if getattr(cfg, n) != getattr(defaults, n)]
         if reward:
             flags = ", ".join("--" + n.replace("_", "-") for n in reward)
             verb = "does" if len(reward) == 1 else "do"
