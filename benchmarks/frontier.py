@@ -231,12 +231,13 @@ def main() -> int:
             rmse = None  # every coloring's action error on the calibration observations
             if calib is not None:
                 rmse = float(np.sqrt(np.mean((actions(imp.policy, calib) - actions(dense, calib)) ** 2)))
+            name = f"colored M={m}{SUFFIX[coloring]}"
             for dtype in ("f32", "f16"):
-                r = attempt(imp.policy, dtype, f"colored M={m}{SUFFIX[coloring]}")
+                r = attempt(imp.policy, dtype, name)
                 if r is None:
                     continue
                 add(
-                    f"colored M={m}{SUFFIX[coloring]}" + (" f16" if dtype == "f16" else ""),
+                    name + (" f16" if dtype == "f16" else ""),
                     "colored",
                     r,
                     coloring=coloring,

@@ -17,8 +17,8 @@ beta annealed linearly from 1 to ``--mask-beta-final`` over ``--mask-anneal`` it
 keep less (a constant term z-scores to 0), and only evaluations at eta <= T may ship.
 ``--mask-fixed`` is Lenc et al.'s fixed sparsity instead: exactly floor(T x E) weights from the
 start, the logits shifted after every update so that exactly that many stay positive, no
-sparsity reward. A
-perturbation's eta is a pure function of its noise seed, so the driver computes it itself.
+sparsity reward. A perturbation's eta is a pure function of its noise seed, so the driver
+computes it itself.
 """
 
 from __future__ import annotations
@@ -92,10 +92,8 @@ def start(cfg: TrainConfig, layer_sizes: Sequence[int], rng: np.random.Generator
           hidden_activation: Activation) -> tuple[PolicySpec, np.ndarray]:
     """The spec and initial parameters of a ``--structure masked`` run."""
     spec = masked_spec(layer_sizes, hidden_activation, cfg.mask_alpha)
-    if cfg.mask_fixed:
-        theta = initial_params(spec, rng, cfg.init_scale, fixed_kept(cfg, spec) / spec.num_colors)
-        return spec, project(cfg, spec, theta)
-    return spec, initial_params(spec, rng, cfg.init_scale, cfg.mask_init_density)
+    density = fixed_kept(cfg, spec) / spec.num_colors if cfg.mask_fixed else cfg.mask_init_density
+    return spec, initial_params(spec, rng, cfg.init_scale, density)  # exactly round(density E) kept
 
 
 def fixed_kept(cfg: TrainConfig, spec: PolicySpec) -> int:
@@ -105,9 +103,7 @@ def fixed_kept(cfg: TrainConfig, spec: PolicySpec) -> int:
 
 def project(cfg: TrainConfig, spec: PolicySpec, theta: np.ndarray) -> np.ndarray:
     """``--mask-fixed``: the logits shifted so that exactly :func:`fixed_kept` of them are positive
-    (the threshold midway between the k-th and k+1-th largest); unchanged otherwise."""
-    if spec.mask_alpha is None or not cfg.mask_fixed:
-        return theta
+    (the threshold midway between the k-th and k+1-th largest)."""
     e, k = spec.num_colors, fixed_kept(cfg, spec)
     out = np.array(theta, dtype=np.float64)
     s = np.sort(out[e:2 * e])[::-1]
