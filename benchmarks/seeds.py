@@ -37,6 +37,7 @@ from chromatic.compiler.policy_file import load_policy
 from chromatic.training.checkpoint import CHECKPOINT, CONFIG, POLICY, read_log
 from chromatic.training.run import EngineOptions, resume, start
 from chromatic.training.settings import TrainConfig
+from chromatic.training.warmup import WARMUP_CONFIG
 
 HERE = Path(__file__).resolve().parent
 RESULTS, RUNS = HERE / "results", HERE / "runs"
@@ -91,6 +92,16 @@ for _env, _fixed in (("halfcheetah", "halfcheetah_h41_c17"), ("walker2d", "walke
         dataclasses.replace(_base.cfg, controller="enas", nas_search="population"), _base.threshold,
         "Fig. 4: --controller enas --nas-search population")
 
+#: The partition learned by clustering (``--dense-warmup 0.5``, training/warmup.py): half the
+#: budget trains the dense policy, its 17-color refitted k-means coloring trains for the rest
+#: (``fixed``: the clustered partition; ``enas``: the incumbent search starting from it).
+for _env, _fixed in (("halfcheetah", "halfcheetah_h41_c17"), ("walker2d", "walker2d_h41_c17")):
+    _base = CASES[_fixed]
+    for _ctrl in ("fixed", "enas"):
+        CASES[f"fig4_{_env}_warmup_{_ctrl}"] = Case(
+            dataclasses.replace(_base.cfg, controller=_ctrl, dense_warmup=0.5), _base.threshold,
+            f"Fig. 4: --dense-warmup 0.5 --controller {_ctrl}")
+
 #: The reward-versus-bits curve (benchmarks/bits_curve.py): the Fig. 4 ENAS case with --bits-weight.
 for _name, _lam in (("lam005", 0.05), ("lam02", 0.2), ("lam05", 0.5)):
     _base = CASES["fig4_halfcheetah_enas"]
@@ -115,7 +126,7 @@ for _env, _fixed in (("halfcheetah", "halfcheetah_h41_c17"), ("hopper", "hopper_
 #: dense zoo policy imported with ``--colors M``, then ``chromatic train --init-policy`` for 2 M
 #: timesteps at the defaults (docs/import.md). The import is written into the case's run folder.
 for _env, _task in (("HalfCheetah-v5", "halfcheetah"), ("Hopper-v5", "hopper"), ("Walker2d-v5", "walker2d")):
-    for _m in (8, 17):
+    for _m in (4, 8, 17, 32, 64):
         CASES[f"ft_{_task}_c{_m}"] = Case(
             TrainConfig(env_id=_env, hidden=(41,), colors=_m, timesteps=2_000_000), 0.0,
             f"fine-tune of policies/{_task}_dense_h41.npz imported with --colors {_m}",
@@ -162,7 +173,7 @@ def run_seed(case: Case, name: str, seed: int, runs: Path, workers: int | None) 
     opts = EngineOptions("local", workers)
     if (run_dir / POLICY).exists():
         return run_dir / POLICY
-    if (run_dir / CHECKPOINT).exists() or (run_dir / CONFIG).exists():
+    if any((run_dir / f).exists() for f in (CHECKPOINT, CONFIG, WARMUP_CONFIG)):
         return resume(run_dir, cfg.iterations, opts, progress=sys.stderr.isatty(), timesteps=cfg.timesteps)
     return start(cfg, run_dir, opts, progress=sys.stderr.isatty())
 

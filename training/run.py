@@ -78,6 +78,7 @@ from chromatic.training.policy_params import (
 from chromatic.training.rollout.engine import Engine, make_engine
 from chromatic.training.rollout.worker import Job
 from chromatic.training.settings import TrainConfig, check_blob_limits
+from chromatic.training.warmup import new_budget, train_with_warmup, warmup_settings
 
 __all__ = ["CHECKPOINT", "CONFIG", "LOG", "POLICY", "FINAL_POLICY", "EngineOptions", "TrainConfig",
            "load_checkpoint", "read_log", "resume", "start"]
@@ -358,15 +359,27 @@ def start(cfg: TrainConfig, run_dir: str | Path, engine_opts: EngineOptions,
     """Begin a new run in ``run_dir`` and train it until its budget is used.
 
     A folder holding only what a run killed before its first checkpoint left (its config and an
-    empty log) may be reused by a fresh start.
+    empty log) may be reused by a fresh start. ``--dense-warmup`` runs are staged
+    (``training/warmup.py``).
     """
-    cfg = cfg.validate().with_init_policy()[0]
+    cfg = cfg.validate()
     engine_opts.validate()
     run_dir = Path(run_dir)
-    if (run_dir / CHECKPOINT).exists() or read_log(run_dir):
+    if (run_dir / CHECKPOINT).exists() or read_log(run_dir) or warmup_settings(run_dir):
         raise ChromaticError(f"{run_dir} already holds a run; continue it with --resume {run_dir}")
+    if cfg.dense_warmup:
+        return train_with_warmup(cfg, run_dir, engine_opts, progress)
+    return start_stage(cfg, run_dir, engine_opts, progress)
+
+
+def start_stage(cfg: TrainConfig, run_dir: Path, engine_opts: EngineOptions, progress: bool,
+                timesteps_used: int = 0) -> Path:
+    """:func:`start` of one ordinary run, its counter starting at ``timesteps_used`` (the steps
+    earlier stages of the same run took)."""
+    cfg = cfg.validate().with_init_policy()[0]
     info = describe_env(cfg.env_id)
     st = new_state(cfg, info.obs_dim, info.act_dim)
+    st.timesteps = timesteps_used
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -389,6 +402,15 @@ def resume(run_dir: str | Path, iterations: int | None, engine_opts: EngineOptio
     engine_opts.validate()
     if not run_dir.is_dir():
         raise ChromaticError(f"{run_dir}: no such run directory")
+    staged = warmup_settings(run_dir)
+    if staged is not None:
+        return train_with_warmup(new_budget(staged, iterations, timesteps), run_dir, engine_opts, progress)
+    return resume_stage(run_dir, iterations, engine_opts, progress, timesteps)
+
+
+def resume_stage(run_dir: Path, iterations: int | None, engine_opts: EngineOptions,
+                 progress: bool = True, timesteps: int | None = None) -> Path:
+    """:func:`resume` of one ordinary run."""
     cfg = load_config(run_dir)
     remove_stale_temps(run_dir)
     info = describe_env(cfg.env_id)

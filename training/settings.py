@@ -151,6 +151,10 @@ class TrainConfig:
                                   "(Lenc et al.'s fixed sparsity) instead of the annealed sparsity "
                                   "reward: the initial mask keeps that many and every update shifts "
                                   "the logits so that exactly that many stay positive")
+    dense_warmup: float = opt(0.0, "chromatic: spend this share of --timesteps training the dense "
+                                    "policy of the same shape first, color it into M colors (k-means, "
+                                    "refitted to its actions) and train the colored policy for the rest "
+                                    "(the partition is learned by clustering; docs/enas.md)", metavar="F")
     seed: int = opt(0, "the one seed every random draw derives from")
 
     # -- derived settings ----------------------------------------------------------------------
@@ -255,6 +259,12 @@ class TrainConfig:
                 f"unknown controller {self.controller!r}; available: {', '.join(CONTROLLERS)}")
         if self.init_policy and self.init_partition:
             raise ChromaticError("give --init-policy or --init-partition, not both")
+        if not 0 <= self.dense_warmup < 1:
+            raise ChromaticError(f"--dense-warmup must be in [0, 1), got {self.dense_warmup}")
+        if self.dense_warmup and (self.structure != "chromatic" or not self.hidden or self.timesteps is None
+                                  or self.iterations is not None or self.init_policy or self.init_partition):
+            raise ChromaticError("--dense-warmup needs --structure chromatic, --hidden, a --timesteps budget "
+                                 "(not --iterations), and no --init-policy / --init-partition")
         from chromatic.training.masked import check_settings
 
         check_settings(self)
