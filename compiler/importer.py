@@ -509,6 +509,33 @@ def _reassign(
     return parts, loss, moved
 
 
+#: |z| beyond which float32 tanh is exactly +-1 (it is from about 9.01 on)
+TANH_SATURATED = 10.0
+
+
+def _unsaturate(
+    policy: Policy, x: np.ndarray, palette: np.ndarray, parts: list[np.ndarray], biases: list[np.ndarray]
+) -> list[np.ndarray]:
+    """The biases with runaway values pulled back to where they act the same on ``x``.
+
+    A unit that saturates (tanh) or is dead (ReLU) on every calibration observation has no
+    gradient, so the least-squares refit can push its bias anywhere (Hopper at M = 4: 1.8e7, past
+    float16). Clipped to ``TANH_SATURATED`` (tanh) or 1 (ReLU) beyond the largest ``|W x|`` seen,
+    the unit still saturates (is still dead) on every observation, with float32 outputs unchanged.
+    """
+    xs, _ = _forward(policy, x, palette, parts, biases)
+    out = []
+    for l, (p, b) in enumerate(zip(parts, biases, strict=True)):
+        wx = np.abs(xs[l] @ palette[p].T).max(axis=0) if len(x) else np.zeros_like(b)
+        act = policy.activation(l)
+        if act == Activation.TANH:
+            b = np.clip(b, -(wx + TANH_SATURATED), wx + TANH_SATURATED)
+        elif act == Activation.RELU:
+            b = np.maximum(b, -(wx + 1.0))
+        out.append(b)
+    return out
+
+
 def refit_coloring(
     colored: Policy, dense: Policy, obs: np.ndarray, rounds: int = REFIT_ROUNDS
 ) -> tuple[Policy, RefitReport]:
@@ -538,6 +565,7 @@ def refit_coloring(
             break
         moved += n_moved
         palette, biases, loss = _refit_values(colored, x, target, palette, parts, biases)
+    biases = _unsaturate(colored, x, palette, parts, biases)
     layers = tuple(Layer(p, b) for p, b in zip(parts, biases, strict=True))
     refit = colored.replace(layers=layers, palette=palette).validate()
     size = target.size

@@ -641,3 +641,27 @@ def test_cli_refit(tmp_path, capsys):
     no_calib = ["import", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "q.npz"), "--colors", "6", "--refit"]
     assert main(no_calib) == 1
     assert "--refit needs --calibration" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("hidden", [Activation.TANH, Activation.RELU])
+def test_refit_pulls_back_the_bias_of_a_unit_that_never_leaves_saturation(hidden):
+    """A unit saturated (tanh) or dead (ReLU) on every calibration observation has no gradient;
+    its runaway bias (Hopper M=4 fitted 1.8e7, past float16) is clipped with outputs unchanged."""
+    from chromatic.compiler.importer import TANH_SATURATED, _forward, _normalized, _unsaturate
+
+    src = random_policy((3, 5, 2), 6, seed=4, hidden_activation=hidden)
+    x = _normalized(src, observations(3, 50, seed=6).astype(np.float64))
+    parts = [np.array(layer.partition) for layer in src.layers]
+    biases = [np.array(layer.bias) for layer in src.layers]
+    runaway = [b.copy() for b in biases]
+    runaway[0][1] = 1.8e7 if hidden == Activation.TANH else -1.8e7
+    runaway[1][0] = -3e6  # the tanh output unit
+    fixed = _unsaturate(src, x, src.palette, parts, runaway)
+    xs = _forward(src, x, src.palette, parts, runaway)[0]
+    for l in range(2):
+        wx = np.abs(xs[l] @ src.palette[parts[l]].T).max(axis=0)
+        assert np.all(np.abs(fixed[l]) <= wx + TANH_SATURATED + 1e-12)
+    assert np.array_equal(np.delete(fixed[0], 1), np.delete(biases[0], 1))  # the others untouched
+    a = _forward(src, x, src.palette, parts, runaway)[0][-1].astype(np.float32)
+    b = _forward(src, x, src.palette, parts, fixed)[0][-1].astype(np.float32)
+    np.testing.assert_array_equal(a, b)
