@@ -37,7 +37,7 @@ from chromatic.compiler.policy_file import load_policy
 from chromatic.training.checkpoint import CHECKPOINT, CONFIG, POLICY, read_log
 from chromatic.training.run import EngineOptions, resume, start
 from chromatic.training.settings import TrainConfig
-from chromatic.training.warmup import WARMUP_CONFIG
+from chromatic.training.warmup import WARMUP_CONFIG, WARMUP_DIR
 
 HERE = Path(__file__).resolve().parent
 RESULTS, RUNS = HERE / "results", HERE / "runs"
@@ -130,6 +130,11 @@ for _env, _task in (("HalfCheetah-v5", "halfcheetah"), ("Hopper-v5", "hopper"), 
         CASES[f"ft_{_task}_c{_m}"] = Case(
             TrainConfig(env_id=_env, hidden=(41,), colors=_m, timesteps=2_000_000), 0.0,
             f"fine-tune of policies/{_task}_dense_h41.npz imported with --colors {_m}",
+            init_import=(f"policies/{_task}_dense_h41.npz", _m))
+    for _m in (4, 8):  # quantization-aware: trained for the f16 blob the frontier's smallest points use
+        CASES[f"ft_{_task}_c{_m}_f16"] = Case(
+            TrainConfig(env_id=_env, hidden=(41,), colors=_m, timesteps=2_000_000, dtype="f16"), 0.0,
+            f"fine-tune of policies/{_task}_dense_h41.npz imported with --colors {_m}, --dtype f16",
             init_import=(f"policies/{_task}_dense_h41.npz", _m))
 
 #: The ablation behind the recipe (docs/training.md), on Hopper H41 M=11 at 1 M timesteps, run on
@@ -244,12 +249,17 @@ def summarize(name: str, case: Case, runs: Path) -> dict:
             continue
         meta = load_policy(d / POLICY).metadata
         rows = read_log(d)
+        # a --dense-warmup run: its dense stage's rows come first (curve and wall time; the
+        # threshold counts only once the policy is chromatic)
+        warm = read_log(d / WARMUP_DIR) if (d / WARMUP_DIR).is_dir() else []
+        walls = [r[-1]["elapsed"] for r in (warm, rows) if r]
         seeds.append({
             "seed": int(meta["seed"]), "eval_return": meta["eval_return"], "eval_std": meta["eval_std"],
             "final_eval_return": meta.get("final_eval_return"), "timesteps": meta["timesteps"],
-            "wall_s": rows[-1]["elapsed"] if rows else None, "reached": first_reach(rows, case.threshold),
+            "wall_s": sum(walls) if walls else None, "reached": first_reach(rows, case.threshold),
             "train_command": meta["train_command"],
-            "curve": [[r["timesteps"], r["eval_return"]] for r in rows if r.get("eval_return") is not None],
+            "curve": [[r["timesteps"], r["eval_return"]] for r in warm + rows
+                      if r.get("eval_return") is not None],
             "facts": policy_facts(d),
             # Fig. 5 (benchmarks/fig4.py): timesteps, controller reward and entropy, moves so far
             "nas_curve": [[r["timesteps"], r.get("controller_mean_reward"), r.get("controller_entropy"),

@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from chromatic.atomic import atomic_write_with
 from chromatic.compiler.ir import Normalization
+from chromatic.compiler.passes.quantize import stored
 from chromatic.compiler.policy_file import save_policy
 from chromatic.errors import ChromaticError
 from chromatic.training import masked
@@ -126,6 +127,22 @@ def normalization(cfg: TrainConfig, st: RunState, stats: RunningStats | None = N
     return stats.to_normalization()
 
 
+def deployed_normalization(cfg: TrainConfig, st: RunState, stats: RunningStats | None = None) -> Normalization:
+    """:func:`normalization` as the blob of ``--dtype`` stores it."""
+    norm = normalization(cfg, st, stats)
+    if cfg.dtype == "f32":
+        return norm
+    return Normalization(stored(norm.mean, cfg.dtype), stored(norm.std, cfg.dtype))
+
+
+def make_job(cfg: TrainConfig, st: RunState, params: np.ndarray, sigma: float, collect: bool,
+             parts: tuple[tuple[np.ndarray, ...], ...]) -> Job:
+    """The rollouts' shared data: ``params`` (perturbed by ``sigma``), under ``parts``."""
+    norm = deployed_normalization(cfg, st)
+    return Job(cfg.env_id, st.spec, params, sigma, norm.mean, norm.std, cfg.horizon, collect, parts,
+               cfg.dtype)
+
+
 def collects_stats(cfg: TrainConfig, st: RunState) -> bool:
     return cfg.normalized and st.frozen is None
 
@@ -159,9 +176,7 @@ def iterate(cfg: TrainConfig, st: RunState, engine: Engine, controller) -> dict:
         pivot_pids = pids[pivot_partitions(ask.num_pivot, n, st.iteration)]
         if phase_ends:  # the phase's last iteration also scores every partition, unperturbed
             jobs = score_jobs(nas, cfg.nas(), rng)
-    norm = normalization(cfg, st)
-    job = Job(cfg.env_id, st.spec, st.es.params, sigma, norm.mean, norm.std, cfg.horizon,
-              collects_stats(cfg, st), job_parts)
+    job = make_job(cfg, st, st.es.params, sigma, collects_stats(cfg, st), job_parts)
     tasks = [(k, int(ask.seeds[k]), int(ask.signs[k]), int(pids[k]), int(ep_seeds[k])) for k in range(n)]
     tasks += [(n + j, 0, 0, int(pivot_pids[j]), int(pivot_seeds[j])) for j in range(ask.num_pivot)]
     m = n + ask.num_pivot
@@ -265,10 +280,9 @@ def unperturbed_returns(cfg: TrainConfig, st: RunState, engine: Engine, flat_par
     """Returns (P, S) of the current parameters under each of P flat partitions, unperturbed,
     one episode per reset seed (statistics not collected), and the steps they took; a masked
     policy runs with its hard mask, as its policy file will."""
-    norm = normalization(cfg, st)
     parts = tuple(st.spec.unflatten(c) for c in flat_parts)
     params = masked.deployed(st.spec, st.es.params)  # a masked policy is judged by its hard mask
-    job = Job(cfg.env_id, st.spec, params, 0.0, norm.mean, norm.std, cfg.horizon, False, parts)
+    job = make_job(cfg, st, params, 0.0, False, parts)
     tasks = [(k * len(seeds) + e, 0, 0, k, int(s)) for k in range(len(parts)) for e, s in enumerate(seeds)]
     results = engine.run(job, tasks)
     returns = np.array([r.ret for r in results]).reshape(len(parts), len(seeds))
@@ -539,7 +553,9 @@ def write_policy(cfg: TrainConfig, st: RunState, spec: PolicySpec, params: np.nd
             "timesteps": int(st.timesteps), "iterations": int(st.iteration),
             "eval_seed": eval_seed(cfg), "eval_episodes": int(cfg.eval_episodes),
             "controller": cfg.controller, **(extra or {})}
-    norm = normalization(cfg, st, stats)
+    norm = deployed_normalization(cfg, st, stats)
+    if cfg.dtype != "f32":  # the policy file holds what the blob stores: f16 compiles losslessly
+        params = stored(params, cfg.dtype)
     returns = evaluate_policy(to_policy(spec, params, norm, {**meta, "eval_return": float("nan")}),
                               cfg.env_id, cfg.eval_episodes, eval_seed(cfg), cfg.horizon)
     meta.update(eval_return=float(returns.mean()), eval_std=float(returns.std()))

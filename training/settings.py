@@ -151,6 +151,10 @@ class TrainConfig:
                                   "(Lenc et al.'s fixed sparsity) instead of the annealed sparsity "
                                   "reward: the initial mask keeps that many and every update shifts "
                                   "the logits so that exactly that many stay positive")
+    dtype: str = opt("f32", "the blob dtype to train for: f16 rounds the palette, biases and normalization "
+                            "of every rollout and of the saved policy as an f16 blob stores them "
+                            "(quantization-aware ES; the f16 blob then runs what training measured)",
+                     choices=("f32", "f16"))
     dense_warmup: float = opt(0.0, "chromatic: spend this share of --timesteps training the dense "
                                     "policy of the same shape first, color it into M colors (k-means, "
                                     "refitted to its actions) and train the colored policy for the rest "
@@ -259,6 +263,11 @@ class TrainConfig:
                 f"unknown controller {self.controller!r}; available: {', '.join(CONTROLLERS)}")
         if self.init_policy and self.init_partition:
             raise ChromaticError("give --init-policy or --init-partition, not both")
+        if self.dtype not in ("f32", "f16"):
+            raise ChromaticError(f"unknown --dtype {self.dtype!r}; expected f32 or f16")
+        if self.dtype != "f32" and self.structure == "masked":
+            raise ChromaticError("--dtype f16 rounds the stored values; a masked policy's parameters "
+                                 "are weights and mask logits: train it with --dtype f32")
         if not 0 <= self.dense_warmup < 1:
             raise ChromaticError(f"--dense-warmup must be in [0, 1), got {self.dense_warmup}")
         if self.dense_warmup and (self.structure != "chromatic" or not self.hidden or self.timesteps is None

@@ -26,6 +26,15 @@ def round_to(name: str, values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return stored.astype(np.float64)
 
 
+def stored(values: np.ndarray, dtype: str) -> np.ndarray:
+    """``values`` as a ``dtype`` blob stores them (float64 again), saturating where
+    :func:`round_to` would refuse: what quantization-aware training (``chromatic train
+    --dtype f16``) runs its rollouts with."""
+    dt = DTYPES[dtype]
+    big = float(np.finfo(dt).max)
+    return np.clip(np.asarray(values, np.float64), -big, big).astype(dt).astype(np.float64)
+
+
 def quantize(policy: Policy, dtype: str) -> Policy:
     if dtype not in DTYPES:
         raise ChromaticError(f"unknown dtype {dtype!r}; expected one of {sorted(DTYPES)}")

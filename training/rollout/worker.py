@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chromatic.compiler.passes.quantize import stored
 from chromatic.training.envs import make_env, to_action
 from chromatic.training.es.strategy import perturb
 from chromatic.training.policy_params import DenseNet, PolicySpec
@@ -52,6 +53,8 @@ class Job:
     collect_stats: bool
     #: Per-partition layer color matrices; tasks index into it (a controller may sample several).
     partitions: tuple[tuple[np.ndarray, ...], ...] = ()
+    #: The blob dtype trained for: f16 rounds every candidate's values as the blob will store them.
+    dtype: str = "f32"
 
 
 #: (index, noise seed, sign, partition id, episode seed); sign 0 is an unperturbed rollout.
@@ -92,6 +95,8 @@ class TaskRunner:
         job = self.job
         index, seed, sign, pid, episode_seed = task
         theta = perturb(job.theta, job.sigma, seed, sign)
+        if job.dtype != "f32":
+            theta = stored(theta, job.dtype)
         parts = job.partitions[pid] if job.partitions else None
         net = DenseNet(job.spec, theta, parts)
         return rollout(self.env, net, job.obs_mean, job.obs_std, job.horizon, episode_seed,
