@@ -30,9 +30,10 @@ sign spread by ASR #31 (3 instructions, no branch; -0 becomes +0).
 
 Normalization: (obs - mean) / std per input, then the bad-observation rule (chromatic.h):
 |x0| > 1e4 or NaN is an unsigned compare of its bits without the sign against 1e4's (NaN's are
-above inf's): VMOV, CMP with the operand shifted left by 1, and a branch not taken (3
-instructions); the rare bad value is fixed out of line (.Lbad: +-1e4 by its sign, 0 for NaN;
-7 more instructions). The integer bits are what is stored.
+above inf's): VMOV, CMP with the operand shifted left by 1, and a branch over the fix (3
+instructions); the rare bad value falls into the fix (+-1e4 by its sign, 0 for NaN; 6 more
+instructions, in line: out of line it needs a branch back). The integer bits are what is
+stored.
 
 Init (C, in the glue) checks that the blob is the one the code was generated for (its CRC32
 against the generator's: chromatic_check_generated; the generator validated it), writes the palette as float32
@@ -294,8 +295,11 @@ def gather_kernel(prefix: str, spec: KernelSpec) -> GatherKernel:
         body += [f"vldr    s1, [r5, #{4 * d0}]", "vldmia  r5!, {s0}"]
     body += ["vldmia  r0!, {s2}", "vsub.f32 s2, s2, s0", "vdiv.f32 s2, s2, s1",
              # |x0| > L or NaN: its bits without the sign above L's (NaN's are above inf's),
-             # an unsigned compare; out of line, .Lbad
-             "vmov    r4, s2", "cmp.w   r3, r4, lsl #1", "bcc     .Lbad",
+             # an unsigned compare; a good one branches over the fix: 0 for NaN (bits << 1
+             # above inf's, 0xff000000), else +-L by the sign (BFI keeps bit 31)
+             "vmov    r4, s2", "cmp.w   r3, r4, lsl #1", "bcs     .Lgood",
+             "lsrs    r1, r3, #1", "lsls    r6, r4, #1", "cmp.w   r6, #0xff000000",
+             "bfi     r4, r1, #0, #31", "it      hi", "movhi   r4, #0",
              ".Lgood:", "stmia   r2!, {r4}", "subs    r7, #1", "bne     .Lnorm"]
     # r0: the tanh coefficients for every layer (each rows call pushes and pops it)
     body += ["adr     r0, .Ltanh"] if tanh else []
@@ -321,10 +325,6 @@ def gather_kernel(prefix: str, spec: KernelSpec) -> GatherKernel:
             body += _const("r3", 32 * (n // GROUP))
         body += [f"bl      .Lrows_{key[0]}_{int(key[1])}_{key[2]}"]
     body += ["movs    r0, #0", ".Lret:", f"vpop    {{{saved}}}", "pop     {r1, r4-r11, pc}"]
-    # a bad observation (rare: out of the straight path), its bits in r4: 0 for NaN (bits << 1
-    # above inf's, 0xff000000), else +-L by the sign (BFI keeps bit 31)
-    body += [".Lbad:", "lsls    r6, r4, #1", "cmp.w   r6, #0xff000000", "lsr.w   r6, r3, #1",
-             "bfi     r4, r6, #0, #31", "it      hi", "movhi   r4, #0", "b       .Lgood"]
     deepest = 0
     for key in keys:
         lines, pushed = _rows(key, b, f16)

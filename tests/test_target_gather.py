@@ -153,9 +153,10 @@ def test_stack_bound_reaches_no_function_from_the_literal_pool(tmp_path):
 
 @pytest.mark.firmware
 @pytest.mark.parametrize("dtype", ["f16", "f32"])
-def test_bad_observations_take_the_out_of_line_path(tmp_path, dtype):
+def test_bad_observations_take_the_fix_path(tmp_path, dtype):
     """NaN, +-inf, huge and just-past-the-limit inputs, mixed with normal ones: the outputs
-    follow the reference's rule, and each bad input costs at most 8 more instructions."""
+    follow the reference's rule, and each bad input costs at most 6 more instructions (the
+    fix a good input branches over)."""
     require_toolchain()
     from chromatic.runtime.reference import OBS_LIMIT, forward
     from chromatic.targets.build import build
@@ -180,4 +181,4 @@ def test_bad_observations_take_the_out_of_line_path(tmp_path, dtype):
         n, out, _ = run_infer(r.selftest, t.cpu, r.prefix, list(map(float, o)), 6)
         assert np.isfinite(out).all()
         np.testing.assert_allclose(out, forward(blob.policy, o.astype(np.float64)), rtol=1e-5, atol=1e-6)
-        assert n_good <= n <= n_good + 8 * 17
+        assert n_good <= n <= n_good + 6 * 17

@@ -32,7 +32,13 @@ tiny_infer:
     vdiv.f32 s2, s2, s1
     vmov    r4, s2
     cmp.w   r3, r4, lsl #1
-    bcc     .Lbad
+    bcs     .Lgood
+    lsrs    r1, r3, #1
+    lsls    r6, r4, #1
+    cmp.w   r6, #0xff000000
+    bfi     r4, r1, #0, #31
+    it      hi
+    movhi   r4, #0
 .Lgood:
     stmia   r2!, {r4}
     subs    r7, #1
@@ -49,14 +55,6 @@ tiny_infer:
 .Lret:
     vpop    {s16-s20}
     pop     {r1, r4-r11, pc}
-.Lbad:
-    lsls    r6, r4, #1
-    cmp.w   r6, #0xff000000
-    lsr.w   r6, r3, #1
-    bfi     r4, r6, #0, #31
-    it      hi
-    movhi   r4, #0
-    b       .Lgood
 .Lrows_3_0_1:
     add     r1, r1, r12
     vldmia  r2!, {s17-s19}
