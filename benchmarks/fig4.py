@@ -25,7 +25,8 @@ from chromatic.atomic import atomic_write_bytes
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 FIXED = {"halfcheetah": "halfcheetah_h41_c17", "walker2d": "walker2d_h41_c17"}
-CONTROLLERS = ("enas", "warmup_fixed", "warmup_enas", "enas_population_search", "population", "random")
+CONTROLLERS = ("enas", "warmup80_fixed", "warmup80_enas", "warmup50_fixed", "warmup50_enas",
+               "enas_population_search", "population", "random")
 
 
 def load_cases(env: str) -> dict[str, dict]:
