@@ -1,4 +1,4 @@
-"""``chromatic train --dtype f16``: quantization-aware ES (rollouts and the policy file as f16 stores them)."""
+"""`chromatic train --dtype f16`: quantization-aware ES (rollouts and policy file as f16 stores them)."""
 
 import numpy as np
 import pytest

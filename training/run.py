@@ -127,7 +127,8 @@ def normalization(cfg: TrainConfig, st: RunState, stats: RunningStats | None = N
     return stats.to_normalization()
 
 
-def deployed_normalization(cfg: TrainConfig, st: RunState, stats: RunningStats | None = None) -> Normalization:
+def deployed_normalization(cfg: TrainConfig, st: RunState,
+                           stats: RunningStats | None = None) -> Normalization:
     """:func:`normalization` as the blob of ``--dtype`` stores it."""
     norm = normalization(cfg, st, stats)
     if cfg.dtype == "f32":
