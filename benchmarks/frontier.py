@@ -64,6 +64,7 @@ from chromatic.runtime.control_loop import run_episodes  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 COLORS = (4, 8, 17, 32, 64)
+CALIBRATION_EPISODES, CALIBRATION_SEED = 3, 1000  # the refit's on-policy episodes of the dense policy
 COLORINGS = ("plain", "sensitivity", "refit")  # chromatic import without / with --weighting / --refit
 SUFFIX = {"plain": "", "sensitivity": " sens", "refit": " refit"}
 CHROMATIC_KINDS = ("colored", "tuned", "trained")  # trained counts only with structure chromatic
@@ -145,9 +146,14 @@ def main() -> int:
         help="how the colored imports are made: plain k-means, --weighting sensitivity, --refit",
     )
     p.add_argument(
-        "--calibration-episodes", type=int, default=3, help="on-policy episodes of the dense policy"
+        "--calibration-episodes",
+        type=int,
+        default=CALIBRATION_EPISODES,
+        help="on-policy episodes of the dense policy",
     )
-    p.add_argument("--calibration-seed", type=int, default=1000, help="reset seed of the first one")
+    p.add_argument(
+        "--calibration-seed", type=int, default=CALIBRATION_SEED, help="reset seed of the first one"
+    )
     p.add_argument(
         "--trained",
         nargs="*",

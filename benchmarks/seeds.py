@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from frontier import CALIBRATION_EPISODES, CALIBRATION_SEED, observations
 
 from chromatic.atomic import atomic_write_bytes
 from chromatic.compiler.bits import bit_report
@@ -60,6 +61,9 @@ class Case:
     #: (dense policy file relative to the repository, M): start from its colored import
     #: (``chromatic import DENSE --colors M``, deterministic) through ``--init-policy``
     init_import: tuple[str, int] | None = None
+    #: color that import with ``--refit`` (fitted to the dense policy's actions on the calibration
+    #: episodes ``frontier.py`` uses) instead of plain k-means
+    init_refit: bool = False
 
 
 def _case(env: str, threshold: float, note: str = "", **kw) -> Case:
@@ -138,6 +142,12 @@ for _env, _task in (("HalfCheetah-v5", "halfcheetah"), ("Hopper-v5", "hopper"), 
             TrainConfig(env_id=_env, hidden=(41,), colors=_m, timesteps=2_000_000, dtype="f16"), 0.0,
             f"fine-tune of policies/{_task}_dense_h41.npz imported with --colors {_m}, --dtype f16",
             init_import=(f"policies/{_task}_dense_h41.npz", _m))
+    for _dtype, _sfx in (("f32", ""), ("f16", "_f16")):  # M = 4 from the refit import (99 % before ES)
+        CASES[f"ft_{_task}_c4{_sfx}_refit"] = Case(
+            TrainConfig(env_id=_env, hidden=(41,), colors=4, timesteps=2_000_000, dtype=_dtype), 0.0,
+            f"fine-tune of policies/{_task}_dense_h41.npz imported with --colors 4 --refit"
+            + (", --dtype f16" if _dtype == "f16" else ""),
+            init_import=(f"policies/{_task}_dense_h41.npz", 4), init_refit=True)
 
 #: The ablation behind the recipe (docs/training.md), on Hopper H41 M=11 at 1 M timesteps, run on
 #: tuning seeds (100, 101), never the reported ones: each case changes one part of the default.
@@ -159,16 +169,21 @@ CASES.update(ABLATION)
 
 
 def colored_import(case: Case, name: str, runs: Path) -> Path:
-    """The case's starting policy: its dense policy imported with --colors M (written once)."""
+    """The case's starting policy: its dense policy imported with --colors M [--refit] (written once)."""
     from chromatic.compiler.importer import import_model
-    from chromatic.compiler.policy_file import save_policy
+    from chromatic.compiler.policy_file import load_policy, save_policy
 
     assert case.init_import is not None
     dense, colors = case.init_import
-    path = runs / name / f"import_c{colors}.npz"
+    path = runs / name / f"import_c{colors}{'_refit' if case.init_refit else ''}.npz"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_policy(import_model(HERE.parent / dense, colors=colors).policy, path)
+        calibration = None
+        if case.init_refit:
+            calibration = observations(load_policy(HERE.parent / dense), case.cfg.env_id,
+                                       CALIBRATION_EPISODES, CALIBRATION_SEED)
+        imp = import_model(HERE.parent / dense, colors=colors, calibration=calibration, refit=case.init_refit)
+        save_policy(imp.policy, path)
     return path
 
 
@@ -198,6 +213,8 @@ def _settings(case: Case) -> dict:
     diff = {k: v for k, v in dataclasses.asdict(case.cfg).items() if v != getattr(TrainConfig(), k)}
     if case.init_import:
         diff["init_import"] = list(case.init_import)
+    if case.init_refit:
+        diff["init_refit"] = True
     return json.loads(json.dumps(diff))
 
 
@@ -365,8 +382,8 @@ def main() -> None:
         return
     if args.list or not args.cases:
         for name, c in CASES.items():
-            start_from = (f" --init-policy <chromatic import {c.init_import[0]} --colors {c.init_import[1]}>"
-                          if c.init_import else "")
+            start_from = (f" --init-policy <chromatic import {c.init_import[0]} --colors {c.init_import[1]}"
+                          f"{' --refit' if c.init_refit else ''}>" if c.init_import else "")
             print(f"{name:28s} {c.cfg.command('RUN')}{start_from}")
         return
     for name in args.cases:

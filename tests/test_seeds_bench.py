@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
 import pytest
 
 from tests.bench_scripts import load_script
@@ -67,3 +68,17 @@ def test_a_fine_tune_case_starts_from_the_colored_import_of_its_dense_policy(see
     start_policy = load_policy(cfg.init_policy)
     assert cfg.seed == 1 and cfg.colors == 8 and start_policy.num_colors == 8
     assert cfg.with_init_policy()[0].colors == 8  # the settings accept it as the starting point
+
+
+def test_a_refit_fine_tune_case_starts_from_the_refit_import(seeds, tmp_path, monkeypatch):
+    from chromatic.compiler.policy_file import load_policy
+
+    case = seeds.CASES["ft_halfcheetah_c4_refit"]
+    assert seeds._settings(case)["init_refit"] is True and "init_refit" not in seeds._settings(
+        seeds.CASES["ft_halfcheetah_c4"])
+    plain = load_policy(seeds.colored_import(seeds.CASES["ft_halfcheetah_c4"], "plain", tmp_path))
+    refit = load_policy(seeds.colored_import(case, "refit", tmp_path))
+    assert (tmp_path / "refit" / "import_c4_refit.npz").exists()
+    assert refit.num_colors == plain.num_colors == 4
+    # the refit moves the palette and biases away from plain k-means's
+    assert not np.allclose(refit.layers[0].bias, plain.layers[0].bias)
