@@ -5,7 +5,8 @@
     python benchmarks/bits_curve.py [--results benchmarks/results]
 
 Each case is the Fig. 4 ENAS case (``fig4_halfcheetah_enas``: ``chromatic train --env
-HalfCheetah-v5 --hidden 41 --colors 17 --timesteps 3000000 --controller enas``) plus
+HalfCheetah-v5 --hidden 41 --colors 17 --timesteps 3000000 --controller enas --dense-warmup 0``,
+the search from a random partition) plus
 ``--bits-weight λ``; λ = 0 is the Fig. 4 case itself. The controller then maximises
 ``score − λ · bits`` and merge proposals let the incumbent drop colors (docs/enas.md, "Bits-aware
 search"). For every finished seed the shipped ``policy.npz`` compiled with the defaults (unused

@@ -207,15 +207,19 @@ def test_survival_shift_is_training_only_and_ars_is_shift_invariant(tmp_path):
         [json.loads(x)["mean_return"] for x in lb.splitlines()]
 
 
-def test_the_recorded_command_rebuilds_the_same_settings(tmp_path):
+@pytest.mark.parametrize("controller", ["fixed", "enas"])
+def test_the_recorded_command_rebuilds_the_same_settings(tmp_path, controller):
     import shlex
 
     from chromatic.cli import build_parser
-    from chromatic.training.settings import from_args
+    from chromatic.training.settings import ENAS_DENSE_WARMUP, from_args
 
-    cfg = tiny(timesteps=5000, strategy="ars", top_directions=2, normalize=False, hidden=(4, 3))
-    argv = shlex.split(cfg.command("RUN"))[1:]
-    rebuilt = from_args(build_parser().parse_args(argv))
+    cfg = tiny(iterations=None, timesteps=5000, strategy="ars", top_directions=2, normalize=False,
+               hidden=(4, 3), controller=controller).validate()
+    command = cfg.command("RUN")
+    assert cfg.dense_warmup == (ENAS_DENSE_WARMUP if controller == "enas" else 0.0)
+    assert "--dense-warmup" not in command  # the default, resolved per controller
+    rebuilt = from_args(build_parser().parse_args(shlex.split(command)[1:]))
     assert rebuilt == cfg
 
 

@@ -10,6 +10,7 @@ from chromatic.compiler.policy_file import load_policy
 from chromatic.errors import ChromaticError
 from chromatic.training import warmup
 from chromatic.training.run import EngineOptions, resume, start
+from chromatic.training.settings import ENAS_DENSE_WARMUP
 from tests.test_train_run import same_policy, tiny
 
 INLINE = EngineOptions("inline")
@@ -81,3 +82,28 @@ def test_bad_warmup_settings_give_one_line(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("kw, expected", [
+    (dict(controller="enas"), ENAS_DENSE_WARMUP),   # the default search starts from a warm-up
+    (dict(controller="enas", dense_warmup=0.0), 0.0),      # unless asked not to
+    (dict(controller="fixed"), 0.0),
+    (dict(controller="enas", iterations=3, timesteps=None), 0.0),  # no timesteps budget to share
+    (dict(controller="enas", hidden=()), 0.0),             # a linear policy: no dense stage to run
+    (dict(controller="enas", init_partition="p.npz"), 0.0),
+])
+def test_enas_defaults_to_the_warmup_where_it_applies(kw, expected):
+    cfg = tiny(**{"iterations": None, "timesteps": 5 * STEPS, **kw})
+    assert cfg.dense_warmup == kw.get("dense_warmup")
+    assert cfg.validate().dense_warmup == expected
+    # the recorded command states --dense-warmup only where it differs from that default
+    assert ("--dense-warmup" in cfg.command("RUN")) == ("dense_warmup" in kw)
+
+
+def test_enas_from_its_defaults_runs_the_warmup(tmp_path):
+    run = tmp_path / "r"
+    start(tiny(iterations=None, timesteps=5 * STEPS, controller="enas", nas_every=1), run, INLINE,
+          progress=False)
+    meta = load_policy(run / "policy.npz").metadata
+    assert meta["dense_warmup"] == ENAS_DENSE_WARMUP
+    assert (run / "warmup" / "policy.npz").exists()

@@ -40,6 +40,9 @@ def survival_bonus(env_id: str) -> float:
 #: - 1 weight phases without challengers) Walker2d's tuning seed 100 ran 34 NAS steps instead of
 #: 147 and ended at 1,018 against 1,749 without it (docs/enas.md, "Pausing the challenges").
 CONFIRM_BACKOFF = 0
+#: --controller enas's --dense-warmup: the share of --timesteps the dense warm-up takes (chosen on
+#: the tuning seeds 100-104 / 100-102, docs/enas.md "A partition learned by clustering")
+ENAS_DENSE_WARMUP = 0.8
 
 
 def default_confirm_episodes(env_id: str) -> int:
@@ -155,10 +158,12 @@ class TrainConfig:
                             "of every rollout and of the saved policy as an f16 blob stores them "
                             "(quantization-aware ES; the f16 blob then runs what training measured)",
                      choices=("f32", "f16"))
-    dense_warmup: float = opt(0.0, "chromatic: spend this share of --timesteps training the dense "
-                                    "policy of the same shape first, color it into M colors (k-means, "
-                                    "refitted to its actions) and train the colored policy for the rest "
-                                    "(the partition is learned by clustering; docs/enas.md)", metavar="F")
+    dense_warmup: float | None = opt(
+        None, "chromatic: spend this share of --timesteps training the dense policy of the same shape "
+              "first, color it into M colors (k-means, refitted to its actions) and train the colored "
+              "policy for the rest (the partition is learned by clustering; docs/enas.md). Default: "
+              f"{ENAS_DENSE_WARMUP} with --controller enas where a warm-up applies (--hidden, a --timesteps "
+              "budget, no --init-policy / --init-partition), else 0", metavar="F")
     seed: int = opt(0, "the one seed every random draw derives from")
 
     # -- derived settings ----------------------------------------------------------------------
@@ -215,7 +220,20 @@ class TrainConfig:
                            default_confirm_episodes(self.env_id) if self.confirm_episodes is None
                            else self.confirm_episodes, self.confirm_backoff).validate()
 
+    @property
+    def warmup_applies(self) -> bool:
+        """Whether a --dense-warmup stage can start this run."""
+        return (self.structure == "chromatic" and bool(self.hidden) and self.timesteps is not None
+                and self.iterations is None and not self.init_policy and not self.init_partition)
+
+    def default_dense_warmup(self) -> float:
+        """--dense-warmup's default: the ENAS search starts from a clustered dense warm-up."""
+        return ENAS_DENSE_WARMUP if self.controller == "enas" and self.warmup_applies else 0.0
+
     def validate(self) -> TrainConfig:
+        """These settings checked, with --dense-warmup's default resolved."""
+        if self.dense_warmup is None:
+            return dataclasses.replace(self, dense_warmup=self.default_dense_warmup()).validate()
         if not self.env_id:
             raise ChromaticError("train needs --env (or --resume RUN_DIR)")
         for name in ("iterations", "timesteps"):
@@ -270,8 +288,7 @@ class TrainConfig:
                                  "are weights and mask logits: train it with --dtype f32")
         if not 0 <= self.dense_warmup < 1:
             raise ChromaticError(f"--dense-warmup must be in [0, 1), got {self.dense_warmup}")
-        if self.dense_warmup and (self.structure != "chromatic" or not self.hidden or self.timesteps is None
-                                  or self.iterations is not None or self.init_policy or self.init_partition):
+        if self.dense_warmup and not self.warmup_applies:
             raise ChromaticError("--dense-warmup needs --structure chromatic, --hidden, a --timesteps budget "
                                  "(not --iterations), and no --init-policy / --init-partition")
         from chromatic.training.masked import check_settings
@@ -334,7 +351,8 @@ class TrainConfig:
             value = getattr(self, f.name)
             if f.name == "colors" and self.structure != "chromatic":
                 continue
-            if f.name not in always and value == getattr(defaults, f.name) and f.name != "colors":
+            default = self.default_dense_warmup() if f.name == "dense_warmup" else getattr(defaults, f.name)
+            if f.name not in always and value == default and f.name != "colors":
                 continue
             flag = _flag(f)
             if f.name == "hidden":
