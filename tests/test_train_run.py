@@ -259,6 +259,26 @@ def test_init_policy_starts_from_the_policy_and_keeps_its_normalization(tmp_path
               tmp_path / "c", INLINE, progress=False)
 
 
+def test_a_fine_tune_never_ships_a_policy_that_scored_below_its_start(tmp_path):
+    first = start(tiny(iterations=6), tmp_path / "a", INLINE, progress=False)
+    # a step far too large: every evaluation of the fine-tune scores below the start
+    run = tmp_path / "b"
+    start(tiny(iterations=3, init_policy=str(first), lr=20.0, eval_every=1), run, INLINE, progress=False)
+    shipped = load_policy(run / "policy.npz")
+    evals = [json.loads(line)["eval_return"] for line in (run / "log.jsonl").read_text().splitlines()]
+    assert len(evals) == 3 and max(evals) < shipped.metadata["selection_return"]
+    assert shipped.metadata["best_iteration"] == 0
+    source = load_policy(first)
+    np.testing.assert_array_equal(shipped.palette, source.palette)
+    for a, b in zip(source.layers, shipped.layers, strict=True):
+        np.testing.assert_array_equal(a.bias, b.bias)
+    assert not np.array_equal(load_policy(run / "final_policy.npz").palette, source.palette)
+    # a step that helps ships the later, better policy as before
+    run = tmp_path / "c"
+    start(tiny(iterations=3, init_policy=str(first), lr=1.0, eval_every=1), run, INLINE, progress=False)
+    assert load_policy(run / "policy.npz").metadata["best_iteration"] > 0
+
+
 def test_docs_options_table_lists_exactly_the_train_options():
     """docs/training.md's table and the generated parser cannot drift apart."""
     import re

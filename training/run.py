@@ -314,6 +314,16 @@ def evaluated(cfg: TrainConfig, st: RunState, engine: Engine) -> Best:
     return Best(np.array(st.es.params), st.stats, score, st.iteration, current_partition(st), steps)
 
 
+def start_as_candidate(cfg: TrainConfig, st: RunState, engine: Engine) -> None:
+    """An ``--init-policy`` run's starting policy, evaluated before the first iteration, is the
+    first candidate for the best: a fine-tune never ships a policy that scored below its start
+    on the selection seeds (its ``best_iteration`` is then 0)."""
+    start = evaluated(cfg, st, engine)
+    st.eval_timesteps += start.steps
+    if masked.eligible(cfg, st.spec, start.params):
+        st.best = start
+
+
 def best_of_run(cfg: TrainConfig, st: RunState, engine: Engine) -> Best:
     """The policy to ship: the best periodic evaluation, or the final parameters if they score
     higher (evaluated here but not checkpointed, so stopping and resuming changes nothing)."""
@@ -490,6 +500,8 @@ def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, p
             bar = tqdm(total=total, initial=st.timesteps if unit == "steps" else st.iteration,
                        desc=f"train {cfg.env_id}", unit=unit, unit_scale=unit == "steps",
                        disable=not progress, file=sys.stderr, dynamic_ncols=True)
+            if st.iteration == 0 and st.best is None and cfg.init_policy:
+                start_as_candidate(cfg, st, engine)
             while not cfg.done(st.iteration, st.timesteps):
                 before = st.timesteps if unit == "steps" else st.iteration
                 row = iterate(cfg, st, engine, controller)
