@@ -104,7 +104,10 @@ def train(row: Row, runs: Path, policies: Path) -> None:
           f"({time.time() - t0:.0f} s; {kept})", flush=True)
 
 
-def row(r: Row, policies: Path) -> dict:
+def row(r: Row, policies: Path, before: dict[str, dict] | None = None) -> dict:
+    """The row's figures; those read from its run's log (the largest training return, the wall
+    time) come from ``before`` (the committed table1.json's rows) when the run directory is gone
+    and the policy is the same one (its ``train_command``)."""
     path = policies / f"{r.name}.npz"
     out = {"row": r.name, "env_id": r.env_id, "architecture": r.architecture, "colors": r.colors,
            "note": r.note, "budget_timesteps": r.timesteps,
@@ -117,11 +120,15 @@ def row(r: Row, policies: Path) -> dict:
     cmd = meta["train_command"].split()
     run_dir = Path(cmd[cmd.index("--out") + 1]) if "--out" in cmd else None
     log = read_log(run_dir) if run_dir is not None and run_dir.is_dir() else []
+    from_log = {"max_training_return": max((x["max_return"] for x in log), default=None),
+                "wall_s": log[-1]["elapsed"] if log else None}
+    old = (before or {}).get(r.name, {})
+    if not log and old.get("train_command") == meta["train_command"]:
+        from_log = {k: old.get(k) for k in from_log}
     return {**out, "policy": path.name, "layer_sizes": list(policy.layer_sizes),
             "train_command": meta["train_command"], "eval_return": meta["eval_return"],
             "eval_episodes": meta["eval_episodes"],
-            "max_training_return": max((x["max_return"] for x in log), default=None),
-            "timesteps": meta["timesteps"], "wall_s": log[-1]["elapsed"] if log else None,
+            "timesteps": meta["timesteps"], **from_log,
             "paper_bits": bits.paper_bits, "blob_bits": bits.blob_bits,
             "beats_paper_mean": meta["eval_return"] >= r.paper_mean,
             "beats_paper_max": meta["eval_return"] >= r.paper_max}
@@ -192,7 +199,9 @@ def main() -> None:
     if args.train:
         for name in args.rows or list(BY_NAME):
             train(BY_NAME[name], args.runs, args.policies)
-    rows = [row(r, args.policies) for r in ROWS]
+    committed = args.results / "table1.json"
+    before = ({x["row"]: x for x in json.loads(committed.read_text())["rows"]} if committed.exists() else {})
+    rows = [row(r, args.policies, before) for r in ROWS]
     args.results.mkdir(parents=True, exist_ok=True)
     result = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count()}, "rows": rows}
     atomic_write_bytes(args.results / "table1.json", (json.dumps(result, indent=1) + "\n").encode())

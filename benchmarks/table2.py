@@ -8,7 +8,9 @@ nothing; it reads what these commands write (each resumable, one seed after anot
 
     # chromatic, fixed random partition (the paper's H41 architectures)
     python benchmarks/seeds.py halfcheetah_h41_c17 hopper_h41_c11 walker2d_h41_c17 --seeds 0 1 2 3 4
-    # chromatic, learned partitions (Fig. 4's cases; none for Hopper)
+    # chromatic, learned partitions (Fig. 4's cases; none for Hopper): --controller enas with
+    # its defaults (the dense warm-up's clustering, then the search) and from a random partition
+    python benchmarks/seeds.py fig4_halfcheetah_warmup80_enas fig4_walker2d_warmup80_enas --seeds 0 1 2 3 4
     python benchmarks/seeds.py fig4_halfcheetah_enas fig4_walker2d_enas --seeds 0 1 2 3 4
     python benchmarks/seeds.py fig4_halfcheetah_enas_population_search \\
         fig4_walker2d_enas_population_search --seeds 0 1 2 3 4
@@ -74,8 +76,10 @@ ENVS = (("HalfCheetah", "HalfCheetah-v5", "halfcheetah_h41_c17"),
 #: (class, label, case name from (env key, fixed case), the paper's class).
 CLASSES = (
     ("chromatic_fixed", "chromatic, fixed random partition", lambda e, f: f, "chromatic"),
-    ("chromatic_learned", "chromatic, learned partitions (ENAS)", lambda e, f: f"fig4_{e}_enas",
-     "chromatic"),
+    ("chromatic_learned_default", "chromatic, learned (`--controller enas`: warm-up, clustering, search)",
+     lambda e, f: f"fig4_{e}_warmup80_enas", "chromatic"),
+    ("chromatic_learned", "chromatic, learned partitions (ENAS from a random partition)",
+     lambda e, f: f"fig4_{e}_enas", "chromatic"),
     ("chromatic_learned_population_search", "chromatic, learned (ENAS, §3 population search)",
      lambda e, f: f"fig4_{e}_enas_population_search", "chromatic"),
     ("masked", "masked (> 90 % pruned)", lambda e, f: f"table2_{e}_masked", "masked"),

@@ -83,7 +83,7 @@ def test_table2_numbers_on_a_fake_results_folder(tmp_path, table2):
     out = json.loads((results / "table2.json").read_text())
     assert (results / "table2.md").is_file() and (results / "table2.png").is_file()
     rows = {(r["task"], r["class"]): r for r in out["rows"]}
-    assert len(rows) == 3 * 7
+    assert len(rows) == 3 * len(table2.CLASSES) == 3 * 8
 
     c = rows["HalfCheetah", "chromatic_fixed"]
     assert c["status"] == "ok" and (c["best"], c["median"], c["best_seed"]) == (300.0, 200.0, 1)
@@ -112,6 +112,7 @@ def test_table2_numbers_on_a_fake_results_folder(tmp_path, table2):
     assert "no seed recorded" in t["note"]
 
     assert rows["Hopper", "chromatic_learned"]["status"] == "no case"
+    assert rows["Hopper", "chromatic_learned_default"]["status"] == "no case"
     assert rows["Walker2d", "unstructured"]["status"] == "not run"
     md = (results / "table2.md").read_text()
     assert ("| HalfCheetah | chromatic, fixed random partition | `halfcheetah_h41_c17` | 3 | 300 (200) | "
