@@ -162,14 +162,24 @@ def main() -> int:
         help="policies trained from scratch (chromatic, toeplitz, circulant, masked) to add (f32 and f16)",
     )
     p.add_argument("--out", help="JSON to write (default benchmarks/results/frontier_<env>.json)")
+    p.add_argument(
+        "--keep-gone",
+        action="store_true",
+        help="a --tuned/--trained file that no longer exists keeps its points from the --out JSON "
+        "(run folders need not outlive a session; only if that JSON was written from the same "
+        "--dense, --env, --episodes and --seed)",
+    )
     args = p.parse_args()
     problem = check_seeds(args.seed, args.episodes, args.calibration_seed, args.calibration_episodes)
     if problem:
         print(f"frontier: {problem}", file=sys.stderr)
         return 1
+    out = Path(args.out) if args.out else RESULTS / f"frontier_{args.env.split('-')[0].lower()}.json"
+    kept = kept_points(out) if args.keep_gone else {}
     for path in [*args.tuned, *args.trained]:
-        if not Path(path).is_file():
-            print(f"frontier: no policy file at {path}", file=sys.stderr)
+        if not Path(path).is_file() and not (kept and kept["match"](args) and path in kept["points"]):
+            where = f" (and no points kept in {out})" if args.keep_gone else ""
+            print(f"frontier: no policy file at {path}{where}", file=sys.stderr)
             return 1
     if not Path(args.dense).is_file():
         print(
@@ -257,6 +267,10 @@ def main() -> int:
                     structure="chromatic",
                 )
     for path in args.trained:
+        if not Path(path).is_file():
+            points.extend(kept["points"][path])
+            print(f"{path}: gone; its points kept from {out}")
+            continue
         trained = load_policy(path)
         for dtype in ("f32", "f16"):
             r = attempt(trained, dtype, str(path))
@@ -275,6 +289,10 @@ def main() -> int:
                 source_eval_return=trained.metadata.get("eval_return"),
             )
     for path in args.tuned:
+        if not Path(path).is_file():
+            points.extend(kept["points"][path])
+            print(f"{path}: gone; its points kept from {out}")
+            continue
         tuned = load_policy(path)
         for dtype in ("f32", "f16"):
             r = attempt(tuned, dtype, str(path))
@@ -295,7 +313,6 @@ def main() -> int:
     for pt in points:
         pt["return_vs_dense"] = pt["mean_return"] / ref if ref else float("nan")
     goal = goal_point(points)
-    out = Path(args.out) if args.out else RESULTS / f"frontier_{args.env.split('-')[0].lower()}.json"
     result = {
         "machine": machine(),
         "settings": vars(args),
@@ -313,6 +330,24 @@ def main() -> int:
     out.with_suffix(".md").write_text(markdown(points, goal, args.episodes))
     print(f"wrote {out} and its .png and .md")
     return 0
+
+
+def kept_points(out: Path) -> dict:
+    """The trained and tuned points of a committed frontier JSON by source file, and a check
+    that an invocation evaluates the way it did (``match(args)``)."""
+    if not out.is_file():
+        return {}
+    old = json.loads(out.read_text())
+    settings = old["settings"]
+    by_source: dict[str, list[dict]] = {}
+    for pt in old["points"]:
+        if pt["kind"] in ("trained", "tuned"):
+            by_source.setdefault(pt["source"], []).append(pt)
+
+    def match(args: argparse.Namespace) -> bool:
+        return all(settings.get(k) == getattr(args, k) for k in ("dense", "env", "episodes", "seed"))
+
+    return {"points": by_source, "match": match}
 
 
 def check_seeds(seed: int, episodes: int, calibration_seed: int, calibration_episodes: int) -> str | None:

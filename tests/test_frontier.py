@@ -123,3 +123,17 @@ def test_main_records_calibration_colorings_and_trained_points(frontier, tmp_pat
 
     monkeypatch.setattr(sys, "argv", [*argv, "--calibration-seed", "11"])
     assert frontier.main() == 1  # overlaps evaluation seed 11
+
+    # --keep-gone: a policy file that is gone keeps its points from the JSON, only for the same
+    # evaluation; without the flag it is an error
+    before = [p for p in data["points"] if p.get("source") == str(tuned_path)]
+    tuned_path.unlink()
+    monkeypatch.setattr(sys, "argv", argv)
+    assert frontier.main() == 1
+    monkeypatch.setattr(sys, "argv", [*argv, "--keep-gone"])
+    assert frontier.main() == 0
+    again = json.loads(out.read_text())
+    assert [p for p in again["points"] if p.get("source") == str(tuned_path)] == before
+    assert [p["name"] for p in again["points"]] == names
+    monkeypatch.setattr(sys, "argv", [*argv, "--keep-gone", "--seed", "20"])
+    assert frontier.main() == 1  # evaluated on other seeds: nothing to keep
