@@ -107,3 +107,13 @@ def test_enas_from_its_defaults_runs_the_warmup(tmp_path):
     meta = load_policy(run / "policy.npz").metadata
     assert meta["dense_warmup"] == ENAS_DENSE_WARMUP
     assert (run / "warmup" / "policy.npz").exists()
+
+
+def test_a_warmup_that_uses_the_whole_budget_still_trains_the_colored_policy(tmp_path):
+    # the dense stage (2 iterations) and the calibration episodes take all 2 iterations' budget
+    run = tmp_path / "r"
+    start(tiny(iterations=None, timesteps=2 * STEPS, dense_warmup=0.8), run, INLINE, progress=False)
+    assert len(log_rows(run)) == 1  # one iteration of the colored policy, past the budget
+    meta = load_policy(run / "policy.npz").metadata
+    assert meta["timesteps"] > 2 * STEPS and meta["warmup_timesteps"] >= 2 * STEPS
+    assert (run / "curve.png").exists()

@@ -502,7 +502,8 @@ def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, p
                        disable=not progress, file=sys.stderr, dynamic_ncols=True)
             if st.iteration == 0 and st.best is None and cfg.init_policy:
                 start_as_candidate(cfg, st, engine)
-            while not cfg.done(st.iteration, st.timesteps):
+            # at least one iteration: a warm-up's last stage may start with its budget used
+            while st.iteration == 0 or not cfg.done(st.iteration, st.timesteps):
                 before = st.timesteps if unit == "steps" else st.iteration
                 row = iterate(cfg, st, engine, controller)
                 maybe_evaluate(cfg, st, engine, row)
