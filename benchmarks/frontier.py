@@ -175,9 +175,9 @@ def main() -> int:
         print(f"frontier: {problem}", file=sys.stderr)
         return 1
     out = Path(args.out) if args.out else RESULTS / f"frontier_{args.env.split('-')[0].lower()}.json"
-    kept = kept_points(out) if args.keep_gone else {}
+    kept = kept_points(out, args) if args.keep_gone else {}
     for path in [*args.tuned, *args.trained]:
-        if not Path(path).is_file() and not (kept and kept["match"](args) and path in kept["points"]):
+        if not Path(path).is_file() and path not in kept:
             where = f" (and no points kept in {out})" if args.keep_gone else ""
             print(f"frontier: no policy file at {path}{where}", file=sys.stderr)
             return 1
@@ -209,6 +209,14 @@ def main() -> int:
             skipped.append({"name": what, "dtype": dtype, "reason": str(e)})
             print(f"{what} ({dtype}): skipped: {e}")
             return None
+
+    def keep_if_gone(path: str) -> bool:
+        """A --keep-gone file that no longer exists: its committed points instead."""
+        if Path(path).is_file():
+            return False
+        points.extend(kept[path])
+        print(f"{path}: gone; its points kept from {out}")
+        return True
 
     def add(name: str, kind: str, result: dict, **extra: object) -> None:
         points.append({"name": name, "kind": kind, **result, **extra})
@@ -267,9 +275,7 @@ def main() -> int:
                     structure="chromatic",
                 )
     for path in args.trained:
-        if not Path(path).is_file():
-            points.extend(kept["points"][path])
-            print(f"{path}: gone; its points kept from {out}")
+        if keep_if_gone(path):
             continue
         trained = load_policy(path)
         for dtype in ("f32", "f16"):
@@ -289,9 +295,7 @@ def main() -> int:
                 source_eval_return=trained.metadata.get("eval_return"),
             )
     for path in args.tuned:
-        if not Path(path).is_file():
-            points.extend(kept["points"][path])
-            print(f"{path}: gone; its points kept from {out}")
+        if keep_if_gone(path):
             continue
         tuned = load_policy(path)
         for dtype in ("f32", "f16"):
@@ -332,22 +336,19 @@ def main() -> int:
     return 0
 
 
-def kept_points(out: Path) -> dict:
-    """The trained and tuned points of a committed frontier JSON by source file, and a check
-    that an invocation evaluates the way it did (``match(args)``)."""
+def kept_points(out: Path, args: argparse.Namespace) -> dict[str, list[dict]]:
+    """The trained and tuned points of the committed frontier JSON by source file, if it was
+    written from the same dense policy, environment and evaluation episodes (else none)."""
     if not out.is_file():
         return {}
     old = json.loads(out.read_text())
-    settings = old["settings"]
+    if any(old["settings"].get(k) != getattr(args, k) for k in ("dense", "env", "episodes", "seed")):
+        return {}
     by_source: dict[str, list[dict]] = {}
     for pt in old["points"]:
         if pt["kind"] in ("trained", "tuned"):
             by_source.setdefault(pt["source"], []).append(pt)
-
-    def match(args: argparse.Namespace) -> bool:
-        return all(settings.get(k) == getattr(args, k) for k in ("dense", "env", "episodes", "seed"))
-
-    return {"points": by_source, "match": match}
+    return by_source
 
 
 def check_seeds(seed: int, episodes: int, calibration_seed: int, calibration_episodes: int) -> str | None:
