@@ -28,7 +28,7 @@ from chromatic.compiler.ir import (
     index_bits,
 )
 from chromatic.compiler.limits import MAX_EDGES, MAX_INDEX_BITS, MAX_LAYERS, check_sizes
-from chromatic.compiler.passes.pack import pack_indices, packed_size, unpack_indices
+from chromatic.compiler.passes.pack import pack_indices, pack_rows, row_stride, unpack_indices
 from chromatic.errors import BlobError, ChromaticError
 
 MAGIC = b"CHRM"
@@ -56,9 +56,11 @@ class Flag(enum.IntFlag):
     """Header flag bits. Wire/C values: CHROMATIC_FLAG_*."""
 
     BYTE_INDICES = 1  # indices rounded up to whole bytes (--pack bytes)
+    ROW_ALIGNED = 2  # every row of indices starts on a byte (--pack rows)
 
 
-PACK_MODES = ("bits", "bytes")
+PACK_MODES = ("bits", "bytes", "rows")
+PACK_FLAGS = {"bits": Flag(0), "bytes": Flag.BYTE_INDICES, "rows": Flag.ROW_ALIGNED}
 
 
 def align4(n: int) -> int:
@@ -70,7 +72,17 @@ def index_width(num_colors: int, structure: Structure, pack: str) -> int:
     if structure.implicit:
         return 0
     b = index_bits(num_colors)
-    return b if pack == "bits" else 8 * ((b + 7) // 8)
+    return 8 * ((b + 7) // 8) if pack == "bytes" else b
+
+
+def pack_of(flags: int) -> str | None:
+    """The packing a header's flag bits name, or None for unknown or clashing bits."""
+    return next((p for p, f in PACK_FLAGS.items() if int(f) == flags), None)
+
+
+def row_bits(sizes: tuple[int, ...], bits: int, pack: str) -> tuple[int, ...]:
+    """Per layer, the stream bits from one row's first index to the next's (docs/blob-format.md)."""
+    return tuple(row_stride(n, bits) if pack == "rows" else n * bits for n in sizes[:-1])
 
 
 @dataclass(frozen=True)
@@ -116,11 +128,12 @@ class Layout:
         return out
 
 
-def layout(layer_sizes: tuple[int, ...], num_colors: int, bits: int, dtype: DType) -> Layout:
+def layout(layer_sizes: tuple[int, ...], num_colors: int, bits: int, dtype: DType,
+           pack: str = "bits") -> Layout:
     """Section sizes for a blob with these parameters (pure integer arithmetic)."""
-    edges = sum(a * b for a, b in zip(layer_sizes[:-1], layer_sizes[1:], strict=True))
+    rows = row_bits(layer_sizes, bits, pack)
     header_raw = FIXED_HEADER.size + 2 * len(layer_sizes)
-    dictionary = packed_size(edges, bits)
+    dictionary = (sum(r * out for r, out in zip(rows, layer_sizes[1:], strict=True)) + 7) // 8
     v = dtype.numpy.itemsize
     values = v * (num_colors + sum(layer_sizes[1:]) + 2 * layer_sizes[0])
     return Layout(
@@ -162,8 +175,8 @@ def encode(policy: Policy, dtype: DType, pack: str) -> bytes:
         )
     if len(policy.layers) > MAX_LAYERS:
         raise BlobError(f"{len(policy.layers)} layers; the format allows {MAX_LAYERS}")
-    lay = layout(sizes, policy.num_colors, bits, dtype)
-    flags = Flag.BYTE_INDICES if pack == "bytes" else Flag(0)
+    lay = layout(sizes, policy.num_colors, bits, dtype, pack)
+    flags = PACK_FLAGS[pack]
     head = FIXED_HEADER.pack(
         MAGIC,
         VERSION,
@@ -179,8 +192,11 @@ def encode(policy: Policy, dtype: DType, pack: str) -> bytes:
     ) + struct.pack(f"<{len(sizes)}H", *sizes)
     out = bytearray(head.ljust(lay.header, b"\0"))
     if bits:
-        flat = np.concatenate([layer.partition.ravel() for layer in policy.layers])
-        out += pack_indices(flat, bits).ljust(lay.dictionary + lay.dictionary_padding, b"\0")
+        if pack == "rows":
+            packed = b"".join(pack_rows(layer.partition, bits) for layer in policy.layers)
+        else:
+            packed = pack_indices(np.concatenate([la.partition.ravel() for la in policy.layers]), bits)
+        out += packed.ljust(lay.dictionary + lay.dictionary_padding, b"\0")
     dt = dtype.numpy
     for arr in (
         policy.palette,
@@ -258,8 +274,9 @@ def decode(data: bytes) -> Blob:
     _check_enum("dtype", dtype, DType)
     _check_enum("hidden activation", hidden, Activation)
     _check_enum("output activation", output, Activation)
-    if flags & ~int(Flag.BYTE_INDICES):
-        raise _fail(Status.HEADER, f"corrupt blob: unknown flag bits 0x{flags:02x}")
+    pack = pack_of(flags)
+    if pack is None:
+        raise _fail(Status.HEADER, f"corrupt blob: unknown or clashing flag bits 0x{flags:02x}")
     if not 1 <= num_layers <= MAX_LAYERS:
         raise _fail(Status.HEADER, f"corrupt blob: {num_layers} layers, expected 1 to {MAX_LAYERS}")
     sizes_end = FIXED_HEADER.size + 2 * (num_layers + 1)
@@ -280,7 +297,6 @@ def decode(data: bytes) -> Blob:
             f"corrupt blob: {struct_.name.lower()} layer sizes {list(sizes)} "
             f"imply {implicit_num_colors(struct_, sizes)} colors, header says {num_colors}",
         )
-    pack = "bytes" if flags & Flag.BYTE_INDICES else "bits"
     expected_bits = index_width(num_colors, struct_, pack)
     if bits != expected_bits:
         raise _fail(
@@ -293,7 +309,7 @@ def decode(data: bytes) -> Blob:
             f"blob too large: M={num_colors} colors need {bits}-bit indices, "
             f"the format allows {MAX_INDEX_BITS}",
         )
-    lay = layout(sizes, num_colors, bits, DType(dtype))  # Python ints: no overflow
+    lay = layout(sizes, num_colors, bits, DType(dtype), pack)  # Python ints: no overflow
     if lay.total != n:
         raise _fail(Status.LENGTH, f"corrupt blob: sections need {lay.total} bytes, blob has {n}")
     stored_crc = struct.unpack_from("<I", data, n - 4)[0]
@@ -306,7 +322,15 @@ def decode(data: bytes) -> Blob:
     # Only now is it safe to materialize arrays: every size is bounded by n.
     off = lay.offsets()
     if bits:
-        flat = unpack_indices(memoryview(data)[off["dictionary"] :], edges, bits)
+        dictionary = memoryview(data)[off["dictionary"] :]
+        if pack == "rows":  # every layer starts on a byte: one stream of rows per layer
+            chunks, at = [], 0
+            for inp, out, r in zip(sizes[:-1], sizes[1:], row_bits(sizes, bits, pack), strict=True):
+                chunks.append(unpack_indices(dictionary[at:], out * inp, bits, row=inp))
+                at += out * r // 8
+            flat = np.concatenate(chunks)
+        else:
+            flat = unpack_indices(dictionary, edges, bits)
         top = int(flat.max())
         if top >= num_colors:
             raise _fail(Status.INDEX, f"corrupt blob: color index {top} >= M={num_colors}")

@@ -48,7 +48,7 @@ def relabel_summary(policy: Policy, blob: Blob) -> str:
         kept = " (kept: --keep-unused-colors)" if k < m else ""
         return f"relabel: {k} of M={m} colors used{kept}; {b1}-bit indices, dictionary {dict1:,} bits"
     b0 = index_width(m, policy.structure, blob.pack)
-    before = layout(policy.layer_sizes, m, b0, blob.dtype)
+    before = layout(policy.layer_sizes, m, b0, blob.dtype, blob.pack)
     return (f"relabel: {k} of M={m} colors used: palette {m} -> {k}, indices {b0} -> {b1} bits, "
             f"dictionary {8 * before.dictionary:,} -> {dict1:,} bits, "
             f"blob {8 * before.total:,} -> {total1:,} bits")
@@ -67,9 +67,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--pack",
-        choices=("bits", "bytes"),
+        choices=("bits", "bytes", "rows"),  # compiler.blob.PACK_MODES (not imported: see above)
         default="bits",
-        help="indices at ceil(log2 M) bits, or whole bytes for faster decoding",
+        help="indices at ceil(log2 M) bits (the smallest); whole bytes (faster to decode); or rows: "
+        "bits with every row starting on a byte (a few bits a row; the cortex-m kernels' fastest)",
     )
     p.add_argument(
         "--keep-unused-colors",

@@ -44,7 +44,7 @@ def compile_policy(
     if dtype not in ("f32", "f16"):
         raise ChromaticError(f"unknown dtype {dtype!r}; expected f32 or f16")
     if pack not in PACK_MODES:
-        raise ChromaticError(f"unknown pack mode {pack!r}; expected bits or bytes")
+        raise ChromaticError(f"unknown pack mode {pack!r}; expected one of {', '.join(PACK_MODES)}")
     passes: tuple[Pass, ...] = (canonicalize, relabel_pass) if relabel else (canonicalize,)
     policy = run_passes(policy.validate(), (*passes, lambda p: quantize(p, dtype)))
     return encode(policy, DType[dtype.upper()], pack)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from chromatic.compiler.blob import FIXED_HEADER, DType, Flag, align4, layout
+from chromatic.compiler.blob import FIXED_HEADER, DType, Flag, align4, layout, pack_of
 from chromatic.compiler.ir import Structure, implicit_num_colors, index_bits
 
 # Boundary values for the u8 and u32 header fields and the u16 layer sizes.
@@ -126,7 +126,7 @@ def _layout(h: Header):  # noqa: ANN202 - Layout | None
     edges = sum(a * b for a, b in zip(h.sizes[:-1], h.sizes[1:], strict=True))
     if edges * max(h.bits, 0) > 8 * MAX_FORGED or h.colors > MAX_FORGED:
         return None
-    return layout(h.sizes, h.colors, h.bits, DType(h.dtype))
+    return layout(h.sizes, h.colors, h.bits, DType(h.dtype), pack_of(h.flags) or "bits")
 
 
 # -- the edits -------------------------------------------------------------------------------
@@ -192,7 +192,8 @@ def edit_resize(blob: bytes, rng: np.random.Generator) -> bytes:
     elif what == 3:
         h = replace(h, dtype=1 - h.dtype if h.dtype in (0, 1) else 0)
     elif what == 4:
-        h = replace(h, flags=h.flags ^ Flag.BYTE_INDICES)
+        # either packing flag, picked by M (no extra draw: the campaigns' streams stay as they were)
+        h = replace(h, flags=h.flags ^ (Flag.ROW_ALIGNED if h.colors % 2 else Flag.BYTE_INDICES))
     else:
         h = replace(h, structure=int(rng.integers(5)))
     if h.structure in (Structure.TOEPLITZ, Structure.CIRCULANT, Structure.DENSE) and rng.random() < 0.7 \

@@ -42,7 +42,7 @@ CFLAGS = ("-std=c99", "-O2", *WARNINGS, "-fPIC")
 
 CDEF = """
 typedef struct {
-    uint32_t in, out, edge_offset, color_offset, buckets;
+    uint32_t in, out, bit_offset, row_bits, color_offset, buckets;
     uint8_t activation, block_rows;
     ...;
 } chromatic_layer;

@@ -14,7 +14,7 @@ import time
 import numpy as np
 from numba import njit
 
-from chromatic.compiler.blob import blob_bytes, decode
+from chromatic.compiler.blob import blob_bytes, decode, row_bits
 from chromatic.compiler.ir import Activation, Structure
 from chromatic.errors import ChromaticError
 from chromatic.runtime import check_obs
@@ -48,9 +48,8 @@ def choose_block_rows(num_colors: int, out: int, n: int) -> int:
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def _index(blob, dict_off, bits, e):  # type: ignore[no-untyped-def]
-    """Color index of edge e: bits at stream position e*bits, LSB first."""
-    pos = e * bits
+def _index(blob, dict_off, bits, pos):  # type: ignore[no-untyped-def]
+    """The color index at stream bit pos, LSB first."""
     p = dict_off + (pos >> 3)
     shift = pos & 7
     acc = 0
@@ -63,7 +62,7 @@ def _index(blob, dict_off, bits, e):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, error_model="numpy")
-def _layer(blob, dict_off, bits, M, structure, n, out, e0, c0, k, pal, bias, x, y, s):  # type: ignore[no-untyped-def]
+def _layer(blob, dict_off, bits, M, structure, n, out, b0, rb, c0, k, pal, bias, x, y, s):  # type: ignore[no-untyped-def]
     if structure >= 2:  # implicit: toeplitz, circulant, dense (compiler/ir.py formulas)
         wrap = max(out, n)
         for i in range(out):
@@ -85,11 +84,11 @@ def _layer(blob, dict_off, bits, M, structure, n, out, e0, c0, k, pal, bias, x, 
                 for j in range(n):
                     acc += pal[0] * x[j]
             elif bits == 8:  # byte indices: one load per index
-                base = dict_off + e0 + i * n
+                base = dict_off + ((b0 + i * rb) >> 3)
                 for j in range(n):
                     acc += pal[blob[base + j]] * x[j]
             else:
-                pos = (e0 + i * n) * bits
+                pos = b0 + i * rb  # the row's first index: rb bits from the last row's
                 p = dict_off + (pos >> 3)
                 buf = np.int64(blob[p]) >> (pos & 7)
                 nb = 8 - (pos & 7)
@@ -115,7 +114,7 @@ def _layer(blob, dict_off, bits, M, structure, n, out, e0, c0, k, pal, bias, x, 
             p = 0
             if bits != 0:
                 for r in range(kk - 1, -1, -1):
-                    p = p * M + _index(blob, dict_off, bits, e0 + (i0 + r) * n + j)
+                    p = p * M + _index(blob, dict_off, bits, b0 + (i0 + r) * rb + j * bits)
             s[p] += x[j]
         h = nbk // M
         for r in range(kk - 1, -1, -1):
@@ -135,7 +134,7 @@ def _layer(blob, dict_off, bits, M, structure, n, out, e0, c0, k, pal, bias, x, 
 
 
 @njit(cache=True, error_model="numpy")
-def _forward(blob, dict_off, bits, M, structure, sizes, edge_offs, color_offs, ks, acts,
+def _forward(blob, dict_off, bits, M, structure, sizes, bit_offs, row_bits, color_offs, ks, acts,
              pal, biases, bias_offs, mean, std, obs, act, scratch):  # type: ignore[no-untyped-def]
     width = sizes.max()
     a = scratch[:width]
@@ -156,7 +155,7 @@ def _forward(blob, dict_off, bits, M, structure, sizes, edge_offs, color_offs, k
     for l in range(L):
         n, out = sizes[l], sizes[l + 1]
         y = act if l == L - 1 else (b if l % 2 == 0 else a)
-        _layer(blob, dict_off, bits, M, structure, n, out, edge_offs[l], color_offs[l], ks[l],
+        _layer(blob, dict_off, bits, M, structure, n, out, bit_offs[l], row_bits[l], color_offs[l], ks[l],
                pal, biases[bias_offs[l]:bias_offs[l] + out], x[:n], y, s)
         if acts[l] == ACT_TANH:
             for i in range(out):
@@ -169,18 +168,18 @@ def _forward(blob, dict_off, bits, M, structure, sizes, edge_offs, color_offs, k
 
 
 @njit(cache=True, error_model="numpy")
-def _batch(blob, dict_off, bits, M, structure, sizes, edge_offs, color_offs, ks, acts,
+def _batch(blob, dict_off, bits, M, structure, sizes, bit_offs, row_bits, color_offs, ks, acts,
            pal, biases, bias_offs, mean, std, obs, act, scratch):  # type: ignore[no-untyped-def]
     for r in range(obs.shape[0]):
-        _forward(blob, dict_off, bits, M, structure, sizes, edge_offs, color_offs, ks, acts,
+        _forward(blob, dict_off, bits, M, structure, sizes, bit_offs, row_bits, color_offs, ks, acts,
                  pal, biases, bias_offs, mean, std, obs[r], act[r], scratch)
 
 
 @njit(cache=True, error_model="numpy")
-def _bench(reps, blob, dict_off, bits, M, structure, sizes, edge_offs, color_offs, ks, acts,
+def _bench(reps, blob, dict_off, bits, M, structure, sizes, bit_offs, row_bits, color_offs, ks, acts,
            pal, biases, bias_offs, mean, std, obs, act, scratch):  # type: ignore[no-untyped-def]
     for _ in range(reps):
-        _forward(blob, dict_off, bits, M, structure, sizes, edge_offs, color_offs, ks, acts,
+        _forward(blob, dict_off, bits, M, structure, sizes, bit_offs, row_bits, color_offs, ks, acts,
                  pal, biases, bias_offs, mean, std, obs, act, scratch)
 
 
@@ -194,7 +193,7 @@ class NumbaRunner:
         sizes = np.asarray(p.layer_sizes, np.int64)
         self.layer_sizes = p.layer_sizes
         L = len(p.layers)
-        edges = sizes[:-1] * sizes[1:]
+        rows = np.asarray(row_bits(p.layer_sizes, b.index_bits, b.pack), np.int64)
         if p.structure.implicit:
             from chromatic.compiler.ir import structure_colors_per_layer
 
@@ -210,7 +209,7 @@ class NumbaRunner:
         bias_offs = np.concatenate([[0], np.cumsum(sizes[1:])]).astype(np.int64)
         self._static = (
             self._blob, b.layout.offsets()["dictionary"], self._bits, p.num_colors, int(p.structure),
-            sizes, np.concatenate([[0], np.cumsum(edges)[:-1]]).astype(np.int64),
+            sizes, np.concatenate([[0], np.cumsum(rows * sizes[1:])[:-1]]).astype(np.int64), rows,
             np.concatenate([[0], np.cumsum(per)[:-1]]).astype(np.int64),
         )
         self._values = (

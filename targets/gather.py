@@ -99,14 +99,17 @@ def tanh_f32(x: np.ndarray) -> np.ndarray:
     return (p.astype(np.float64) / q2).astype(f)
 
 
-def _decode(nfields: int, b: int, regs: tuple[str, ...],
-            post: int | None) -> tuple[list[str], dict[int, str]]:
+def _decode(nfields: int, b: int, regs: tuple[str, ...], post: int | None,
+            phase: int | None = None) -> tuple[list[str], dict[int, str]]:
     """Load, shift and split the windows of nfields indices into color float bits.
 
     Returns the lines and field -> register. Each window's register ends up holding its
     last field, so nfields registers suffice. ``post``: advance r10 by that many bytes with
-    the offset-0 load (which then goes last)."""
-    wins = index_windows(nfields, b)
+    the offset-0 load (which then goes last). ``phase``: None, the fields start at the bit
+    phase in r7 (a shift per window); an int, at that constant bit (row-aligned rows: no shift)."""
+    wins = index_windows(nfields, b, phase)
+    if post and all(o for o, _ in wins):
+        raise AssertionError("a post-incremented decode needs a window at offset 0")
     low = [r for r in regs if r != "lr"]
     wregs = low[len(low) - len(wins):]  # windows in the highest low registers
     free = [r for r in regs if r not in wregs]
@@ -116,12 +119,12 @@ def _decode(nfields: int, b: int, regs: tuple[str, ...],
             lines.append(f"ldr.w   {w}, [r10], #{post}")
         else:
             lines.append(f"ldr.w   {w}, [r10, #{o}]")
-    for _, w in zip(wins, wregs, strict=True):
-        lines.append(f"lsrs    {w}, {w}, r7")
+    if phase is None:
+        lines += [f"lsrs    {w}, {w}, r7" for w in wregs]
     for (o, fields), w in zip(wins, wregs, strict=True):
         for f in fields:
             r = w if f == fields[-1] else free.pop(0)
-            lines.append(f"ubfx    {r}, {w}, #{f * b - 8 * o}, #{b}")
+            lines.append(f"ubfx    {r}, {w}, #{(phase or 0) + f * b - 8 * o}, #{b}")
             reg_of[f] = r
     for f in sorted(reg_of):
         lines.append(f"ldr.w   {reg_of[f]}, [r9, {reg_of[f]}, lsl #2]")
@@ -141,7 +144,7 @@ def _to_fpu(reg_of: dict[int, str]) -> tuple[list[str], dict[int, int]]:
     return [f"push    {{{', '.join(order)}}}", f"vpop    {{s0-s{len(order) - 1}}}"], s_of
 
 
-def _rows(key: tuple[int, bool, int], b: int, f16: bool) -> tuple[list[str], int]:
+def _rows(key: tuple[int, bool, int], b: int, f16: bool, aligned: bool) -> tuple[list[str], int]:
     """One rows subroutine for layers with t = n mod 8 tail indices, groups or not, an activation.
 
     In: r0 the tanh coefficients, r1 4*rows, r2 x, r3 32*groups, r7 row phase (count bits 0),
@@ -151,8 +154,18 @@ def _rows(key: tuple[int, bool, int], b: int, f16: bool) -> tuple[list[str], int
     reloads them at the end of every row (the group loop clobbers them), before the
     activation, which reads the coefficients through r0; the pop hands r0 back and the
     layer's x + 4t in r2 for the next layer's setup. Out: r7, r10, r11 at the next layer's
-    first row. Also returns the most bytes it pushes."""
+    first row. Also returns the most bytes it pushes.
+
+    ``aligned`` (every row starts on a byte: ``--pack rows``, or whole-byte indices): r10 is at
+    the row's first byte, the tail indices are at bit 0 and the groups at the constant phase
+    t*b mod 8, so no window is shifted and r7 is only the group counter (-32*groups, +32 a
+    group: a 16-bit ADDS); r10 steps over the row's padding bits once at its end."""
     t, groups, act = key
+    # aligned: the tail's load steps r10 to the groups' first byte (a row without groups: to
+    # the next row); the groups' fields start at bit ``phase`` of their bytes
+    tail_post = (((t * b) // 8 if groups else (t * b + 7) // 8) or None) if aligned else None
+    phase = (t * b) % 8 if aligned else None
+    tail = lambda n: _decode(n, b, TAIL_REGS, tail_post, 0 if aligned else None)  # noqa: E731
     name = f".Lrows_{t}_{int(groups)}_{act}"
     out = [f"{name}:", "add     r1, r1, r12"]
     out += ["negs    r3, r3"] if groups else []
@@ -161,7 +174,7 @@ def _rows(key: tuple[int, bool, int], b: int, f16: bool) -> tuple[list[str], int
     out += ["push    {r0, r1, r2, r3, lr}", "ldm.w   sp, {r0, r1, r8, lr}", f"{name}_row:"]
     pushed = 0
     if t == 1:
-        lines, reg_of = _decode(1, b, TAIL_REGS, None)
+        lines, reg_of = tail(1)
         out += lines
         w = reg_of[0]
         if f16:
@@ -172,7 +185,7 @@ def _rows(key: tuple[int, bool, int], b: int, f16: bool) -> tuple[list[str], int
             out += [f"vmov    s0, {w}", f"vldmia  r11!, {{{ACC}}}"]
         out += [f"vfma.f32 {ACC}, s0, s{TAIL_S}"]
     elif f16 and 1 < t < len(TAIL_REGS):  # the f16 bias goes to the FPU with the colors
-        lines, reg_of = _decode(t, b, TAIL_REGS, None)
+        lines, reg_of = tail(t)
         bias = next(r for r in TAIL_REGS if r not in reg_of.values())
         moves, s_of = _to_fpu({**reg_of, -1: bias})
         pushed = 4 * (t + 1)
@@ -183,23 +196,25 @@ def _rows(key: tuple[int, bool, int], b: int, f16: bool) -> tuple[list[str], int
         out += (["ldrh.w  r0, [r11], #2", f"vmov    {ACC}, r0", f"vcvtb.f32.f16 {ACC}, {ACC}"]
                 if f16 else [f"vldmia  r11!, {{{ACC}}}"])
         if t:
-            lines, reg_of = _decode(t, b, TAIL_REGS, None)
+            lines, reg_of = tail(t)
             moves, s_of = _to_fpu(reg_of)
             pushed = 4 * t
             out += lines + moves
             out += [f"vfma.f32 {ACC}, s{s_of[f]}, s{TAIL_S + f}" for f in range(t)]
-    if t:
+    if t and not aligned:
         out += [f"adds    r7, r7, #{t * b}", "add.w   r10, r10, r7, lsr #3"]
     if groups:
-        lines, reg_of = _decode(GROUP, b, GROUP_REGS, b)
+        lines, reg_of = _decode(GROUP, b, GROUP_REGS, b, phase)
         moves, s_of = _to_fpu(reg_of)
         pushed = 4 * GROUP
         # the 8 colors go to s0-s7, the 8 inputs to s8-s15 (one VLDM); s16 accumulates
-        out += ["bfi     r7, lr, #3, #29", f"{name}_group:", *lines, *moves,
-                "vldmia  r8!, {s8-s15}"]
+        out += ["mov     r7, lr" if aligned else "bfi     r7, lr, #3, #29", f"{name}_group:",
+                *lines, *moves, "vldmia  r8!, {s8-s15}"]
         out += [f"vfma.f32 {ACC}, s{s_of[f]}, s{8 + f}" for f in range(GROUP)]
-        out += ["adds.w  r7, r7, #256", f"bcc     {name}_group"]
-    elif t:
+        out += ["adds    r7, #32" if aligned else "adds.w  r7, r7, #256", f"bcc     {name}_group"]
+        if aligned and phase:  # the row's padding bits: the next row starts on the next byte
+            out += ["add.w   r10, r10, #1"]
+    elif t and not aligned:
         out += ["and     r7, r7, #7"]
     # reload the coefficients, y end, x and the group count (the decode clobbers them)
     out += ["ldm.w   sp, {r0, r1, r8, lr}"]
@@ -327,7 +342,7 @@ def gather_kernel(prefix: str, spec: KernelSpec) -> GatherKernel:
     body += ["movs    r0, #0", ".Lret:", f"vpop    {{{saved}}}", "pop     {r1, r4-r11, pc}"]
     deepest = 0
     for key in keys:
-        lines, pushed = _rows(key, b, f16)
+        lines, pushed = _rows(key, b, f16, spec.row_aligned)
         body += lines
         deepest = max(deepest, pushed)
     consts = [*TANH_P[::-1], *TANH_Q[-2::-1]]  # Q's leading 1 is an add in the code

@@ -42,4 +42,6 @@ def inline_kernel(prefix: str, spec: KernelSpec) -> str:
                   crc32=f"{spec.crc32:#010x}", dtype="f16" if spec.f16 else "f32",
                   value_bytes=spec.value_bytes, dictionary_offset=spec.dictionary_offset,
                   palette=palette.removesuffix("\n"), d0=spec.d0, mean_offset=spec.mean_offset,
-                  std_offset=spec.std_offset, layers="\n".join(layers))
+                  std_offset=spec.std_offset, layers="\n".join(layers),
+                  row_end=("        pos = (pos + 7u) & ~7u; /* --pack rows: every row starts on a byte */\n"
+                           if spec.row_aligned and spec.index_bits % 8 else ""))

@@ -133,8 +133,8 @@ def muls_kernel(prefix: str, spec: KernelSpec) -> MulsKernel:
         rows.append(fn)
         asm += _row_asm(fn, n, b, f"{prefix}_w{l}")
         palettes.append(f"int32_t {fn}(const int32_t *x, int32_t s, const uint8_t *p, uint32_t phase);")
-        s = (f"{fn}({x}, {prefix}_bias[{bias_off}u + i], d + (({pos0}u + i * {n * b}u) >> 3), "
-             f"({pos0}u + i * {n * b}u) & 7u)")
+        s = (f"{fn}({x}, {prefix}_bias[{bias_off}u + i], d + (({pos0}u + i * {spec.row_bits[l]}u) >> 3), "
+             f"({pos0}u + i * {spec.row_bits[l]}u) & 7u)")
         v = _round(s, f.shift)
         v = c_activation(v, act, out)
         if l == last:

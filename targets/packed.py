@@ -65,7 +65,7 @@ def packed_kernel(prefix: str, spec: KernelSpec) -> str:
         # chromatic_fixed.c's cost model with v6-M's 64-bit multiply (fx_choose_mailman)
         form = "v6m_mailman" if n <= 32767 and 3 * n + spec.num_colors * 27 < 25 * n else "direct"
         forms.add(form)
-        v = (f"chromatic_fx_sat32((({prefix}_row_{form}({pos0}u + i * {n * b}u, {x}, {n}u) + "
+        v = (f"chromatic_fx_sat32((({prefix}_row_{form}({pos0}u + i * {spec.row_bits[l]}u, {x}, {n}u) + "
              f"{1 << (W_FRAC - 1)}) >> {W_FRAC}) + {prefix}_bias[{bias_off}u + i])")
         v = c_activation(v, act, out)
         dst = "act[i] = chromatic_fx_output(v);" if l == last else f"{bufs[1 - l % 2]}[i] = v;"

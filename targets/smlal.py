@@ -93,10 +93,10 @@ def _tanh_table() -> list[str]:
 
 
 def _layer(l: int, n: int, out: int, b: int, act: int, pos0: int, x_off: int,
-           y_off: int, row_off: int, dictionary: str) -> list[str]:
+           y_off: int, row_off: int, dictionary: str, aligned: bool) -> list[str]:
     """One layer's rows: x at x_off, y at y_off bytes from the buffers (kept in [sp, #16]),
     its indices from bit pos0 of the dictionary, its int64 row starts from row_off of
-    .Lrowtab."""
+    .Lrowtab; ``aligned``: every row starts on a byte (--pack rows)."""
     t, groups = n % GROUP, n // GROUP
     L = f".Ll{l}"
     lines = ["ldr     r0, [sp, #16]", _offset("r1", x_off), _offset("r2", y_off),
@@ -115,6 +115,8 @@ def _layer(l: int, n: int, out: int, b: int, act: int, pos0: int, x_off: int,
                   "adds    r7, r7, #256", f"bcc     {L}_group"]
     elif t:
         lines += ["and     r7, r7, #7"]
+    if aligned and n * b % 8:  # the next row starts on the next byte, at phase 0
+        lines += ["add     r8, r8, #1", "movs    r7, #0"]
     # v = s >> 24 (int64), saturated to +-INT32_MAX (out of line)
     lines += ["lsrs    r0, r0, #24", "orr     r0, r0, r1, lsl #8", "asrs    r4, r1, #23",
               "cmp     r4, r0, asr #31", f"bne     {L}_sat", f"{L}_act:"]
@@ -185,7 +187,7 @@ def smlal_kernel(prefix: str, spec: KernelSpec) -> SmlalKernel:
         n, out = sizes[l], sizes[l + 1]
         body += _layer(l, n, out, b, spec.activations[l], spec.index_bit_offsets()[l],
                        offs[l % 2], offs[1 - l % 2], row_off,
-                       f"{prefix}_blob + {spec.dictionary_offset}")
+                       f"{prefix}_blob + {spec.dictionary_offset}", spec.row_aligned)
         row_off += 8 * out
     body += ["add     sp, sp, #20", "pop     {r4-r11, pc}", ".ltorg"]
     rows = []

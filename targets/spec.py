@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chromatic.compiler.blob import Blob, DType
+from chromatic.compiler.blob import Blob, DType, row_bits
 from chromatic.errors import ChromaticError
 
 
@@ -28,6 +28,7 @@ class KernelSpec:
     structure: str  # 'chromatic', 'toeplitz', ... (lower case)
     implicit: bool  # the partitions are a formula (toeplitz, ...), not stored indices
     index_bits: int  # bits per stored index (0: no dictionary, M = 1)
+    row_bits: tuple[int, ...]  # per layer, stream bits from a row's first index to the next's
     f16: bool  # values are binary16 (else float32)
     num_colors: int  # M, the palette's length
     # byte offsets of the sections in the blob
@@ -75,10 +76,15 @@ class KernelSpec:
     def index_bit_offsets(self) -> tuple[int, ...]:
         """The bit offset of each layer's first index in the dictionary."""
         out, pos = [], 0
-        for n, m in zip(self.layer_sizes, self.layer_sizes[1:], strict=False):
+        for r, m in zip(self.row_bits, self.layer_sizes[1:], strict=True):
             out.append(pos)
-            pos += n * m * self.index_bits
+            pos += r * m
         return tuple(out)
+
+    @property
+    def row_aligned(self) -> bool:
+        """Every row's first index starts on a byte (``--pack rows``, or whole-byte indices)."""
+        return all(r % 8 == 0 for r in self.row_bits)
 
 
 def kernel_spec(blob: Blob) -> KernelSpec:
@@ -93,7 +99,8 @@ def kernel_spec(blob: Blob) -> KernelSpec:
         blob=blob, blob_bytes=blob.layout.total, crc32=blob.crc32, layer_sizes=sizes,
         activations=tuple(int(p.activation(l)) for l in range(nl)),
         structure=p.structure.name.lower(), implicit=bool(p.structure.implicit),
-        index_bits=int(blob.index_bits), f16=f16, num_colors=int(p.num_colors),
+        index_bits=int(blob.index_bits),
+        row_bits=row_bits(sizes, int(blob.index_bits), blob.pack), f16=f16, num_colors=int(p.num_colors),
         dictionary_offset=off["dictionary"], palette_offset=off["palette"],
         biases_offset=off["biases"], mean_offset=off["normalization"],
         std_offset=off["normalization"] + (2 if f16 else 4) * sizes[0],
@@ -117,13 +124,17 @@ def require_dictionary(spec: KernelSpec, kernel: str) -> None:
 WINDOW_BITS = 25
 
 
-def index_windows(nfields: int, b: int) -> list[tuple[int, list[int]]]:
-    """(byte offset, fields) per 32-bit window: field k of ``b`` bits sits at bit k*b after the
-    row phase; each window holds the fields that fit in its :data:`WINDOW_BITS`."""
+def index_windows(nfields: int, b: int, phase: int | None = None) -> list[tuple[int, list[int]]]:
+    """(byte offset, fields) per 32-bit window. ``phase`` None: field k of ``b`` bits sits at
+    bit k*b after a run-time shift by the row phase, so each window holds the fields that fit
+    in its :data:`WINDOW_BITS`. An int: field k sits at bit phase + k*b, a constant (row-aligned
+    dictionaries), so a window holds all 32 bits and needs no shift; field k then starts at bit
+    ``phase + k*b - 8*offset`` of its window."""
+    p, bits = (0, WINDOW_BITS) if phase is None else (phase, 32)
     out, k = [], 0
     while k < nfields:
-        o, fields = (k * b) // 8, []
-        while k < nfields and k * b + b <= 8 * o + WINDOW_BITS:
+        o, fields = (p + k * b) // 8, []
+        while k < nfields and p + k * b + b <= 8 * o + bits:
             fields.append(k)
             k += 1
         out.append((o, fields))

@@ -12,7 +12,7 @@ from chromatic.compiler.ir import Activation
 
 # (layer sizes, M, dtype, pack, output activation[, hidden activation]): tails n % 8 of 0..7,
 # layers with no group (n < 8), 1..9 index bits, 3 and 4 layers (both ping-pong buffers), f32,
-# byte-packed indices; tanh hidden layers unless a case says relu.
+# byte-packed and row-aligned indices; tanh hidden layers unless a case says relu.
 CASES = [
     ((17, 41, 6), 17, "f16", "bits", Activation.TANH),
     ((17, 41, 6), 17, "f32", "bytes", Activation.TANH),
@@ -26,6 +26,10 @@ CASES = [
     ((16, 24, 7, 3), 5, "f32", "bytes", Activation.IDENTITY, Activation.RELU),
     ((10, 19, 4), 100, "f16", "bits", Activation.RELU, Activation.RELU),
     ((23, 12), 17, "f32", "bits", Activation.RELU),
+    # --pack rows: every row starts on a byte (rows of 85/205, 70/133/28 and 42/39/36/33 bits)
+    ((17, 41, 6), 17, "f16", "rows", Activation.TANH),
+    ((10, 19, 4), 100, "f32", "rows", Activation.TANH),
+    ((14, 13, 12, 11, 3), 7, "f16", "rows", Activation.IDENTITY, Activation.RELU),
 ]
 #: 9-bit indices packed in bytes (16 bits each): the fixed-point kernels' widest case
 WIDE_BYTES = ((9, 31, 2), 300, "f16", "bytes", Activation.TANH)

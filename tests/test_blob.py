@@ -34,7 +34,7 @@ def dense_forward(policy, obs):
 @given(
     policy=policies(),
     dtype=st.sampled_from(["f32", "f16"]),
-    pack=st.sampled_from(["bits", "bytes"]),
+    pack=st.sampled_from(["bits", "bytes", "rows"]),
     seed=st.integers(0, 1000),
 )
 def test_policy_blob_reference_matches_dense_expansion(policy, dtype, pack, seed):
@@ -49,7 +49,8 @@ def test_policy_blob_reference_matches_dense_expansion(policy, dtype, pack, seed
         np.testing.assert_allclose(expected, orig, rtol=1e-4, atol=1e-4)
 
 
-@given(policy=policies(), dtype=st.sampled_from(["f32", "f16"]), pack=st.sampled_from(["bits", "bytes"]))
+@given(policy=policies(), dtype=st.sampled_from(["f32", "f16"]),
+       pack=st.sampled_from(["bits", "bytes", "rows"]))
 def test_encode_decode_encode_is_identity(policy, dtype, pack):
     data = compile_policy(policy, dtype, pack)
     assert compile_policy(decode(data).policy, dtype, pack) == data
@@ -92,6 +93,31 @@ def test_byte_packing_uses_whole_bytes():
     assert decode(compile_policy(p, pack="bits")).index_bits == 5
     # 6 edges use at most 6 of 300 colors: keep them all to store 16-bit indices
     assert decode(compile_policy(random_policy((3, 2), 300), pack="bytes", relabel=False)).index_bits == 16
+
+
+def test_row_aligned_packing_pads_each_row_to_a_byte():
+    """--pack rows: the same colors, each row's indices on whole bytes (3 more bits a row here:
+    85 -> 88 and 205 -> 208), flag 2 in the header, and the padding is what the size adds."""
+    p = random_policy((17, 41, 6), 17, seed=4)
+    bits, rows = decode(compile_policy(p, pack="bits")), decode(compile_policy(p, pack="rows"))
+    data = compile_policy(p, pack="rows")
+    assert data[5] == 2 and rows.pack == "rows" and rows.index_bits == bits.index_bits == 5
+    assert rows.layout.dictionary == 41 * 11 + 6 * 26 == (943 * 5 + 47 * 3) // 8  # 47 rows, 3 bits each
+    assert bits.layout.dictionary == (943 * 5 + 7) // 8
+    for a, b in zip(rows.policy.layers, bits.policy.layers, strict=True):
+        np.testing.assert_array_equal(a.partition, b.partition)
+    # row i of layer 0 starts at byte 11 i of the dictionary: its first index is bits 0-4 there
+    d = rows.layout.offsets()["dictionary"]
+    for i in range(41):
+        assert data[d + 11 * i] & 31 == rows.policy.layers[0].partition[i, 0]
+
+
+@pytest.mark.parametrize("flags", [3, 4, 0x80])
+def test_clashing_or_unknown_flags_are_refused(flags):
+    data = compile_policy(random_policy((5, 3), 3), pack="rows")
+    with pytest.raises(BlobError, match="flag") as e:
+        decode(_reheader(data, flags=flags))
+    assert e.value.code == Status.HEADER
 
 
 def test_f16_overflow_is_a_clear_error():

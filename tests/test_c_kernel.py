@@ -52,7 +52,7 @@ def assert_matches_reference(runner, data, sizes):
 
 @pytest.mark.parametrize("structure", list(Structure))
 @pytest.mark.parametrize("dtype", ["f32", "f16"])
-@pytest.mark.parametrize("pack", ["bits", "bytes"])
+@pytest.mark.parametrize("pack", ["bits", "bytes", "rows"])
 @pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
 @pytest.mark.parametrize("expand", [True, False], ids=["expanded", "in_place"])
 def test_matches_reference_every_structure(structure, dtype, pack, hidden, expand):
@@ -75,7 +75,7 @@ def test_expanded_equals_in_place_every_index_width(m):
     difference into another episode, and the zoo's C-runtime returns into other numbers)."""
     sizes = (23, 19, 7)
     x = obs_for(sizes, n=3, seed=m)
-    for pack in ("bits", "bytes"):
+    for pack in ("bits", "bytes", "rows"):
         for dtype in ("f32", "f16"):
             data = blob_for(sizes, m, dtype=dtype, pack=pack, seed=m)
             expanded, in_place = CRunner(data), CRunner(data, expand=False)
@@ -136,7 +136,7 @@ def test_expand_workspace_and_arguments_are_checked():
 @pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
 def test_every_block_size_gives_the_same_outputs(m, hidden):
     sizes = (17, 41, 6)
-    for pack in ("bits", "bytes"):
+    for pack in ("bits", "bytes", "rows"):
         data = blob_for(sizes, m, pack=pack, seed=m, hidden=hidden)
         runner = CRunner(data)
         x = obs_for(sizes, n=3)

@@ -30,7 +30,8 @@ def check(data: bytes, runner: NumbaRunner) -> None:
 
 
 @pytest.mark.parametrize("structure", list(Structure))
-@pytest.mark.parametrize("dtype,pack", [("f32", "bits"), ("f16", "bytes"), ("f32", "bytes"), ("f16", "bits")])
+@pytest.mark.parametrize("dtype,pack", [("f32", "bits"), ("f16", "bytes"), ("f32", "bytes"), ("f16", "bits"),
+                                        ("f16", "rows")])
 @pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
 def test_matches_reference_every_structure(structure, dtype, pack, hidden):
     for sizes in SHAPES:

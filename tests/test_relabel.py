@@ -79,7 +79,7 @@ def test_implicit_structures_pass_through(structure):
     assert relabel(p) is p
 
 
-@pytest.mark.parametrize("pack", ["bits", "bytes"])
+@pytest.mark.parametrize("pack", ["bits", "bytes", "rows"])
 def test_compile_drops_colors_by_default_and_keeps_them_on_request(pack):
     p = sparse_policy((17, 41, 6), 64, seed=4, k=9)
     kept, dropped = decode(compile_policy(p, pack=pack, relabel=False)), decode(compile_policy(p, pack=pack))

@@ -148,16 +148,16 @@ static uint32_t chromatic_buckets(uint32_t M, unsigned k)
    so the hot loop carries no width or dtype test. */
 #define CHROMATIC_DIRECT_ROWS(WEIGHT)                                                          \
     for (i = 0; i < L->out; i++) {                                                             \
-        const uint32_t e = L->edge_offset + i * n;                                             \
+        const uint32_t row = L->bit_offset + i * L->row_bits;                                  \
         float s = 0.0f;                                                                        \
         if (b == 8u) {                                                                         \
-            const uint8_t *d = m->dictionary + e;                                              \
+            const uint8_t *d = m->dictionary + (row >> 3);                                     \
             CHROMATIC_DOT(n, WEIGHT(d[j + 0u]), WEIGHT(d[j + 1u]), WEIGHT(d[j + 2u]),         \
                           WEIGHT(d[j + 3u]), WEIGHT(d[j]));                                    \
         } else if (b == 0u) {                                                                  \
             for (j = 0; j < n; j++) s += WEIGHT(0u) * x[j];                                    \
         } else { /* one unaligned 32-bit read per index: see CHROMATIC_INDEX */              \
-            uint32_t pos = e * b;                                                              \
+            uint32_t pos = row;                                                                \
             float s0 = 0.0f, s1 = 0.0f;                                                        \
             for (j = 0; j + 2u <= n; j += 2u, pos += 2u * b) {                                 \
                 s0 += WEIGHT(CHROMATIC_INDEX(pos)) * x[j];                                     \
@@ -219,17 +219,17 @@ static void chromatic_layer_mailman1(const chromatic_model *m, const chromatic_l
     const unsigned f16 = m->dtype == CHROMATIC_DTYPE_F16;
     uint32_t i, j, c;
     for (i = 0; i < L->out; i++) {
-        const uint32_t e = L->edge_offset + i * n;
+        const uint32_t row = L->bit_offset + i * L->row_bits;
         float s = 0.0f;
         for (c = 0; c < M; c++) acc[c] = 0.0f;
         if (b == 8u) {
-            const uint8_t *d = m->dictionary + e;
+            const uint8_t *d = m->dictionary + (row >> 3);
             for (j = 0; j < n; j++) acc[d[j]] += x[j];
         } else if (b == 0u) {
             for (j = 0; j < n; j++) acc[0] += x[j];
         } else {
             const uint8_t *dict = m->dictionary;
-            uint32_t pos = e * b;
+            uint32_t pos = row;
             for (j = 0; j < n; j++, pos += b) acc[CHROMATIC_INDEX(pos)] += x[j];
         }
         if (f16) {
@@ -256,7 +256,7 @@ static void chromatic_layer_block(const chromatic_model *m, const chromatic_laye
         for (r = 0; r < kk; r++) nbk *= M;
         for (t = 0; t < nbk; t++) s[t] = 0.0f;
         if (b != 0u) {
-            for (r = 0; r < kk; r++) chromatic_br_init(&rd[r], m->dictionary, (L->edge_offset + (i0 + r) * n) * b);
+            for (r = 0; r < kk; r++) chromatic_br_init(&rd[r], m->dictionary, L->bit_offset + (i0 + r) * L->row_bits);
         }
         for (j = 0; j < n; j++) {
             uint32_t p = 0;
@@ -330,6 +330,12 @@ static uint32_t chromatic_bit_length(uint32_t v)
 
 static uint64_t chromatic_align4(uint64_t n) { return (n + 3u) & ~(uint64_t)3u; }
 
+/* Stream bits from one row's first index to the next's (in <= 65535, bits <= 16). */
+static uint32_t chromatic_row_bits(uint32_t in, uint32_t bits, uint32_t flags)
+{
+    return flags & CHROMATIC_FLAG_ROW_ALIGNED ? 8u * ((in * bits + 7u) / 8u) : in * bits;
+}
+
 static int chromatic_init_impl(chromatic_model *m, const uint8_t *blob, size_t len)
 {
     uint32_t L, l, flags, st, dt, hidden, output, bits, M, total, expected_bits;
@@ -351,7 +357,8 @@ static int chromatic_init_impl(chromatic_model *m, const uint8_t *blob, size_t l
     total = chromatic_load_le32(blob + 16);
     if ((uint64_t)total != (uint64_t)len) return CHROMATIC_ERR_LENGTH;
     if (st > CHROMATIC_STRUCT_DENSE || dt > CHROMATIC_DTYPE_F16 || hidden > CHROMATIC_ACT_RELU ||
-        output > CHROMATIC_ACT_RELU || (flags & ~(uint32_t)CHROMATIC_FLAG_BYTE_INDICES) != 0u)
+        output > CHROMATIC_ACT_RELU ||
+        (flags != 0u && flags != CHROMATIC_FLAG_BYTE_INDICES && flags != CHROMATIC_FLAG_ROW_ALIGNED))
         return CHROMATIC_ERR_HEADER;
     if (L < 1u || L > CHROMATIC_FORMAT_MAX_LAYERS) return CHROMATIC_ERR_HEADER;
     if (L > CHROMATIC_MAX_LAYERS) return CHROMATIC_ERR_TOO_LARGE;
@@ -383,7 +390,9 @@ static int chromatic_init_impl(chromatic_model *m, const uint8_t *blob, size_t l
     /* Layout in 64-bit arithmetic: nothing here can overflow (M < 2^32, edges <= 2^24). */
     v = dt == CHROMATIC_DTYPE_F16 ? 2u : 4u;
     header = chromatic_align4(20u + 2u * ((uint64_t)L + 1u));
-    dict = (edges * bits + 7u) / 8u;
+    dict = 0;
+    for (l = 0; l < L; l++) dict += (uint64_t)sizes[l + 1] * chromatic_row_bits(sizes[l], bits, flags);
+    dict = (dict + 7u) / 8u;
     values = v * ((uint64_t)M + sum_out + 2u * (uint64_t)sizes[0]);
     layout_total = header + chromatic_align4(dict) + chromatic_align4(values) + 4u;
     if (layout_total != (uint64_t)len) return CHROMATIC_ERR_LENGTH;
@@ -405,18 +414,19 @@ static int chromatic_init_impl(chromatic_model *m, const uint8_t *blob, size_t l
     off += (size_t)(v * M);
     m->max_width = 0;
     {
-        uint32_t e = 0, coff = 0;
+        uint32_t pos = 0, coff = 0;
         for (l = 0; l < L; l++) {
             chromatic_layer *ly = &m->layers[l];
             uint32_t in = sizes[l], out = sizes[l + 1];
             ly->in = in;
             ly->out = out;
-            ly->edge_offset = e;
+            ly->bit_offset = pos;
+            ly->row_bits = chromatic_row_bits(in, bits, flags);
             ly->color_offset = coff;
             ly->activation = (uint8_t)(l + 1u == L ? output : hidden);
             ly->bias = blob + off;
             off += (size_t)(v * out);
-            e += in * out;
+            pos += ly->row_bits * out;
             coff += st == CHROMATIC_STRUCT_TOEPLITZ ? out + in - 1u
                     : st == CHROMATIC_STRUCT_CIRCULANT ? (out > in ? out : in)
                                                         : out * in;
@@ -437,10 +447,13 @@ static int chromatic_init_impl(chromatic_model *m, const uint8_t *blob, size_t l
     if (bits != 0u) {
         chromatic_bitreader r;
         const uint32_t mask = (1u << bits) - 1u;
-        uint64_t k;
-        chromatic_br_init(&r, m->dictionary, 0u);
-        for (k = 0; k < edges; k++)
-            if (chromatic_br_next(&r, bits, mask) >= M) return CHROMATIC_ERR_INDEX;
+        uint32_t i, j;
+        for (l = 0; l < L; l++)
+            for (i = 0; i < m->layers[l].out; i++) {
+                chromatic_br_init(&r, m->dictionary, m->layers[l].bit_offset + i * m->layers[l].row_bits);
+                for (j = 0; j < m->layers[l].in; j++)
+                    if (chromatic_br_next(&r, bits, mask) >= M) return CHROMATIC_ERR_INDEX;
+            }
     }
     return chromatic_check_values(m, (uint32_t)(M + sum_out + 2u * (uint64_t)sizes[0]));
 }

@@ -78,7 +78,8 @@ enum {
 };
 enum { CHROMATIC_DTYPE_F32 = 0, CHROMATIC_DTYPE_F16 = 1 };
 enum { CHROMATIC_ACT_IDENTITY = 0, CHROMATIC_ACT_TANH = 1, CHROMATIC_ACT_RELU = 2 /* max(0, x) */ };
-enum { CHROMATIC_FLAG_BYTE_INDICES = 1 };
+/* Header flags (at most one is set): the index packing (docs/blob-format.md). */
+enum { CHROMATIC_FLAG_BYTE_INDICES = 1, CHROMATIC_FLAG_ROW_ALIGNED = 2 };
 
 /* Error codes returned by chromatic_init / chromatic_infer (0 is success). */
 typedef enum {
@@ -100,7 +101,9 @@ typedef enum {
 /* One layer, as chromatic_init found it (read-only for users except via the setters). */
 typedef struct {
     uint32_t in, out;
-    uint32_t edge_offset;  /* first edge of this layer in the index stream */
+    uint32_t bit_offset;   /* stream bit of this layer's first index */
+    uint32_t row_bits;     /* stream bits from one row's first index to the next's: in * b,
+                              rounded up to whole bytes with CHROMATIC_FLAG_ROW_ALIGNED */
     uint32_t color_offset; /* implicit structures: first palette entry of this layer */
     uint32_t buckets;      /* accumulators one block needs: M^k, or 0 for direct */
     uint8_t activation;    /* CHROMATIC_ACT_* */

@@ -53,17 +53,22 @@ static void chromatic_expand_layer(const chromatic_model *m, const chromatic_lay
         const float w0 = chromatic_expand_value(pal, f16, 0u);
         for (j = 0; j < out * n; j++) w[j] = w0;
     } else {
-        /* The LSB-first stream from this layer's first edge, a byte at a time: never past
+        /* The LSB-first stream from each row's first index, a byte at a time: never past
            the dictionary's last byte that holds an index. */
-        const uint64_t bitpos = (uint64_t)L->edge_offset * b;
-        const uint8_t *p = m->dictionary + (size_t)(bitpos >> 3);
+        const uint8_t *p = NULL;
         const uint32_t mask = (1u << b) - 1u;
-        uint32_t buf = (uint32_t)(*p++) >> (bitpos & 7u), nb = 8u - (uint32_t)(bitpos & 7u), c;
+        uint32_t buf = 0, nb = 0, c;
         float palette_f[256];
         const unsigned cached = M <= 256u;
         if (cached)
             for (c = 0; c < M; c++) palette_f[c] = chromatic_expand_value(pal, f16, c);
         for (j = 0; j < out * n; j++) {
+            if (j % n == 0u) { /* a row's first index */
+                const uint32_t pos = L->bit_offset + (j / n) * L->row_bits;
+                p = m->dictionary + (pos >> 3);
+                buf = (uint32_t)(*p++) >> (pos & 7u);
+                nb = 8u - (pos & 7u);
+            }
             while (nb < b) {
                 buf |= (uint32_t)(*p++) << nb;
                 nb += 8u;

@@ -328,10 +328,10 @@ int chromatic_fx_infer(const chromatic_fx_model *fx, const float *obs, float *ac
                 for (j = 0; j < L->in; j++) sx += x[j];
                 s = sx * fx->palette[0];
             } else if (fx->mailman[l]) {
-                s = fx_row_mailman(m->dictionary, (L->edge_offset + i * L->in) * b, b, fx->palette, x,
+                s = fx_row_mailman(m->dictionary, L->bit_offset + i * L->row_bits, b, fx->palette, x,
                                    L->in, acc, m->num_colors);
             } else {
-                s = fx_row_direct(m->dictionary, (L->edge_offset + i * L->in) * b, b, fx->palette, x,
+                s = fx_row_direct(m->dictionary, L->bit_offset + i * L->row_bits, b, fx->palette, x,
                                   L->in);
             }
             y[i] = fx_sat32(((s + FX_W_HALF) >> CHROMATIC_FX_W_FRAC) + bias[i]);

@@ -1,6 +1,6 @@
 """Regenerate the fuzzing corpus of valid blobs (tests/corpus/*.cblob): ``python -m tests.corpus.regenerate``.
 
-Every structure, both dtypes and both packings, and M = 1 ... 65,536 (powers of two and
+Every structure, both dtypes and the three packings, and M = 1 ... 65,536 (powers of two and
 their neighbours), ReLU hidden layers, on small shapes so the files stay small. Each stored partition uses its
 largest color M - 1 (the boundary an index check must get right). ``crashes/`` holds inputs
 the coverage-guided fuzzers ever found (benchmarks/fuzz_campaign.py); it is never regenerated.
@@ -19,6 +19,7 @@ from chromatic.compiler.synth import random_policy
 HERE = Path(__file__).parent
 COLORS = (1, 2, 3, 4, 5, 8, 16, 17, 255, 256, 257, 65536)
 MASKED_COLORS = (2, 4, 5, 17, 256, 257)
+ROW_COLORS = (3, 5, 17, 300, 65536)
 SHAPES = ((3, 4, 2), (5, 3), (2, 3, 3, 2), (4, 1), (1, 1))
 IMPLICIT_SHAPES = ((3, 4, 2), (5, 2), (1, 1))
 
@@ -59,6 +60,19 @@ def corpus() -> dict[str, bytes]:
         name = "x".join(map(str, sizes))
         out[f"relu_{name}_{act.name.lower()}_{dtype}_{pack}.cblob"] = compile_policy(p, dtype, pack)
         k += 1
+    # row-aligned dictionaries (--pack rows, flag 2): rows that end mid-byte, and one at 16 bits
+    for m in ROW_COLORS:
+        for dtype in ("f32", "f16"):
+            if m == 65536 and dtype == "f32":
+                continue  # as above
+            sizes = SHAPES[k % len(SHAPES)]
+            p = random_policy(sizes, m, seed=k, output_activation=Activation.TANH)
+            part = np.array(p.layers[-1].partition)
+            part.flat[-1] = m - 1  # the largest legal color, in the last row
+            p = p.replace(layers=(*p.layers[:-1], Layer(part, p.layers[-1].bias)))
+            out[f"chromatic_m{m}_{dtype}_rows.cblob"] = compile_policy(p.validate(), dtype, "rows",
+                                                                      relabel=False)
+            k += 1
     return out
 
 
