@@ -9,7 +9,8 @@ linked with the linker script chromatic's self-test uses, and read by the same c
 ``chromatic measure``: targets/footprint.py for flash, static RAM and the stack bound,
 targets/emulate.py for the instruction count and the stack high-water mark. Beside it: chromatic's
 gather, inline and loadable kernels and its dense float32 baseline (targets/c/dense.c), built by
-``chromatic.targets.build.build``.
+``chromatic.targets.build.build``, and the gather kernel of the same policy compiled with
+``--pack rows``.
 
 emlearn has no input normalization: (obs - mean) / std is folded into its first layer
 (W' = W / std, b' = b - W' mean), the cheapest thing an emlearn user can do. emlearn prints every
@@ -268,6 +269,12 @@ def compare(p: Policy, args: Args, tmp: Path) -> dict:
     obs, *_ = selftest_vectors(blob, target, n=args.observations)
     reference = forward(blob.policy, obs.astype(np.float64))
     images = build_chromatic(data, target, tmp / "chromatic")
+    # the same policy with --pack rows (the same colors, every row on a byte): the gather
+    # kernel compiles the constant bit phase in; same observations, same reference
+    r = build(compile_policy(p, dtype=args.dtype, pack="rows"), target, tmp / "rows", kernel="gather")
+    ours = set().union(*(object_symbols(o) for o in (r.glue_object, *r.kernel_objects)))
+    images.insert(1, Image("chromatic gather, --pack rows", r.selftest, r.prefix, frozenset(ours),
+                           r.stack_files, frozenset({f"{r.prefix}_blob"})))
     failed: dict[str, dict] = {}
     for m in EMLEARN_METHODS:
         try:

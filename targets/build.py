@@ -86,6 +86,7 @@ class BuildResult:
     sources: tuple[Path, ...] = ()
     kernel_reason: str = ""
     sizes: dict[str, int] | None = None
+    hint: str | None = None  # pack_hint's, for a firmware build
 
 
 def have_toolchain(target: Target) -> bool:
@@ -160,6 +161,21 @@ def check_kernel(kernel: str, blob: Blob, target: Target) -> None:
         from chromatic.targets.fixed_point import FixedModel
 
         FixedModel(blob)  # unsupported structures or ranges
+
+
+def pack_hint(blob: Blob, kernel: str) -> str | None:
+    """A one-line hint when ``kernel`` would run fewer instructions on this policy compiled
+    with --pack rows (and what that costs in blob bytes), else None."""
+    from chromatic.compiler.blob import layout, row_bits
+
+    sizes = blob.policy.layer_sizes
+    if not get_kernel(kernel).row_aligned_faster or blob.pack != "bits" or all(
+            r % 8 == 0 for r in row_bits(sizes, blob.index_bits, blob.pack)):
+        return None
+    rows = layout(sizes, blob.policy.num_colors, blob.index_bits, blob.dtype, "rows")
+    extra = rows.total - blob.layout.total
+    return (f"hint: `chromatic compile --pack rows` (+{extra} B of blob) lets the {kernel} kernel "
+            "read its indices without shifts: fewer instructions (docs/targets.md)")
 
 
 def default_kernel(blob: Blob, target: Target) -> tuple[str, str]:
@@ -353,7 +369,7 @@ def build(data: BlobSource, target: Target | str, out_dir: str | Path, kernel: s
     return BuildResult(out, r.target, r.kernel, r.prefix, moved(r.library), moved(r.selftest),
                        tuple(map(moved, r.kernel_objects)), moved(r.glue_object),
                        tuple(map(moved, r.stack_files)), out / SRC,
-                       tuple(map(moved, r.sources)), r.kernel_reason, r.sizes)
+                       tuple(map(moved, r.sources)), r.kernel_reason, r.sizes, r.hint)
 
 
 def _build_into(out: Path, data: bytes, blob: Blob, target: Target, kernel: str, reason: str,
@@ -425,7 +441,7 @@ def _build_into(out: Path, data: bytes, blob: Blob, target: Target, kernel: str,
                 f"{sizes['ram_static_bytes']:,} + stack {sizes['ram_stack_bytes']:,}, the deeper "
                 f"of init's and infer's); target {target.name} has {ram:,}")
     return BuildResult(out, target, kernel, prefix, lib, exe, kobjs, glue, stack_files, src,
-                       tuple(sources), reason, sizes)
+                       tuple(sources), reason, sizes, pack_hint(blob, kernel) if target.firmware else None)
 
 
 def build_dense(data: bytes, blob: Blob, target: Target, test_dir: Path, obj_dir: Path,

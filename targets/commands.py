@@ -22,13 +22,15 @@ def cmd_build(args: argparse.Namespace) -> int:
               ram_bytes=None if args.ram_kib is None else args.ram_kib * 1024)
     if args.json:
         print(json.dumps({"target": r.target.name, "kernel": r.kernel, "kernel_reason":
-                          r.kernel_reason, "prefix": r.prefix, "src": str(r.src_dir),
+                          r.kernel_reason, "hint": r.hint, "prefix": r.prefix, "src": str(r.src_dir),
                           "sources": [p.name for p in r.sources], **(r.sizes or {})}, indent=2))
     else:
         print(f"wrote {r.out_dir}/src/ (copy these into your project: {r.prefix}.h, "
               f"{r.prefix}.mk, {r.prefix}.cmake, ...), build/{r.library.name}, "
               f"selftest/{r.selftest.name}")
         print(f"kernel {r.kernel} ({r.target.name}, {r.target.kernel}): {r.kernel_reason}")
+        if r.hint:
+            print(r.hint)
         for line in size_lines(r):
             print(line)
     if args.run:

@@ -28,6 +28,7 @@ from chromatic.targets.build import (
     check_kernel,
     default_kernel,
     have_toolchain,
+    pack_hint,
     selftest_vectors,
 )
 from chromatic.targets.emulate import run_infer, run_policy, symbols
@@ -82,6 +83,9 @@ def target_report(data: bytes, target_name: str, kernel: str | None = None):
     report: dict[str, object] = {"target": target.name, "kernel": chosen, "kernel_reason": why}
     lines = [f"target         {target.name}  ({target.description})",
              f"kernel         {chosen}: {why}"]
+    hint = pack_hint(blob, chosen)
+    report["hint"] = hint
+    lines += [f"{'':15}{hint}"] if hint else []
     with tempfile.TemporaryDirectory(prefix="chromatic-measure-") as tmp:
         for i, k in enumerate(kernels):  # the first is the headline (json top level)
             r = build(data, target, Path(tmp) / k, kernel=k, dense=(i == 0))

@@ -46,23 +46,25 @@ def check(spec: KernelSpec) -> None:
     NarrowModel(spec.blob)
 
 
-def _window(o: int, fields: list[int], b: int) -> list[str]:
-    """r4 = the 32-bit little-endian window at byte o of the group (r7), shifted by the phase:
-    byte loads (v6-M has no unaligned LDR), only as many as its fields and the phase need."""
-    nbytes = min(4, (7 + fields[-1] * b + b - 8 * o + 7) // 8)
+def _window(o: int, fields: list[int], b: int, phase: int | None) -> list[str]:
+    """r4 = the 32-bit little-endian window at byte o of the group (r7), shifted by the phase
+    in r1 (``phase`` None) or not (a constant phase, row-aligned rows): byte loads (v6-M has no
+    unaligned LDR), only as many as its fields and the phase need."""
+    nbytes = min(4, ((7 if phase is None else phase) + fields[-1] * b + b - 8 * o + 7) // 8)
     lines = [f"ldrb    r4, [r7, #{o}]"]
     for k in range(1, nbytes):
         lines += [f"ldrb    r5, [r7, #{o + k}]", f"lsls    r5, r5, #{8 * k}", "orrs    r4, r5"]
-    return lines + ["lsrs    r4, r1"]
+    return lines + (["lsrs    r4, r1"] if phase is None else [])
 
 
-def _edges(nfields: int, b: int) -> list[str]:
-    """s += palette[c_f] * x[f] for the nfields indices at the phase, from r7 and r0."""
+def _edges(nfields: int, b: int, phase: int | None) -> list[str]:
+    """s += palette[c_f] * x[f] for the nfields indices at the phase (r1's, or the constant
+    ``phase``), from r7 and r0."""
     lines = []
-    for o, fields in index_windows(nfields, b):
-        lines += _window(o, fields, b)
+    for o, fields in index_windows(nfields, b, phase):
+        lines += _window(o, fields, b, phase)
         for f in fields:
-            p = f * b - 8 * o - 2  # the field, scaled by 4: shift it to bit 2, mask
+            p = (phase or 0) + f * b - 8 * o - 2  # the field, scaled by 4: shift it to bit 2, mask
             lines += [f"lsrs    r5, r4, #{p}" if p > 0 else f"lsls    r5, r4, #{-p}" if p < 0
                       else "movs    r5, r4",
                       "ands    r5, r3", "ldr     r5, [r2, r5]", f"ldr     r6, [r0, #{4 * f}]",
@@ -74,22 +76,25 @@ def _const(rd: str, v: int) -> list[str]:
     return [f"movs    {rd}, #{v}"] if 0 <= v < 256 else [f"ldr     {rd}, ={v}"]
 
 
-def _row_asm(fn: str, n: int, b: int, palette: str) -> list[str]:
+def _row_asm(fn: str, n: int, b: int, palette: str, aligned: bool) -> list[str]:
     """int32_t fn(const int32_t *x, int32_t s, const uint8_t *p, uint32_t phase): s plus the
     row's n products, its indices from bit ``phase`` of byte p; the n mod 8 leftover indices
-    first, then the groups of 8 (b bytes each)."""
+    first, then the groups of 8 (b bytes each). ``aligned`` (row-aligned rows: the phase is 0):
+    the fields' bits are constants, so no window is shifted."""
     t, groups = n % GROUP, n // GROUP
     lines = ["push    {r4, r5, r6, r7, lr}", "mov     r4, r8", "mov     r5, r9",
              "push    {r4, r5}", "mov     r8, r1", "movs    r7, r2", "movs    r1, r3",
              f"ldr     r2, ={palette}", *_const("r3", ((1 << b) - 1) << 2)]
     if t:
-        lines += _edges(t, b)
-    if t and groups:  # the groups start after the leftover indices, at their own phase
+        lines += _edges(t, b, 0 if aligned else None)
+    if t and groups and aligned:  # the groups start at the constant phase t*b mod 8
+        lines += [f"adds    r0, #{4 * t}"] + ([f"adds    r7, #{t * b // 8}"] if t * b >= 8 else [])
+    elif t and groups:  # the groups start after the leftover indices, at their own phase
         lines += [f"adds    r0, #{4 * t}", f"adds    r1, #{t * b}", "lsrs    r5, r1, #3",
                   "adds    r7, r7, r5", "movs    r5, #7", "ands    r1, r5"]
     if groups:
         lines += [*_const("r5", groups * b), "add     r5, r7", "mov     r9, r5", f"{fn}_group:"]
-        lines += _edges(GROUP, b)
+        lines += _edges(GROUP, b, (t * b) % 8 if aligned else None)
         lines += [f"adds    r7, #{b}", "adds    r0, #32", "cmp     r7, r9", f"bne     {fn}_group"]
     lines += ["mov     r0, r8", "pop     {r4, r5}", "mov     r8, r4", "mov     r9, r5",
               "pop     {r4, r5, r6, r7, pc}", ".ltorg"]
@@ -131,7 +136,7 @@ def muls_kernel(prefix: str, spec: KernelSpec) -> MulsKernel:
         x, pos0 = bufs[l % 2], spec.index_bit_offsets()[l]
         fn = f"{prefix}_row{l}"
         rows.append(fn)
-        asm += _row_asm(fn, n, b, f"{prefix}_w{l}")
+        asm += _row_asm(fn, n, b, f"{prefix}_w{l}", spec.row_aligned)
         palettes.append(f"int32_t {fn}(const int32_t *x, int32_t s, const uint8_t *p, uint32_t phase);")
         s = (f"{fn}({x}, {prefix}_bias[{bias_off}u + i], d + (({pos0}u + i * {spec.row_bits[l]}u) >> 3), "
              f"({pos0}u + i * {spec.row_bits[l]}u) & 7u)")

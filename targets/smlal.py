@@ -58,11 +58,12 @@ def check(spec: KernelSpec) -> None:
                              "use --kernel packed")
 
 
-def _edges(nfields: int, b: int, advance: int) -> list[str]:
-    """The SMLALs of nfields indices at the current phase; r8 advances by ``advance`` bytes
+def _edges(nfields: int, b: int, advance: int, phase: int | None = None) -> list[str]:
+    """The SMLALs of nfields indices at the current phase (``phase`` None: r7's, a shift per
+    window; an int: that constant bit, for row-aligned rows); r8 advances by ``advance`` bytes
     (with the first window's load). Inputs: LDM of up to 4 at a time from r2."""
     lines = []
-    wins = index_windows(nfields, b)
+    wins = index_windows(nfields, b, phase)
     loaded = 0
     for wi, (o, fields) in enumerate(wins):
         if wi == 0 and advance:
@@ -70,14 +71,16 @@ def _edges(nfields: int, b: int, advance: int) -> list[str]:
         else:
             off = o - (advance if wi > 0 else 0)
             lines.append(f"ldr     r5, [r8, #{off}]" if off >= 0 else f"ldr     r5, [r8, #-{-off}]")
-        lines.append("lsr     r5, r5, r7")
+        if phase is None:
+            lines.append("lsr     r5, r5, r7")
         for f in fields:
             if f == loaded:  # the next up-to-4 inputs
                 k = min(len(XREGS), nfields - loaded)
                 lines.append(f"ldr     {XREGS[0]}, [r2], #4" if k == 1
                              else f"ldmia   r2!, {{{', '.join(XREGS[:k])}}}")
                 loaded += k
-            lines += [f"ubfx    r4, r5, #{f * b - 8 * o}, #{b}", "ldr     r4, [r3, r4, lsl #2]",
+            lines += [f"ubfx    r4, r5, #{(phase or 0) + f * b - 8 * o}, #{b}",
+                      "ldr     r4, [r3, r4, lsl #2]",
                       f"smlal   r0, r1, r4, {XREGS[f % len(XREGS)]}"]
     return lines
 
@@ -107,16 +110,23 @@ def _layer(l: int, n: int, out: int, b: int, act: int, pos0: int, x_off: int,
         lines += [f"ldr     lr, ={(-groups * 32) & 0xFFFFFFFF:#010x}"]
     lines += ["ldr     r3, =.Lpalette", f"{L}_row:", "ldmia   sp, {r2, r4}",
               "ldrd    r0, r1, [r4], #8", "str     r4, [sp, #4]"]
-    if t:
-        lines += _edges(t, b, 0)
-        lines += [f"adds    r7, r7, #{t * b}", "add     r8, r8, r7, lsr #3"]
-    if groups:
-        lines += ["bfi     r7, lr, #3, #29", f"{L}_group:", *_edges(GROUP, b, b),
-                  "adds    r7, r7, #256", f"bcc     {L}_group"]
-    elif t:
-        lines += ["and     r7, r7, #7"]
-    if aligned and n * b % 8:  # the next row starts on the next byte, at phase 0
-        lines += ["add     r8, r8, #1", "movs    r7, #0"]
+    if aligned:  # row-aligned: the tail at bit 0 of the row's first byte, the groups at the
+        # constant phase t*b mod 8 (no shifts); r7 only counts groups; the row's padding at its end
+        if t:
+            lines += _edges(t, b, (t * b) // 8 if groups else (t * b + 7) // 8, 0)
+        if groups:
+            lines += ["mov     r7, lr", f"{L}_group:", *_edges(GROUP, b, b, (t * b) % 8),
+                      "adds    r7, #32", f"bcc     {L}_group"]
+            lines += ["add     r8, r8, #1"] if (t * b) % 8 else []
+    else:
+        if t:
+            lines += _edges(t, b, 0)
+            lines += [f"adds    r7, r7, #{t * b}", "add     r8, r8, r7, lsr #3"]
+        if groups:
+            lines += ["bfi     r7, lr, #3, #29", f"{L}_group:", *_edges(GROUP, b, b),
+                      "adds    r7, r7, #256", f"bcc     {L}_group"]
+        elif t:
+            lines += ["and     r7, r7, #7"]
     # v = s >> 24 (int64), saturated to +-INT32_MAX (out of line)
     lines += ["lsrs    r0, r0, #24", "orr     r0, r0, r1, lsl #8", "asrs    r4, r1, #23",
               "cmp     r4, r0, asr #31", f"bne     {L}_sat", f"{L}_act:"]

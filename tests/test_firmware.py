@@ -301,6 +301,23 @@ def test_specialized_kernels_reject_implicit_structure():
             gen("p", spec)
 
 
+def test_pack_hint_names_row_alignment_only_where_it_helps():
+    """gather, smlal and muls read row-aligned rows without shifts: a bit-packed blob whose
+    rows end mid-byte gets the hint (with the exact extra bytes), nothing else does."""
+    from chromatic.targets.build import pack_hint
+
+    p = random_policy((17, 41, 6), 17, seed=1)
+    bits, rows = (decode(compile_policy(p, dtype="f16", pack=k)) for k in ("bits", "rows"))
+    extra = rows.layout.total - bits.layout.total
+    assert extra == 16
+    for k in ("gather", "smlal", "muls"):
+        assert f"--pack rows` (+{extra} B" in pack_hint(bits, k)
+        assert pack_hint(rows, k) is None
+    assert pack_hint(bits, "inline") is None and pack_hint(bits, "loadable") is None
+    aligned = decode(compile_policy(random_policy((16, 8, 8), 17, seed=1), dtype="f16"))  # 80, 40 bits
+    assert pack_hint(aligned, "gather") is None
+
+
 @pytest.mark.firmware
 def test_too_big_blob_is_a_build_error(tmp_path, blob_f16):
     _require_toolchain()
