@@ -224,7 +224,13 @@ def golden_policy():
     return random_policy((3, 4, 2), 5, seed=1)
 
 
+def golden_rows_policy():
+    return random_policy((9, 4, 2), 5, seed=1)
+
+
 def test_golden_blob_bytes():
     """A byte change here is a format change: regenerate on purpose (see tests/golden/README)."""
     assert compile_policy(golden_policy(), "f32") == (GOLDEN / "small_3_4_2_m5_f32.cblob").read_bytes()
     assert compile_policy(golden_policy(), "f16") == (GOLDEN / "small_3_4_2_m5_f16.cblob").read_bytes()
+    rows = compile_policy(golden_rows_policy(), "f16", "rows")
+    assert rows == (GOLDEN / "small_9_4_2_m5_f16_rows.cblob").read_bytes()

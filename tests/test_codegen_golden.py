@@ -26,7 +26,7 @@ def test_golden_covers_every_kernel_and_target():
     from chromatic.targets.kernels import KERNELS
     from chromatic.targets.registry import TARGETS
 
-    for stem in ("small_3_4_2_m5_f32", "small_3_4_2_m5_f16"):
+    for stem in ("small_3_4_2_m5_f32", "small_3_4_2_m5_f16", "small_9_4_2_m5_f16_rows"):
         table = (GENERATED / stem / "kernels.txt").read_text().splitlines()
         assert len(table) == len(TARGETS) * len(KERNELS)
         for line in table:

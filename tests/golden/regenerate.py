@@ -18,17 +18,21 @@ from pathlib import Path
 
 here = Path(__file__).parent
 GENERATED = here / "generated"
-BLOBS = ("small_3_4_2_m5_f32", "small_3_4_2_m5_f16")
+BLOBS = ("small_3_4_2_m5_f32", "small_3_4_2_m5_f16", "small_9_4_2_m5_f16_rows")
 PREFIX = "tiny"
 VERSION = "<version>"  # the banner's chromatic version, so that a release changes no golden file
 
 
 def regenerate_blobs() -> None:
     from chromatic.compiler.compile import compile_policy
-    from tests.test_blob import golden_policy
+    from tests.test_blob import golden_policy, golden_rows_policy
 
     for dtype in ("f32", "f16"):
         (here / f"small_3_4_2_m5_{dtype}.cblob").write_bytes(compile_policy(golden_policy(), dtype))
+    # --pack rows: 9 inputs (27 index bits a row, padded to 32), so the kernels' row-aligned
+    # group path is pinned too
+    (here / "small_9_4_2_m5_f16_rows.cblob").write_bytes(
+        compile_policy(golden_rows_policy(), "f16", "rows"))
 
 
 def generated() -> dict[str, str]:

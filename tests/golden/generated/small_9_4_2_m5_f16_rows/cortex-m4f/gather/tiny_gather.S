@@ -1,0 +1,181 @@
+/* tiny_gather.S
+ * generated from policy ca981f20ee1e660e by chromatic <version> — do not edit. */
+/* tiny_infer: the gather kernel (targets/gather.py) for this policy only. */
+.syntax unified
+.thumb
+.fpu fpv4-sp-d16
+.section .text.tiny_infer,"ax",%progbits
+.global tiny_infer
+.type tiny_infer, %function
+.p2align 2
+.thumb_func
+tiny_infer:
+    push    {r1, r4-r11, lr}
+    vpush   {s16-s20}
+    ldr     r2, .Lram
+    ldmia.w r2!, {r5, r10, r11}
+    cbnz    r5, .Lready
+    movs    r0, #12
+    b       .Lret
+.Lready:
+    addw    r9, r2, #52
+    movs    r7, #9
+    ldr     r3, .Lobs
+.Lnorm:
+    ldrh    r6, [r5, #18]
+    ldrh.w  r4, [r5], #2
+    vmov    s0, s1, r4, r6
+    vcvtb.f32.f16 s0, s0
+    vcvtb.f32.f16 s1, s1
+    vldmia  r0!, {s2}
+    vsub.f32 s2, s2, s0
+    vdiv.f32 s2, s2, s1
+    vmov    r4, s2
+    cmp.w   r3, r4, lsl #1
+    bcs     .Lgood
+    lsrs    r1, r3, #1
+    lsls    r6, r4, #1
+    cmp.w   r6, #0xff000000
+    bfi     r4, r1, #0, #31
+    it      hi
+    movhi   r4, #0
+.Lgood:
+    stmia   r2!, {r4}
+    subs    r7, #1
+    bne     .Lnorm
+    adr     r0, .Ltanh
+    mov     r12, r2
+    subs    r2, #36
+    movs    r1, #16
+    movs    r3, #32
+    bl      .Lrows_1_1_1
+    ldr.w   r12, [sp, #20]
+    adds    r2, #32
+    movs    r1, #8
+    bl      .Lrows_4_0_1
+    movs    r0, #0
+.Lret:
+    vpop    {s16-s20}
+    pop     {r1, r4-r11, pc}
+.Lrows_1_1_1:
+    add     r1, r1, r12
+    negs    r3, r3
+    vldmia  r2!, {s17}
+    push    {r0, r1, r2, r3, lr}
+    ldm.w   sp, {r0, r1, r8, lr}
+.Lrows_1_1_1_row:
+    ldr.w   r6, [r10, #0]
+    ubfx    r6, r6, #0, #3
+    ldr.w   r6, [r9, r6, lsl #2]
+    ldrh.w  r5, [r11], #2
+    vmov    s0, s1, r6, r5
+    vcvtb.f32.f16 s16, s1
+    vfma.f32 s16, s0, s17
+    mov     r7, lr
+.Lrows_1_1_1_group:
+    ldr.w   r6, [r10], #3
+    ubfx    r0, r6, #3, #3
+    ubfx    r1, r6, #6, #3
+    ubfx    r2, r6, #9, #3
+    ubfx    r3, r6, #12, #3
+    ubfx    r4, r6, #15, #3
+    ubfx    r5, r6, #18, #3
+    ubfx    lr, r6, #21, #3
+    ubfx    r6, r6, #24, #3
+    ldr.w   r0, [r9, r0, lsl #2]
+    ldr.w   r1, [r9, r1, lsl #2]
+    ldr.w   r2, [r9, r2, lsl #2]
+    ldr.w   r3, [r9, r3, lsl #2]
+    ldr.w   r4, [r9, r4, lsl #2]
+    ldr.w   r5, [r9, r5, lsl #2]
+    ldr.w   lr, [r9, lr, lsl #2]
+    ldr.w   r6, [r9, r6, lsl #2]
+    push    {r0, r1, r2, r3, r4, r5, r6, lr}
+    vpop    {s0-s7}
+    vldmia  r8!, {s8-s15}
+    vfma.f32 s16, s0, s8
+    vfma.f32 s16, s1, s9
+    vfma.f32 s16, s2, s10
+    vfma.f32 s16, s3, s11
+    vfma.f32 s16, s4, s12
+    vfma.f32 s16, s5, s13
+    vfma.f32 s16, s7, s14
+    vfma.f32 s16, s6, s15
+    adds    r7, #32
+    bcc     .Lrows_1_1_1_group
+    add.w   r10, r10, #1
+    ldm.w   sp, {r0, r1, r8, lr}
+    vldm    r0, {s0-s7}
+    vcvt.s32.f32 s16, s16, #28
+    vcvt.f32.s32 s16, s16, #28
+    vmul.f32 s8, s16, s16
+    vfma.f32 s1, s8, s0
+    vfma.f32 s2, s8, s1
+    vfma.f32 s3, s8, s2
+    vadd.f32 s4, s4, s8
+    vfma.f32 s5, s8, s4
+    vfma.f32 s6, s8, s5
+    vfma.f32 s7, s8, s6
+    vmul.f32 s3, s3, s16
+    vdiv.f32 s16, s3, s7
+    vstmia  r12!, {s16}
+    cmp     r12, r1
+    bne     .Lrows_1_1_1_row
+    pop     {r0, r1, r2, r3, pc}
+.Lrows_4_0_1:
+    add     r1, r1, r12
+    vldmia  r2!, {s17-s20}
+    push    {r0, r1, r2, r3, lr}
+    ldm.w   sp, {r0, r1, r8, lr}
+.Lrows_4_0_1_row:
+    ldrh.w  r3, [r11], #2
+    ldr.w   r6, [r10], #2
+    ubfx    r0, r6, #0, #3
+    ubfx    r1, r6, #3, #3
+    ubfx    r2, r6, #6, #3
+    ubfx    r6, r6, #9, #3
+    ldr.w   r0, [r9, r0, lsl #2]
+    ldr.w   r1, [r9, r1, lsl #2]
+    ldr.w   r2, [r9, r2, lsl #2]
+    ldr.w   r6, [r9, r6, lsl #2]
+    push    {r0, r1, r2, r3, r6}
+    vpop    {s0-s4}
+    vcvtb.f32.f16 s16, s3
+    vfma.f32 s16, s0, s17
+    vfma.f32 s16, s1, s18
+    vfma.f32 s16, s2, s19
+    vfma.f32 s16, s4, s20
+    ldm.w   sp, {r0, r1, r8, lr}
+    vldm    r0, {s0-s7}
+    vcvt.s32.f32 s16, s16, #28
+    vcvt.f32.s32 s16, s16, #28
+    vmul.f32 s8, s16, s16
+    vfma.f32 s1, s8, s0
+    vfma.f32 s2, s8, s1
+    vfma.f32 s3, s8, s2
+    vadd.f32 s4, s4, s8
+    vfma.f32 s5, s8, s4
+    vfma.f32 s6, s8, s5
+    vfma.f32 s7, s8, s6
+    vmul.f32 s3, s3, s16
+    vdiv.f32 s16, s3, s7
+    vstmia  r12!, {s16}
+    cmp     r12, r1
+    bne     .Lrows_4_0_1_row
+    pop     {r0, r1, r2, r3, pc}
+    .p2align 2
+.Ltanh:
+    .word   0x423aa5d3  /* 46.661936272886045 */
+    .word   0x463d7190  /* 12124.39091763456 */
+    .word   0x49021186  /* 532760.3795387057 */
+    .word   0x4a7bcdc6  /* 4125553.4036779488 */
+    .word   0x447478c8  /* 977.8871940148175 */
+    .word   0x47bf7bb1  /* 98039.38222279807 */
+    .word   0x49e8e701  /* 1907936.076915762 */
+    .word   0x4a7bcdd0  /* 4125556.1086033187 */
+.Lobs:
+    .word   0x8c388000  /* OBS_LIMIT's bits << 1 */
+.Lram:
+    .word   tiny_ram
+    .ltorg
+.size tiny_infer, . - tiny_infer

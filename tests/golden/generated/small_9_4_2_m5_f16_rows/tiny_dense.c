@@ -1,0 +1,39 @@
+/* tiny_dense_dense.c -- dense float32 baseline of the same policy.
+ * generated from policy ca981f20ee1e660e by chromatic <version> — do not edit. */
+
+#include "dense.h"
+
+static const uint32_t sizes[3] = {9, 4, 2};
+static const float weights[44] = {
+    -0x1.5b00000000000p+0f, -0x1.5b00000000000p+0f, -0x1.e380000000000p-1f, -0x1.6600000000000p-4f, 0x1.4b40000000000p-1f, 0x1.4b40000000000p-1f,
+    -0x1.6600000000000p-4f, -0x1.6600000000000p-4f, 0x1.01c0000000000p-1f, 0x1.01c0000000000p-1f, -0x1.6600000000000p-4f, -0x1.5b00000000000p+0f,
+    0x1.01c0000000000p-1f, -0x1.6600000000000p-4f, 0x1.01c0000000000p-1f, -0x1.5b00000000000p+0f, -0x1.e380000000000p-1f, -0x1.5b00000000000p+0f,
+    0x1.4b40000000000p-1f, 0x1.4b40000000000p-1f, -0x1.6600000000000p-4f, -0x1.e380000000000p-1f, -0x1.6600000000000p-4f, -0x1.5b00000000000p+0f,
+    -0x1.6600000000000p-4f, 0x1.01c0000000000p-1f, -0x1.5b00000000000p+0f, -0x1.e380000000000p-1f, 0x1.4b40000000000p-1f, 0x1.01c0000000000p-1f,
+    0x1.4b40000000000p-1f, -0x1.5b00000000000p+0f, -0x1.6600000000000p-4f, 0x1.4b40000000000p-1f, 0x1.01c0000000000p-1f, -0x1.5b00000000000p+0f,
+    -0x1.6600000000000p-4f, 0x1.01c0000000000p-1f, -0x1.5b00000000000p+0f, 0x1.01c0000000000p-1f, 0x1.4b40000000000p-1f, -0x1.e380000000000p-1f,
+    0x1.4b40000000000p-1f, 0x1.01c0000000000p-1f
+};
+static const float biases[6] = {
+    -0x1.59c0000000000p-5f, 0x1.5e00000000000p-6f, 0x1.6400000000000p-6f, 0x1.b1c0000000000p-3f, -0x1.c780000000000p-4f, -0x1.3540000000000p-5f
+};
+static const float mean[9] = {
+    0x1.0580000000000p+1f, 0x1.4b00000000000p-1f, 0x1.5380000000000p-1f, -0x1.0740000000000p-1f, -0x1.a600000000000p+0f, 0x1.5700000000000p-3f,
+    0x1.be80000000000p-4f, -0x1.3a40000000000p+0f, -0x1.5dc0000000000p-1f
+};
+static const float stdev[9] = {
+    0x1.c7c0000000000p-1f, 0x1.c280000000000p+0f, 0x1.43c0000000000p+0f, 0x1.4440000000000p+0f, 0x1.a140000000000p+0f, 0x1.7180000000000p-1f,
+    0x1.bac0000000000p+0f, 0x1.8680000000000p+0f, 0x1.ae40000000000p+0f
+};
+static const uint8_t acts[2] = {1, 1};
+static const chromatic_dense dense = {2u, 9u, sizes, weights,
+                                      biases, mean, stdev, acts};
+static float scratch[18];
+
+int tiny_dense_init(void) { return 0; }
+
+int tiny_dense_infer(const float *obs, float *act)
+{
+    chromatic_dense_infer(&dense, obs, act, scratch);
+    return 0;
+}
