@@ -9,7 +9,9 @@ palette in RAM (register offset, scaled: VLDR has no register offset), one 16-bi
 the 8 words (r0-r6, lr) and one VPOP into s0-s7, one VLDM of the 8 inputs into s8-s15 (the
 accumulator is s16, which infer saves), 8 VFMA: 33 instructions per 8 edges. The bit phase
 and the group counter share one register (low byte: the shift, which LSR-by-register reads;
-bits 8-31: a counter whose carry-out ends the loop). The ``n mod 8`` remaining indices of a
+bits 8-31: a counter whose carry-out ends the loop). On a row-aligned blob (``--pack rows``)
+the groups' phase is a constant, compiled into the UBFX positions: no shift, and r7 is only
+the counter (31 instructions a group, 2 fewer a row). The ``n mod 8`` remaining indices of a
 row are done first, with the bias (an f16 bias travels to the FPU with their colors); their
 inputs x[0..t-1] are the same for every row, so one VLDM per layer keeps them in s17..;
 one LDM reloads the row's slots (the tanh coefficients' address, y end, x, group count) at
@@ -165,7 +167,10 @@ def _rows(key: tuple[int, bool, int], b: int, f16: bool, aligned: bool) -> tuple
     # the next row); the groups' fields start at bit ``phase`` of their bytes
     tail_post = (((t * b) // 8 if groups else (t * b + 7) // 8) or None) if aligned else None
     phase = (t * b) % 8 if aligned else None
-    tail = lambda n: _decode(n, b, TAIL_REGS, tail_post, 0 if aligned else None)  # noqa: E731
+
+    def tail(n: int) -> tuple[list[str], dict[int, str]]:  # the row's n mod 8 first indices
+        return _decode(n, b, TAIL_REGS, tail_post, 0 if aligned else None)
+
     name = f".Lrows_{t}_{int(groups)}_{act}"
     out = [f"{name}:", "add     r1, r1, r12"]
     out += ["negs    r3, r3"] if groups else []
