@@ -134,7 +134,7 @@ def _layer(blob, dict_off, bits, M, structure, n, out, b0, rb, c0, k, pal, bias,
 
 
 @njit(cache=True, error_model="numpy")
-def _forward(blob, dict_off, bits, M, structure, sizes, bit_offs, row_bits, color_offs, ks, acts,
+def _forward(blob, dict_off, bits, M, structure, sizes, bit_offs, row_strides, color_offs, ks, acts,
              pal, biases, bias_offs, mean, std, obs, act, scratch):  # type: ignore[no-untyped-def]
     width = sizes.max()
     a = scratch[:width]
@@ -155,7 +155,7 @@ def _forward(blob, dict_off, bits, M, structure, sizes, bit_offs, row_bits, colo
     for l in range(L):
         n, out = sizes[l], sizes[l + 1]
         y = act if l == L - 1 else (b if l % 2 == 0 else a)
-        _layer(blob, dict_off, bits, M, structure, n, out, bit_offs[l], row_bits[l], color_offs[l], ks[l],
+        _layer(blob, dict_off, bits, M, structure, n, out, bit_offs[l], row_strides[l], color_offs[l], ks[l],
                pal, biases[bias_offs[l]:bias_offs[l] + out], x[:n], y, s)
         if acts[l] == ACT_TANH:
             for i in range(out):
@@ -168,18 +168,18 @@ def _forward(blob, dict_off, bits, M, structure, sizes, bit_offs, row_bits, colo
 
 
 @njit(cache=True, error_model="numpy")
-def _batch(blob, dict_off, bits, M, structure, sizes, bit_offs, row_bits, color_offs, ks, acts,
+def _batch(blob, dict_off, bits, M, structure, sizes, bit_offs, row_strides, color_offs, ks, acts,
            pal, biases, bias_offs, mean, std, obs, act, scratch):  # type: ignore[no-untyped-def]
     for r in range(obs.shape[0]):
-        _forward(blob, dict_off, bits, M, structure, sizes, bit_offs, row_bits, color_offs, ks, acts,
+        _forward(blob, dict_off, bits, M, structure, sizes, bit_offs, row_strides, color_offs, ks, acts,
                  pal, biases, bias_offs, mean, std, obs[r], act[r], scratch)
 
 
 @njit(cache=True, error_model="numpy")
-def _bench(reps, blob, dict_off, bits, M, structure, sizes, bit_offs, row_bits, color_offs, ks, acts,
+def _bench(reps, blob, dict_off, bits, M, structure, sizes, bit_offs, row_strides, color_offs, ks, acts,
            pal, biases, bias_offs, mean, std, obs, act, scratch):  # type: ignore[no-untyped-def]
     for _ in range(reps):
-        _forward(blob, dict_off, bits, M, structure, sizes, bit_offs, row_bits, color_offs, ks, acts,
+        _forward(blob, dict_off, bits, M, structure, sizes, bit_offs, row_strides, color_offs, ks, acts,
                  pal, biases, bias_offs, mean, std, obs, act, scratch)
 
 

@@ -166,13 +166,11 @@ def check_kernel(kernel: str, blob: Blob, target: Target) -> None:
 def pack_hint(blob: Blob, kernel: str) -> str | None:
     """A one-line hint when ``kernel`` would run fewer instructions on this policy compiled
     with --pack rows (and what that costs in blob bytes), else None."""
-    from chromatic.compiler.blob import layout, row_bits
+    from chromatic.compiler.blob import layout
 
-    sizes = blob.policy.layer_sizes
-    if not get_kernel(kernel).row_aligned_faster or blob.pack != "bits" or all(
-            r % 8 == 0 for r in row_bits(sizes, blob.index_bits, blob.pack)):
+    if not get_kernel(kernel).row_aligned_faster or kernel_spec(blob).row_aligned:
         return None
-    rows = layout(sizes, blob.policy.num_colors, blob.index_bits, blob.dtype, "rows")
+    rows = layout(blob.policy.layer_sizes, blob.policy.num_colors, blob.index_bits, blob.dtype, "rows")
     extra = rows.total - blob.layout.total
     return (f"hint: `chromatic compile --pack rows` (+{extra} B of blob) lets the {kernel} kernel "
             "read its indices without shifts: fewer instructions (docs/targets.md)")

@@ -165,8 +165,8 @@ def _rows(key: tuple[int, bool, int], b: int, f16: bool, aligned: bool) -> tuple
     t, groups, act = key
     # aligned: the tail's load steps r10 to the groups' first byte (a row without groups: to
     # the next row); the groups' fields start at bit ``phase`` of their bytes
-    tail_post = (((t * b) // 8 if groups else (t * b + 7) // 8) or None) if aligned else None
-    phase = (t * b) % 8 if aligned else None
+    tail_post, phase = (((t * b) // 8 if groups else (t * b + 7) // 8), (t * b) % 8) if aligned \
+        else (None, None)
 
     def tail(n: int) -> tuple[list[str], dict[int, str]]:  # the row's n mod 8 first indices
         return _decode(n, b, TAIL_REGS, tail_post, 0 if aligned else None)

@@ -105,3 +105,14 @@ def test_existing_output_survives_a_failed_compile(tmp_path):
     r = chromatic("compile", "missing.npz", "-o", "out.cblob", cwd=tmp_path)
     assert_one_line_error(r)
     assert (tmp_path / "out.cblob").read_bytes() == b"precious"
+
+
+def test_compile_pack_choices_are_the_format_s_modes():
+    """compiler/commands.py spells the choices out (registering imports no numpy): they must
+    stay compiler.blob.PACK_MODES."""
+    from chromatic.cli import build_parser
+    from chromatic.compiler.blob import PACK_MODES
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    pack = next(a for a in sub.choices["compile"]._actions if a.dest == "pack")
+    assert tuple(pack.choices) == PACK_MODES
