@@ -11,7 +11,9 @@ accumulator is s16, which infer saves), 8 VFMA: 33 instructions per 8 edges. The
 and the group counter share one register (low byte: the shift, which LSR-by-register reads;
 bits 8-31: a counter whose carry-out ends the loop). On a row-aligned blob (``--pack rows``)
 the groups' phase is a constant, compiled into the UBFX positions: no shift, and r7 is only
-the counter (31 instructions a group, 2 fewer a row). The ``n mod 8`` remaining indices of a
+the counter (31 instructions a group, 2 fewer a row; 3 fewer when the row's first index
+ends mid-byte: the pointer lags a byte behind the row, and the first index's pre-indexed
+load steps it over the previous row's padding). The ``n mod 8`` remaining indices of a
 row are done first, with the bias (an f16 bias travels to the FPU with their colors); their
 inputs x[0..t-1] are the same for every row, so one VLDM per layer keeps them in s17..;
 one LDM reloads the row's slots (the tanh coefficients' address, y end, x, group count) at
@@ -39,7 +41,8 @@ stored.
 
 Init (C, in the glue) checks that the blob is the one the code was generated for (its CRC32
 against the generator's: chromatic_check_generated; the generator validated it), writes the palette as float32
-into RAM and then three pointers into the blob (means, indices, biases; the first doubles as
+into RAM and then three pointers into the blob (means, indices or the byte before them,
+biases; the first doubles as
 the ready flag); inference reads indices, biases and normalization from the blob. Every
 layer shares one rows subroutine per (n mod 8, groups, activation) shape; it pushes its own slots,
 so infer's frame is act and the callee-saved registers only.
@@ -71,7 +74,7 @@ TAIL_REGS = ("r0", "r1", "r2", "r3", "r4", "r5", "r6")  # lr holds the counter r
 ACC = "s16"  # the row's accumulator (callee-saved: infer saves it), so s8-s15 hold 8 inputs
 TAIL_S = 17  # s17..: a layer's t = n mod 8 tail inputs, loaded once per layer (callee-saved too)
 # infer pushes act (its only slot), r4-r11, lr and s16 (+ s17.. for the tail inputs); rows
-# pushes the tanh coefficients' address, y end, x + 4t, -32*groups and its return address; the
+# pushes the tanh coefficients' address, y end, x + 4t, the group count and its return address; the
 # gathered words go through the stack below that (PUSH, then VPOP).
 PUSHED = 11 * 4
 ROWS_FRAME = 5 * 4
@@ -102,15 +105,17 @@ def tanh_f32(x: np.ndarray) -> np.ndarray:
 
 
 def _decode(nfields: int, b: int, regs: tuple[str, ...], post: int | None,
-            phase: int | None = None) -> tuple[list[str], dict[int, str]]:
+            phase: int | None = None, lag: bool = False) -> tuple[list[str], dict[int, str]]:
     """Load, shift and split the windows of nfields indices into color float bits.
 
     Returns the lines and field -> register. Each window's register ends up holding its
     last field, so nfields registers suffice. ``post``: advance r10 by that many bytes with
     the offset-0 load (which then goes last). ``phase``: None, the fields start at the bit
-    phase in r7 (a shift per window); an int, at that constant bit (row-aligned rows: no shift)."""
+    phase in r7 (a shift per window); an int, at that constant bit (row-aligned rows: no shift).
+    ``lag``: r10 is one byte before the fields; the offset-0 load steps it onto them (a
+    pre-indexed ``[r10, #1]!``, last)."""
     wins = index_windows(nfields, b, phase)
-    if post and all(o for o, _ in wins):
+    if (post or lag) and all(o for o, _ in wins):
         raise AssertionError("a post-incremented decode needs a window at offset 0")
     low = [r for r in regs if r != "lr"]
     wregs = low[len(low) - len(wins):]  # windows in the highest low registers
@@ -119,8 +124,10 @@ def _decode(nfields: int, b: int, regs: tuple[str, ...], post: int | None,
     for (o, _), w in sorted(zip(wins, wregs, strict=True), key=lambda t: t[0][0] == 0):
         if o == 0 and post:
             lines.append(f"ldr.w   {w}, [r10], #{post}")
+        elif o == 0 and lag:
+            lines.append(f"ldr.w   {w}, [r10, #1]!")
         else:
-            lines.append(f"ldr.w   {w}, [r10, #{o}]")
+            lines.append(f"ldr.w   {w}, [r10, #{o + lag}]")
     if phase is None:
         lines += [f"lsrs    {w}, {w}, r7" for w in wregs]
     for (o, fields), w in zip(wins, wregs, strict=True):
@@ -149,10 +156,11 @@ def _to_fpu(reg_of: dict[int, str]) -> tuple[list[str], dict[int, int]]:
 def _rows(key: tuple[int, bool, int], b: int, f16: bool, aligned: bool) -> tuple[list[str], int]:
     """One rows subroutine for layers with t = n mod 8 tail indices, groups or not, an activation.
 
-    In: r0 the tanh coefficients, r1 4*rows, r2 x, r3 32*groups, r7 row phase (count bits 0),
-    r9 palette, r10 the row's first index byte, r11 bias, r12 y. The t tail inputs x[0..t-1]
+    In: r0 the tanh coefficients, r1 4*rows, r2 x, r3 32*groups (aligned: 32*(groups-1)), r7
+    row phase (count bits 0), r9 palette, r10 the row's first index byte (or the byte before
+    it, below), r11 bias, r12 y. The t tail inputs x[0..t-1]
     are the same for every row: one VLDM puts them in s17.. for the whole layer. It pushes its
-    slots (tanh coefficients, y end, x + 4t, -32*groups) with its return address; one LDM
+    slots (tanh coefficients, y end, x + 4t, the group count) with its return address; one LDM
     reloads them at the end of every row (the group loop clobbers them), before the
     activation, which reads the coefficients through r0; the pop hands r0 back and the
     layer's x + 4t in r2 for the next layer's setup. Out: r7, r10, r11 at the next layer's
@@ -160,20 +168,24 @@ def _rows(key: tuple[int, bool, int], b: int, f16: bool, aligned: bool) -> tuple
 
     ``aligned`` (every row starts on a byte: ``--pack rows``, or whole-byte indices): r10 is at
     the row's first byte, the tail indices are at bit 0 and the groups at the constant phase
-    t*b mod 8, so no window is shifted and r7 is only the group counter (-32*groups, +32 a
-    group: a 16-bit ADDS); r10 steps over the row's padding bits once at its end."""
+    t*b mod 8, so no window is shifted and r7 is only the group counter (32*(groups-1), -32 a
+    group: a 16-bit SUBS; the one that borrows ends the loop); r10 steps over the row's
+    padding bits once at its end, or, when the tail fits in the row's first byte
+    (:func:`_lags`), r10 lags one byte behind the row and the tail's pre-indexed load steps it
+    onto the row: the padding costs nothing."""
     t, groups, act = key
+    lag = _lags(key, b, aligned)
     # aligned: the tail's load steps r10 to the groups' first byte (a row without groups: to
     # the next row); the groups' fields start at bit ``phase`` of their bytes
     tail_post, phase = (((t * b) // 8 if groups else (t * b + 7) // 8), (t * b) % 8) if aligned \
         else (None, None)
 
     def tail(n: int) -> tuple[list[str], dict[int, str]]:  # the row's n mod 8 first indices
-        return _decode(n, b, TAIL_REGS, tail_post, 0 if aligned else None)
+        return _decode(n, b, TAIL_REGS, tail_post, 0 if aligned else None, lag)
 
     name = f".Lrows_{t}_{int(groups)}_{act}"
     out = [f"{name}:", "add     r1, r1, r12"]
-    out += ["negs    r3, r3"] if groups else []
+    out += ["negs    r3, r3"] if groups and not aligned else []  # the count up to 0 (carry-out)
     if t:  # the tail inputs: in registers for the whole layer; r2 -> the first group's input
         out += [f"vldmia  r2!, {{{_sregs(TAIL_S, t)}}}"]
     out += ["push    {r0, r1, r2, r3, lr}", "ldm.w   sp, {r0, r1, r8, lr}", f"{name}_row:"]
@@ -216,8 +228,9 @@ def _rows(key: tuple[int, bool, int], b: int, f16: bool, aligned: bool) -> tuple
         out += ["mov     r7, lr" if aligned else "bfi     r7, lr, #3, #29", f"{name}_group:",
                 *lines, *moves, "vldmia  r8!, {s8-s15}"]
         out += [f"vfma.f32 {ACC}, s{s_of[f]}, s{8 + f}" for f in range(GROUP)]
-        out += ["adds    r7, #32" if aligned else "adds.w  r7, r7, #256", f"bcc     {name}_group"]
-        if aligned and phase:  # the row's padding bits: the next row starts on the next byte
+        out += ["subs    r7, #32", f"bcs     {name}_group"] if aligned else \
+            ["adds.w  r7, r7, #256", f"bcc     {name}_group"]
+        if aligned and phase and not lag:  # the padding bits: the next row starts a byte on
             out += ["add.w   r10, r10, #1"]
     elif t and not aligned:
         out += ["and     r7, r7, #7"]
@@ -236,6 +249,14 @@ def _rows(key: tuple[int, bool, int], b: int, f16: bool, aligned: bool) -> tuple
     out += [f"vstmia  r12!, {{{ACC}}}", "cmp     r12, r1", f"bne     {name}_row",
             "pop     {r0, r1, r2, r3, pc}"]
     return out, ROWS_FRAME + pushed
+
+
+def _lags(key: tuple[int, bool, int], b: int, aligned: bool) -> bool:
+    """Whether the rows subroutine for ``key`` wants r10 one byte before each row: row-aligned
+    rows whose tail (t*b < 8 bits, one window) ends mid-byte before the groups, so the byte
+    after the last group is the next row's first."""
+    t, groups, _ = key
+    return aligned and groups and 0 < t * b < 8
 
 
 def _sregs(first: int, n: int) -> str:
@@ -316,16 +337,24 @@ def gather_kernel(prefix: str, spec: KernelSpec) -> GatherKernel:
     body += ["vldmia  r0!, {s2}", "vsub.f32 s2, s2, s0", "vdiv.f32 s2, s2, s1",
              # |x0| > L or NaN: its bits without the sign above L's (NaN's are above inf's),
              # an unsigned compare; a good one branches over the fix: 0 for NaN (bits << 1
-             # above inf's, 0xff000000), else +-L by the sign (BFI keeps bit 31)
+             # above inf's, 0xff000000), else +-L by the sign (LSLS puts it in C, which RRX
+             # shifts in on top of L's bits)
              "vmov    r4, s2", "cmp.w   r3, r4, lsl #1", "bcs     .Lgood",
-             "lsrs    r1, r3, #1", "lsls    r6, r4, #1", "cmp.w   r6, #0xff000000",
-             "bfi     r4, r1, #0, #31", "it      hi", "movhi   r4, #0",
+             "lsls    r6, r4, #1", "rrx     r4, r3", "cmp.w   r6, #0xff000000",
+             "it      hi", "movhi   r4, #0",
              ".Lgood:", "stmia   r2!, {r4}", "subs    r7, #1", "bne     .Lnorm"]
     # r0: the tanh coefficients for every layer (each rows call pushes and pops it)
     body += ["adr     r0, .Ltanh"] if tanh else []
+    # r10 lags one byte behind the rows of a layer whose subroutine wants it (_lags): init
+    # stores the dictionary's address minus the first layer's lag, and a step between two
+    # layers that differ in it puts r10 where the next one wants it
+    lags = [_lags((sizes[l] % GROUP, sizes[l] >= GROUP, act[l]), b, spec.row_aligned)
+            for l in range(nl)]
     for l in range(nl):
         n, out = sizes[l], sizes[l + 1]
         key = (n % GROUP, n >= GROUP, act[l])
+        if l and lags[l] != lags[l - 1]:
+            body += [f"{'sub' if lags[l] else 'add'}.w   r10, r10, #1"]
         skip = 4 * (sizes[l - 1] % GROUP) if l > 0 else 0  # rows hands back x + 4t in r2
         if l == last:  # y = act
             body += [f"ldr.w   r12, [sp, #{4 * (1 + tails)}]"]
@@ -342,7 +371,7 @@ def gather_kernel(prefix: str, spec: KernelSpec) -> GatherKernel:
             body += _step("r2", buf_off[l % 2] - buf_off[1 - l % 2] - skip)
         body += _const("r1", 4 * out)
         if n >= GROUP:
-            body += _const("r3", 32 * (n // GROUP))
+            body += _const("r3", 32 * (n // GROUP - int(spec.row_aligned)))
         body += [f"bl      .Lrows_{key[0]}_{int(key[1])}_{key[2]}"]
     body += ["movs    r0, #0", ".Lret:", f"vpop    {{{saved}}}", "pop     {r1, r4-r11, pc}"]
     deepest = 0
@@ -364,6 +393,6 @@ def gather_kernel(prefix: str, spec: KernelSpec) -> GatherKernel:
                pal_word=RAM_POINTERS + na + nb, ram_words=ram_words, ram_pointers=RAM_POINTERS,
                crc32=f"{spec.crc32:#010x}", num_colors=m, dtype="f16" if f16 else "f32",
                palette_offset=spec.palette_offset, value_bytes=spec.value_bytes,
-               mean_offset=spec.mean_offset, dictionary_offset=spec.dictionary_offset,
+               mean_offset=spec.mean_offset, dictionary_offset=spec.dictionary_offset - lags[0],
                biases_offset=spec.biases_offset)
     return GatherKernel(c, asm, PUSHED + 4 * tails + deepest, 4 * ram_words)

@@ -19,9 +19,10 @@ const uint8_t tiny_blob[76u] __attribute__((aligned(4))) = {
 #include "chromatic_load.h"
 
 /* RAM of tiny_infer (tiny_gather.S): words 0-2 point into the blob at its means (0: not
-   validated, infer refuses), indices and biases; then the activations (layer l reads the
-   buffer at word 3 if l is even, at word 6 if odd) and the palette
-   as float32 from word 10 (written here, gathered by integer loads there). */
+   validated, infer refuses), indices (or the byte before them) and biases; then the
+   activations (layer l reads the buffer at word 3 if l is even, at word 6 if
+   odd) and the palette as float32 from word 10 (written here, gathered by integer
+   loads there). */
 uint32_t tiny_ram[15u];
 
 int tiny_init(void)

@@ -30,10 +30,9 @@ tiny_infer:
     vmov    r4, s2
     cmp.w   r3, r4, lsl #1
     bcs     .Lgood
-    lsrs    r1, r3, #1
     lsls    r6, r4, #1
+    rrx     r4, r3
     cmp.w   r6, #0xff000000
-    bfi     r4, r1, #0, #31
     it      hi
     movhi   r4, #0
 .Lgood:

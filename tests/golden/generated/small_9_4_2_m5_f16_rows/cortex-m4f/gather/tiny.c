@@ -22,9 +22,10 @@ const uint8_t tiny_blob[112u] __attribute__((aligned(4))) = {
 #include "chromatic_load.h"
 
 /* RAM of tiny_infer (tiny_gather.S): words 0-2 point into the blob at its means (0: not
-   validated, infer refuses), indices and biases; then the activations (layer l reads the
-   buffer at word 3 if l is even, at word 12 if odd) and the palette
-   as float32 from word 16 (written here, gathered by integer loads there). */
+   validated, infer refuses), indices (or the byte before them) and biases; then the
+   activations (layer l reads the buffer at word 3 if l is even, at word 12 if
+   odd) and the palette as float32 from word 16 (written here, gathered by integer
+   loads there). */
 uint32_t tiny_ram[21u];
 
 int tiny_init(void)
@@ -43,7 +44,7 @@ int tiny_init(void)
         memcpy(&tiny_ram[16u + j], &w, sizeof w);
     }
     sec[0] = blob + 70u;
-    sec[1] = blob + 28u;
+    sec[1] = blob + 27u;
     sec[2] = blob + 58u;
     memcpy(&tiny_ram[1], &sec[1], sizeof sec - sizeof sec[0]);
     memcpy(&tiny_ram[0], &sec[0], sizeof sec[0]); /* last: infer may run from here on */

@@ -33,10 +33,9 @@ tiny_infer:
     vmov    r4, s2
     cmp.w   r3, r4, lsl #1
     bcs     .Lgood
-    lsrs    r1, r3, #1
     lsls    r6, r4, #1
+    rrx     r4, r3
     cmp.w   r6, #0xff000000
-    bfi     r4, r1, #0, #31
     it      hi
     movhi   r4, #0
 .Lgood:
@@ -47,8 +46,9 @@ tiny_infer:
     mov     r12, r2
     subs    r2, #36
     movs    r1, #16
-    movs    r3, #32
+    movs    r3, #0
     bl      .Lrows_1_1_1
+    add.w   r10, r10, #1
     ldr.w   r12, [sp, #20]
     adds    r2, #32
     movs    r1, #8
@@ -59,12 +59,11 @@ tiny_infer:
     pop     {r1, r4-r11, pc}
 .Lrows_1_1_1:
     add     r1, r1, r12
-    negs    r3, r3
     vldmia  r2!, {s17}
     push    {r0, r1, r2, r3, lr}
     ldm.w   sp, {r0, r1, r8, lr}
 .Lrows_1_1_1_row:
-    ldr.w   r6, [r10, #0]
+    ldr.w   r6, [r10, #1]!
     ubfx    r6, r6, #0, #3
     ldr.w   r6, [r9, r6, lsl #2]
     ldrh.w  r5, [r11], #2
@@ -101,9 +100,8 @@ tiny_infer:
     vfma.f32 s16, s5, s13
     vfma.f32 s16, s7, s14
     vfma.f32 s16, s6, s15
-    adds    r7, #32
-    bcc     .Lrows_1_1_1_group
-    add.w   r10, r10, #1
+    subs    r7, #32
+    bcs     .Lrows_1_1_1_group
     ldm.w   sp, {r0, r1, r8, lr}
     vldm    r0, {s0-s7}
     vcvt.s32.f32 s16, s16, #28
