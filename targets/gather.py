@@ -312,11 +312,8 @@ def gather_kernel(prefix: str, spec: KernelSpec) -> GatherKernel:
     pal_off = 4 * (na + nb)
     ram_words = _ram_words(spec)
 
-    keys = []
-    for l in range(nl):
-        key = (sizes[l] % GROUP, sizes[l] >= GROUP, act[l])
-        if key not in keys:
-            keys.append(key)
+    layer_keys = [(sizes[l] % GROUP, sizes[l] >= GROUP, act[l]) for l in range(nl)]
+    keys = list(dict.fromkeys(layer_keys))  # one rows subroutine per key, in first-use order
     tails = max(k[0] for k in keys)  # s17.. saved for the widest tail
     tanh = any(k[2] == Activation.TANH for k in keys)
     saved = _sregs(16, 1 + tails)
@@ -348,11 +345,10 @@ def gather_kernel(prefix: str, spec: KernelSpec) -> GatherKernel:
     # r10 lags one byte behind the rows of a layer whose subroutine wants it (_lags): init
     # stores the dictionary's address minus the first layer's lag, and a step between two
     # layers that differ in it puts r10 where the next one wants it
-    lags = [_lags((sizes[l] % GROUP, sizes[l] >= GROUP, act[l]), b, spec.row_aligned)
-            for l in range(nl)]
+    lags = [_lags(key, b, spec.row_aligned) for key in layer_keys]
     for l in range(nl):
         n, out = sizes[l], sizes[l + 1]
-        key = (n % GROUP, n >= GROUP, act[l])
+        key = layer_keys[l]
         if l and lags[l] != lags[l - 1]:
             body += [f"{'sub' if lags[l] else 'add'}.w   r10, r10, #1"]
         skip = 4 * (sizes[l - 1] % GROUP) if l > 0 else 0  # rows hands back x + 4t in r2
