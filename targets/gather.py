@@ -156,7 +156,7 @@ def _to_fpu(reg_of: dict[int, str]) -> tuple[list[str], dict[int, int]]:
 def _rows(key: tuple[int, bool, int], b: int, f16: bool, aligned: bool) -> tuple[list[str], int]:
     """One rows subroutine for layers with t = n mod 8 tail indices, groups or not, an activation.
 
-    In: r0 the tanh coefficients, r1 4*rows, r2 x, r3 32*groups (aligned: 32*(groups-1)), r7
+    In: r0 the tanh coefficients, r1 4*rows, r2 x, r3 the group count (:func:`_group_count`), r7
     row phase (count bits 0), r9 palette, r10 the row's first index byte (or the byte before
     it, below), r11 bias, r12 y. The t tail inputs x[0..t-1]
     are the same for every row: one VLDM puts them in s17.. for the whole layer. It pushes its
@@ -185,7 +185,7 @@ def _rows(key: tuple[int, bool, int], b: int, f16: bool, aligned: bool) -> tuple
 
     name = f".Lrows_{t}_{int(groups)}_{act}"
     out = [f"{name}:", "add     r1, r1, r12"]
-    out += ["negs    r3, r3"] if groups and not aligned else []  # the count up to 0 (carry-out)
+    out += ["negs    r3, r3"] if groups and not aligned else []  # _group_count's convention
     if t:  # the tail inputs: in registers for the whole layer; r2 -> the first group's input
         out += [f"vldmia  r2!, {{{_sregs(TAIL_S, t)}}}"]
     out += ["push    {r0, r1, r2, r3, lr}", "ldm.w   sp, {r0, r1, r8, lr}", f"{name}_row:"]
@@ -249,6 +249,13 @@ def _rows(key: tuple[int, bool, int], b: int, f16: bool, aligned: bool) -> tuple
     out += [f"vstmia  r12!, {{{ACC}}}", "cmp     r12, r1", f"bne     {name}_row",
             "pop     {r0, r1, r2, r3, pc}"]
     return out, ROWS_FRAME + pushed
+
+
+def _group_count(groups: int, aligned: bool) -> int:
+    """r3 for a rows call with groups: bit-packed rows negate it and count -32*groups up to the
+    carry-out (the counter shares r7 with the bit phase, which must come out intact);
+    row-aligned rows count 32*(groups-1) down to the borrow (no NEGS)."""
+    return 32 * (groups - 1) if aligned else 32 * groups
 
 
 def _lags(key: tuple[int, bool, int], b: int, aligned: bool) -> bool:
@@ -367,7 +374,7 @@ def gather_kernel(prefix: str, spec: KernelSpec) -> GatherKernel:
             body += _step("r2", buf_off[l % 2] - buf_off[1 - l % 2] - skip)
         body += _const("r1", 4 * out)
         if n >= GROUP:
-            body += _const("r3", 32 * (n // GROUP - int(spec.row_aligned)))
+            body += _const("r3", _group_count(n // GROUP, spec.row_aligned))
         body += [f"bl      .Lrows_{key[0]}_{int(key[1])}_{key[2]}"]
     body += ["movs    r0, #0", ".Lret:", f"vpop    {{{saved}}}", "pop     {r1, r4-r11, pc}"]
     deepest = 0
