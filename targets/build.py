@@ -31,6 +31,7 @@ import numpy as np
 
 from chromatic.compiler.blob import Blob
 from chromatic.compiler.files import BlobSource, load_blob
+from chromatic.compiler.sidecar import sidecar_path
 from chromatic.errors import ChromaticError
 from chromatic.runtime.reference import forward
 from chromatic.targets.kernels import KERNELS, Rendered, get_kernel
@@ -257,15 +258,22 @@ def _is_generated(path: Path) -> bool:
         return False
 
 
-def check_build_dir(out: Path) -> None:
+def check_build_dir(out: Path, keep: tuple[str | os.PathLike[str], ...] = ()) -> None:
     """Refuse, with one line, an output folder that `build` must not replace.
 
     Accepted: a missing or empty folder, or a previous build: nothing at its top level but
     src/, build/ and selftest/, and a src/ that holds only generated files (each carries the
     banner). Such a folder is replaced whole (build/ and selftest/ are the build's own), so a
-    file a user added to src/, or a folder of theirs that merely has a build/, is never lost."""
+    file a user added to src/, or a folder of theirs that merely has a build/, is never lost.
+    Refused too: a folder that holds (after resolving symbolic links) any file of ``keep``,
+    the build's inputs (the blob and its sidecar), which replacing it would delete."""
     if not out.exists() and not out.is_symlink():
         return
+    real = Path(os.path.realpath(out))
+    for f in keep:
+        if real in Path(os.path.realpath(f)).parents:
+            raise ChromaticError(f"{f}: is inside the build folder {out}, which build replaces; "
+                                 "move it out or choose another -o")
     if not out.is_dir():
         raise ChromaticError(f"build folder {out} exists and is not a folder")
     entries = {e.name: e for e in out.iterdir()}
@@ -284,6 +292,13 @@ def check_build_dir(out: Path) -> None:
                          f"({what or 'no src/'}); choose another -o or empty it")
 
 
+def _inputs(source: BlobSource) -> tuple[str | os.PathLike[str], ...]:
+    """The files a build reads and must not delete: a blob path and its sidecar."""
+    if not isinstance(source, str | os.PathLike):
+        return ()
+    return (source, sidecar_path(source))
+
+
 def _new_beside(out: Path, what: str) -> Path:
     """A new hidden folder beside ``out`` (mode 0o777 less the umask, as any folder the user
     makes), for the build to fill before it moves into place."""
@@ -298,12 +313,12 @@ def _new_beside(out: Path, what: str) -> Path:
     raise ChromaticError(f"no free temporary folder name beside {out}")
 
 
-def _install(tmp: Path, out: Path) -> None:
+def _install(tmp: Path, out: Path, keep: tuple[str | os.PathLike[str], ...]) -> None:
     """Move the finished build ``tmp`` to ``out``, replacing a previous build there.
 
     Two renames in the same folder: DIR is briefly absent between them, and if the process
     dies there the previous build is left beside it as ``.DIR.*.old``."""
-    check_build_dir(out)  # again: something may have appeared while compiling
+    check_build_dir(out, keep)  # again: something may have appeared while compiling
     if not out.exists():
         os.rename(tmp, out)
         return
@@ -337,7 +352,7 @@ def build(data: BlobSource, target: Target | str, out_dir: str | Path, kernel: s
     prefix = DEFAULT_PREFIX if prefix is None else prefix
     if kernel is not None and kernel not in KERNELS:
         raise ChromaticError(f"unknown kernel {kernel!r}; expected one of {', '.join(KERNELS)}")
-    data, blob = load_blob(data)
+    source, (data, blob) = data, load_blob(data)
     if kernel is None:
         kernel, reason = default_kernel(blob, target)
     else:
@@ -347,16 +362,17 @@ def build(data: BlobSource, target: Target | str, out_dir: str | Path, kernel: s
     flash = target.flash_bytes if flash_bytes is None else flash_bytes
     ram = target.ram_bytes if ram_bytes is None else ram_bytes
     check_fits(blob, data, target, flash, ram)
-    if not have_toolchain(target):
-        raise ChromaticError(f"toolchain for {target.name} not found ({target.cc}); {INSTALL_HINT}")
     out = Path(out_dir)
     if out.is_symlink():  # build where the link points, and keep the link
         out = out.resolve()
-    check_build_dir(out)
+    keep = _inputs(source)
+    check_build_dir(out, keep)
+    if not have_toolchain(target):
+        raise ChromaticError(f"toolchain for {target.name} not found ({target.cc}); {INSTALL_HINT}")
     tmp = _new_beside(out, "tmp")
     try:
         r = _build_into(tmp, data, blob, target, kernel, reason, prefix, flash, ram, dense)
-        _install(tmp, out)
+        _install(tmp, out, keep)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

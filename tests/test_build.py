@@ -177,6 +177,28 @@ def test_build_refuses_a_folder_that_is_not_a_previous_build(tmp_path, blob_f16,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["proj"]
 
 
+@pytest.mark.parametrize("where", ["selftest", "build", "via a link"])
+def test_build_refuses_a_folder_that_holds_its_input(tmp_path, blob_f16, where):
+    """A blob (or its sidecar) inside the previous build that would replace it is refused:
+    replacing DIR would delete the user's input. Nothing is touched."""
+    from chromatic.targets.build import build
+
+    out = tmp_path / "ob"
+    (out / "src").mkdir(parents=True)  # an (empty) previous build
+    (out / ("build" if where == "build" else "selftest")).mkdir()
+    blob = out / ("build" if where == "build" else "selftest") / "in.cblob"
+    blob.write_bytes(blob_f16)
+    Path(f"{blob}.json").write_text("{}")
+    before = _tree(out)
+    target = out
+    if where == "via a link":
+        target = tmp_path / "link"
+        target.symlink_to(out)
+    with pytest.raises(ChromaticError, match="inside the build folder"):
+        build(blob, "cortex-m4f", target)
+    assert _tree(out) == before
+
+
 def _example_build(src: Path, out: Path) -> Path:
     subprocess.run(["make", "-s", "-C", str(EXAMPLE), f"CHROMATIC_SRC={src}", f"BUILD={out}"],
                    check=True, capture_output=True, text=True)
