@@ -29,6 +29,7 @@ from chromatic.training.settings import TrainConfig
 
 CONFIG, LOG, CHECKPOINT = "config.json", "log.jsonl", "checkpoint.npz"
 POLICY, FINAL_POLICY, PARTITIONS = "policy.npz", "final_policy.npz", "partitions"
+CURVE = "curve.png"
 #: 3 added ``hidden_activation`` (--activation); a version-2 checkpoint is read as tanh, and an
 #: older chromatic refuses a version-3 one instead of resuming a relu run as tanh.
 CHECKPOINT_VERSION = 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from chromatic.errors import ChromaticError
-from chromatic.training.settings import add_arguments
+from chromatic.training.settings import MAX_WORKERS_PER_CORE, add_arguments
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -57,7 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_arguments(p)
     p.add_argument("--backend", choices=("local", "ray", "inline"), default="local",
                    help="local process pool, Ray cluster, or in-process (default: local)")
-    p.add_argument("--workers", type=int, help="rollout workers (default: all cores / cluster CPUs)")
+    p.add_argument("--workers", type=int,
+                   help="rollout workers (default: all cores / cluster CPUs); at most the rollouts of "
+                        "one iteration (--perturbations, plus --pivot-episodes with --strategy forward) "
+                        f"and, unless --backend ray --address, at most {MAX_WORKERS_PER_CORE} per core of "
+                        "this machine")
     p.add_argument("--address", help="Ray cluster address (HOST:PORT or auto) for --backend ray")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_train)

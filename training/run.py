@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from chromatic.atomic import atomic_write_with
+from chromatic.atomic import atomic_write_with, check_output
 from chromatic.compiler.ir import Normalization
 from chromatic.compiler.passes.quantize import stored
 from chromatic.compiler.policy_file import save_policy
@@ -49,6 +49,7 @@ from chromatic.training.alternating import (
 from chromatic.training.checkpoint import (
     CHECKPOINT,
     CONFIG,
+    CURVE,
     FINAL_POLICY,
     LOG,
     PARTITIONS,
@@ -76,10 +77,19 @@ from chromatic.training.policy_params import (
     make_spec,
     to_policy,
 )
+from chromatic.training.rollout import engine as rollout_engine
 from chromatic.training.rollout.engine import Engine, make_engine
 from chromatic.training.rollout.worker import Job
-from chromatic.training.settings import TrainConfig, check_blob_limits
-from chromatic.training.warmup import new_budget, train_with_warmup, warmup_settings
+from chromatic.training.settings import MAX_WORKERS_PER_CORE, TrainConfig, check_blob_limits
+from chromatic.training.warmup import (
+    WARMUP_CONFIG,
+    WARMUP_DIR,
+    colored_name,
+    dense_config,
+    new_budget,
+    train_with_warmup,
+    warmup_settings,
+)
 
 __all__ = ["CHECKPOINT", "CONFIG", "LOG", "POLICY", "FINAL_POLICY", "EngineOptions", "TrainConfig",
            "load_checkpoint", "read_log", "resume", "start"]
@@ -365,6 +375,11 @@ def log_partitions(run_dir: Path, st: RunState) -> Path:
 
 
 # -- the run ---------------------------------------------------------------------------------
+def rollouts_per_iteration(cfg: TrainConfig) -> int:
+    """The rollouts of one ES step: the perturbations, plus the pivots of ``--strategy forward``."""
+    return cfg.perturbations + (0 if cfg.antithetic else cfg.pivot_episodes)
+
+
 @dataclass
 class EngineOptions:
     """How rollouts are executed: changes speed, never results."""
@@ -373,10 +388,82 @@ class EngineOptions:
     workers: int | None = None
     address: str | None = None
 
-    def validate(self) -> EngineOptions:
-        if self.workers is not None and self.workers < 1:
-            raise ChromaticError(f"--workers must be at least 1, got {self.workers}")
+    def validate(self, cfg: TrainConfig | None = None) -> EngineOptions:
+        """Check ``--workers`` (and, given the run's settings, its upper bounds).
+
+        The rule: ``--workers`` is at least 1, at most the rollouts of one iteration (a worker
+        with no rollout to run only costs a process) and, unless the rollouts run on a Ray
+        cluster given by ``--address``, at most :data:`MAX_WORKERS_PER_CORE` per core of this
+        machine. Refused before any process starts.
+        """
+        w = self.workers
+        if w is None:
+            return self
+        if w < 1:
+            raise ChromaticError(f"--workers must be at least 1, got {w}")
+        if not (self.backend == "ray" and self.address):
+            cores = rollout_engine.default_workers()
+            if w > MAX_WORKERS_PER_CORE * cores:
+                raise ChromaticError(f"--workers {w} is more than {MAX_WORKERS_PER_CORE} per core of "
+                                     f"this machine ({cores} cores: at most {MAX_WORKERS_PER_CORE * cores})")
+        if cfg is not None and w > rollouts_per_iteration(cfg):
+            raise ChromaticError(f"--workers {w} is more than the {rollouts_per_iteration(cfg)} rollouts "
+                                 f"of an iteration (--perturbations {cfg.perturbations}); give at most that")
         return self
+
+
+#: What each file a run writes is, for the one-line refusals of :func:`check_run_outputs`.
+RUN_FILES = {CONFIG: "run config", LOG: "training log", CHECKPOINT: "checkpoint",
+             POLICY: "policy file", FINAL_POLICY: "policy file", CURVE: "training curve"}
+
+
+def check_run_outputs(run_dir: Path, cfg: TrainConfig) -> None:
+    """Every file a run in ``run_dir`` will write, checked before any work (docs/safety.md).
+
+    ``check_output``'s refusals (a folder where a file goes, a read-only or special file, an
+    unwritable folder, an input of the run) for the run folder, its config, log, checkpoint,
+    policies and curve, a learning controller's ``partitions/`` and a ``--dense-warmup`` run's
+    warm-up folder, so that no run trains for hours and then fails to write its result.
+    """
+    inputs = [p for p in (cfg.init_policy, cfg.init_partition) if p]
+    check_output(run_dir, *inputs, directory=True, what="run folder")
+    if not run_dir.is_dir():
+        return  # created by the run: nothing in it can be in the way
+    for name, what in RUN_FILES.items():
+        check_output(run_dir / name, *inputs, what=what)
+    if cfg.learns_partitions:
+        parts = check_output(run_dir / PARTITIONS, *inputs, directory=True, what="partitions folder")
+        if parts.is_dir():
+            for f in parts.glob("nas_*.npz"):
+                check_output(f, *inputs, what="NAS step file")
+    if cfg.dense_warmup:
+        check_output(run_dir / WARMUP_CONFIG, *inputs, what="run config")
+        check_run_outputs(run_dir / WARMUP_DIR, dense_config(cfg))
+        if (run_dir / WARMUP_DIR).is_dir():
+            check_output(run_dir / WARMUP_DIR / colored_name(cfg), *inputs, what="policy file")
+
+
+def check_checkpoint_kept(run_dir: Path) -> None:
+    """Refuse to resume a run whose checkpoint is gone but whose results are not.
+
+    Without ``checkpoint.npz`` a run restarts from its config, which is right only for a run
+    killed before its first checkpoint (its config and an empty log); anything more (logged
+    iterations, policies, NAS steps) means the checkpoint was lost, and restarting would
+    overwrite what the run already has.
+    """
+    if (run_dir / CHECKPOINT).exists():
+        return
+    have = []
+    rows = read_log(run_dir)
+    if rows:
+        have.append(f"{len(rows)} logged iteration{'s' if len(rows) != 1 else ''} in {LOG}")
+    have += [name for name in (POLICY, FINAL_POLICY) if (run_dir / name).exists()]
+    if (run_dir / PARTITIONS).is_dir() and any((run_dir / PARTITIONS).iterdir()):
+        have.append(f"{PARTITIONS}/")
+    if have:
+        raise ChromaticError(f"{run_dir}: {CHECKPOINT} is missing but the run has {', '.join(have)}; "
+                             f"resuming would restart it and overwrite them (restore {CHECKPOINT}, "
+                             f"or train anew with another --out)")
 
 
 def start(cfg: TrainConfig, run_dir: str | Path, engine_opts: EngineOptions,
@@ -384,14 +471,18 @@ def start(cfg: TrainConfig, run_dir: str | Path, engine_opts: EngineOptions,
     """Begin a new run in ``run_dir`` and train it until its budget is used.
 
     A folder holding only what a run killed before its first checkpoint left (its config and an
-    empty log) may be reused by a fresh start. ``--dense-warmup`` runs are staged
+    empty log) may be reused by a fresh start; one with a checkpoint, logged iterations or a
+    policy is refused (nothing a run produced is overwritten), and every output is checked
+    (:func:`check_run_outputs`) and ``--workers`` bounded before any work. ``--dense-warmup`` runs are staged
     (``training/warmup.py``).
     """
     cfg = cfg.validate()
-    engine_opts.validate()
+    engine_opts.validate(cfg)
     run_dir = Path(run_dir)
-    if (run_dir / CHECKPOINT).exists() or read_log(run_dir) or warmup_settings(run_dir):
+    held = [run_dir / name for name in (CHECKPOINT, POLICY, FINAL_POLICY)]
+    if any(p.exists() for p in held) or read_log(run_dir) or warmup_settings(run_dir):
         raise ChromaticError(f"{run_dir} already holds a run; continue it with --resume {run_dir}")
+    check_run_outputs(run_dir, cfg)
     if cfg.dense_warmup:
         return train_with_warmup(cfg, run_dir, engine_opts, progress)
     return start_stage(cfg, run_dir, engine_opts, progress)
@@ -421,13 +512,22 @@ def resume(run_dir: str | Path, iterations: int | None, engine_opts: EngineOptio
     """Continue the run in ``run_dir`` to a new budget (its own settings otherwise).
 
     A run killed before its first checkpoint restarts from its config: the initial state is a
-    pure function of the settings, so the result is the same.
+    pure function of the settings, so the result is the same. A run with results but no
+    checkpoint is refused (:func:`check_checkpoint_kept`), and every output is checked
+    (:func:`check_run_outputs`) and ``--workers`` bounded before any work.
     """
     run_dir = Path(run_dir)
     engine_opts.validate()
     if not run_dir.is_dir():
         raise ChromaticError(f"{run_dir}: no such run directory")
     staged = warmup_settings(run_dir)
+    cfg = staged if staged is not None else load_config(run_dir)
+    engine_opts.validate(cfg)
+    check_checkpoint_kept(run_dir)
+    wdir = run_dir / WARMUP_DIR
+    if staged is not None and wdir.is_dir() and not (wdir / POLICY).exists():
+        check_checkpoint_kept(wdir)  # the warm-up stage is not finished
+    check_run_outputs(run_dir, cfg)
     if staged is not None:
         return train_with_warmup(new_budget(staged, iterations, timesteps), run_dir, engine_opts, progress)
     return resume_stage(run_dir, iterations, engine_opts, progress, timesteps)
@@ -538,7 +638,7 @@ def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, p
                   "final_eval_return": final["eval_return"]})
     from chromatic.training.plot import plot_run
 
-    plot_run(run_dir, run_dir / "curve.png")
+    plot_run(run_dir, run_dir / CURVE)
     return run_dir / POLICY
 
 

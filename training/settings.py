@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import shlex
 import types
 import typing
@@ -43,6 +44,11 @@ CONFIRM_BACKOFF = 0
 #: --controller enas's --dense-warmup: the share of --timesteps the dense warm-up takes (chosen on
 #: the tuning seeds 100-104 / 100-102, docs/enas.md "A partition learned by clustering")
 ENAS_DENSE_WARMUP = 0.8
+
+
+#: --workers may ask for at most this many rollout processes per core of this machine (more only
+#: contend for the cores; 100,000 would fork until the machine hangs). Checked in training/run.py.
+MAX_WORKERS_PER_CORE = 4
 
 
 def default_confirm_episodes(env_id: str) -> int:
@@ -232,6 +238,7 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """These settings checked, with --dense-warmup's default resolved."""
+        check_finite(self)
         if self.dense_warmup is None:
             return dataclasses.replace(self, dense_warmup=self.default_dense_warmup()).validate()
         if not self.env_id:
@@ -363,6 +370,20 @@ class TrainConfig:
             elif value is not None:
                 argv += [flag, str(value)]
         return shlex.join([*argv, "--out", out])
+
+
+def check_finite(cfg: TrainConfig) -> None:
+    """Refuse a float setting that is not a finite number (argparse's ``float`` takes ``nan``
+    and ``inf``, and config.json may hold ``NaN``): the one check every float option gets,
+    before its own range check (which a NaN would slip through)."""
+    for f in dataclasses.fields(TrainConfig):
+        if _base_type(f) is not float:
+            continue
+        value = getattr(cfg, f.name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ChromaticError(f"{_flag(f)} must be a finite number, got {value!r}")
 
 
 def check_blob_limits(hidden: tuple[int, ...], colors: int | None,

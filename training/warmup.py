@@ -55,6 +55,11 @@ def calibration_seed(cfg: TrainConfig) -> int:
     return int(np.random.default_rng([cfg.seed, 5]).integers(2**31, 2**32 - CALIBRATION_EPISODES))
 
 
+def colored_name(cfg: TrainConfig) -> str:
+    """The file name of stage 2's colored policy in the warm-up folder."""
+    return f"colored_c{cfg.colors}.npz"
+
+
 def color_warmup(cfg: TrainConfig, dense_path: Path, out: Path) -> Path:
     """Stage 2: the warm-up's policy colored into ``cfg.colors`` colors and refitted (once)."""
     if out.exists():
@@ -93,7 +98,7 @@ def train_with_warmup(cfg: TrainConfig, run_dir: Path, engine_opts, progress: bo
         dense_path = resume_stage(wdir, None, engine_opts, progress)
     else:
         dense_path = start_stage(dense_config(cfg), wdir, engine_opts, progress)
-    colored_path = color_warmup(cfg, dense_path, wdir / f"colored_c{cfg.colors}.npz")
+    colored_path = color_warmup(cfg, dense_path, wdir / colored_name(cfg))
     dense_meta = load_policy(dense_path).metadata
     colored_meta = load_policy(colored_path).metadata
     used = int(dense_meta["timesteps"]) + int(colored_meta["warmup_calibration_steps"])
