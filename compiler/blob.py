@@ -359,7 +359,7 @@ def decode(data: bytes) -> Blob:
         raise _fail(Status.VALUE, f"corrupt blob: obs_std {float(std[~(std > 0)][0])!r}, expected > 0")
     # -0.0 == 0.0: a pruned weight stored as -0 is still exactly 0 (as chromatic_init)
     if struct_ == Structure.MASKED and values[0] != 0.0:
-        raise _fail(Status.VALUE, f"corrupt blob: masked weights[0] = {values[0]!r}, expected 0")
+        raise _fail(Status.VALUE, f"corrupt blob: masked weights[0] = {float(values[0])!r}, expected 0")
     palette, values = values[:num_colors], values[num_colors:]
     layers = []
     for part in parts:

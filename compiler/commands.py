@@ -20,13 +20,18 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from chromatic.compiler.compile import compile_policy
     from chromatic.compiler.policy_file import load_policy
     from chromatic.compiler.sidecar import sidecar_bytes, sidecar_path
+    from chromatic.errors import ChromaticError
 
     # chromatic/cli.py checked both outputs before any work, so neither is written if one cannot be.
     sidecar = sidecar_path(args.output)
     policy = load_policy(args.policy)
     data = compile_policy(policy, dtype=args.dtype, pack=args.pack, relabel=not args.keep_unused_colors)
+    try:  # built before anything is written: one too large for `run` writes neither file
+        side = sidecar_bytes(data, policy.metadata)
+    except ChromaticError as e:
+        raise ChromaticError(f"{args.policy}: {e}") from None
     atomic_write_bytes(args.output, data)
-    atomic_write_bytes(sidecar, sidecar_bytes(data, policy.metadata))  # after the blob: see sidecar.py
+    atomic_write_bytes(sidecar, side)  # after the blob: see sidecar.py
     blob = decode(data)
     print(f"wrote {args.output}: {len(data)} bytes ({8 * len(data)} bits)  {describe(blob)}")
     print(relabel_summary(policy, blob))

@@ -17,28 +17,44 @@ from chromatic.errors import BlobError, ChromaticError
 BlobSource = bytes | bytearray | memoryview | str | os.PathLike[str]
 
 
-def read_file(path: str | os.PathLike[str], what: str, limit: int = 1 << 30) -> bytes:
-    """Read a user's file with one-line errors (missing, unreadable, absurdly large)."""
-    p = Path(path)
+#: The largest file of any kind read whole (a blob, observations, a model): 1 GiB.
+MAX_FILE_BYTES = 1 << 30
+
+
+def check_file(path: str | os.PathLike[str], what: str, limit: int = MAX_FILE_BYTES) -> int:
+    """The size of a user's regular file, with one-line errors (missing, a folder, a device or
+    pipe, larger than ``limit``); reading it may still fail (``/proc/self/mem``)."""
     try:
-        st = p.stat()
-        if stat.S_ISDIR(st.st_mode):
-            raise IsADirectoryError
-        if not stat.S_ISREG(st.st_mode):  # /dev/zero, /dev/full, a FIFO: endless or blocking
-            raise ChromaticError(f"{path}: not a regular file (a device, pipe or socket), expected a {what}")
-        if st.st_size > limit:
-            raise ChromaticError(f"{path}: {what} is larger than {limit} bytes")
-        with open(p, "rb") as f:
+        st = Path(path).stat()
+    except FileNotFoundError:
+        raise ChromaticError(f"{path}: no such {what}") from None
+    except OSError as e:
+        raise ChromaticError(f"{path}: cannot read {what} ({e.strerror})") from None
+    a = "an" if what[:1] in "aeiou" else "a"
+    if stat.S_ISDIR(st.st_mode):
+        raise ChromaticError(f"{path}: is a directory, expected {a} {what}")
+    if not stat.S_ISREG(st.st_mode):  # /dev/zero, /dev/full, a FIFO: endless or blocking
+        raise ChromaticError(f"{path}: not a regular file (a device, pipe or socket), expected {a} {what}")
+    if st.st_size > limit:
+        raise ChromaticError(f"{path}: {what} is larger than {limit:,} bytes")
+    return st.st_size
+
+
+def read_file(path: str | os.PathLike[str], what: str, limit: int = MAX_FILE_BYTES) -> bytes:
+    """Read a user's file with one-line errors (missing, unreadable, absurdly large)."""
+    check_file(path, what, limit)
+    try:
+        with open(path, "rb") as f:
             data = f.read(limit + 1)  # a /proc file says 0 bytes and may say more than limit
-        if len(data) > limit:
-            raise ChromaticError(f"{path}: {what} is larger than {limit} bytes")
-        return data
     except FileNotFoundError:
         raise ChromaticError(f"{path}: no such {what}") from None
     except IsADirectoryError:
         raise ChromaticError(f"{path}: is a directory, expected a {what}") from None
     except OSError as e:
         raise ChromaticError(f"{path}: cannot read {what} ({e.strerror})") from None
+    if len(data) > limit:
+        raise ChromaticError(f"{path}: {what} is larger than {limit:,} bytes")
+    return data
 
 
 def read_blob(path: str | os.PathLike[str]) -> tuple[bytes, Blob]:

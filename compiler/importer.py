@@ -27,7 +27,9 @@ from chromatic.compiler.ir import (
     Structure,
     canonical_partitions,
 )
-from chromatic.compiler.policy_file import load_policy, read_npz
+from chromatic.compiler.limits import check_sizes
+from chromatic.compiler.npfile import NPY_MAGIC, read_npy, read_npz
+from chromatic.compiler.policy_file import load_policy
 from chromatic.errors import ChromaticError
 
 WEIGHTINGS = ("none", "sensitivity")
@@ -225,10 +227,14 @@ def actions(policy: Policy, obs: np.ndarray) -> np.ndarray:
     return x
 
 
+def _magic(path: str | os.PathLike[str]) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(6)
+
+
 def is_policy_file(path: str | os.PathLike[str]) -> bool:
     """A .npz (zip) file, by its magic bytes rather than its name."""
-    with open(path, "rb") as f:
-        return f.read(4) == b"PK\x03\x04"
+    return _magic(path)[:4] in (b"PK\x03\x04", b"PK\x05\x06")  # a file, or an empty archive
 
 
 def read_mlp(path: str | os.PathLike[str]) -> tuple[DenseMLP, dict[str, str | int | float]]:
@@ -240,6 +246,9 @@ def read_mlp(path: str | os.PathLike[str]) -> tuple[DenseMLP, dict[str, str | in
     if is_policy_file(p):
         policy = load_policy(p)
         return mlp_from_policy(policy), dict(policy.metadata)
+    if _magic(p) == NPY_MAGIC:
+        raise ChromaticError(f"{path}: not a readable ONNX model or policy file "
+                             "(a .npy array, not a .npz (zip) archive)")
     from chromatic.compiler.onnx_import import mlp_from_onnx
 
     return mlp_from_onnx(p), {}
@@ -280,6 +289,11 @@ def import_model(
     obs_stats = None if stats is None else load_stats(stats)
     mlp, carried = read_mlp(model)
     d0 = mlp.weights[0].shape[1]
+    sizes = [d0, *(w.shape[0] for w in mlp.weights)]
+    try:  # the limits `chromatic compile` applies to the policy file (compiler/limits.py)
+        check_sizes(sizes, what=f"layer_sizes {sizes}")
+    except ChromaticError as e:
+        raise ChromaticError(f"{model}: {e}") from None
     if obs_stats is not None:
         s = obs_stats
         if s.mean.shape != (d0,):
@@ -598,14 +612,8 @@ def _weight_losses(
 
 def load_calibration(path: str | os.PathLike[str]) -> np.ndarray:
     """Observations (N, d0) from a .npy file, for sensitivity weighting."""
-    p = Path(path)
-    if not p.is_file():
-        raise ChromaticError(f"{path}: no such observation file")
-    try:
-        obs = np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise ChromaticError(f"{path}: not a readable .npy array ({e})") from None
-    if not isinstance(obs, np.ndarray) or obs.dtype.kind not in "fiu" or obs.ndim != 2 or obs.shape[0] < 1:
+    obs = read_npy(path, "observation file")
+    if obs.dtype.kind not in "fiu" or obs.ndim != 2 or obs.shape[0] < 1:
         raise ChromaticError(f"{path}: expected a numeric N x d0 array")
     if not np.isfinite(obs).all():
         raise ChromaticError(f"{path}: observations contain NaN or inf")

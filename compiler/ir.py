@@ -248,7 +248,7 @@ def check_structure(policy: Policy) -> None:
     if s == Structure.MASKED and policy.palette[0] != 0.0:
         raise PolicyFormatError(
             "weights: structure 'masked' needs weights[0] == 0 (the pruned class), "
-            f"found {policy.palette[0]!r}"
+            f"found {float(policy.palette[0])!r}"
         )
     if not s.implicit:
         return

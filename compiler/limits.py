@@ -19,6 +19,17 @@ MAX_STORED_COLORS = 1 << MAX_INDEX_BITS
 MAX_COLORS = (1 << 32) - 1  # the header's M is a u32 (implicit structures: M = their class count)
 MAX_EDGES = 1 << 24  # sum of d_l * d_{l+1}: bounds a decoder's memory (docs/blob-format.md)
 
+# What a policy file (.npz) may hold, derived from the limits above so that every legal policy
+# fits: its largest array is the palette of a dense policy (M = MAX_EDGES colors) or the
+# partitions (MAX_EDGES colors in all), at 8 bytes a value (float64 / int64) -- 128 MiB. Both at
+# that size plus the biases and normalization (at most (MAX_LAYERS + 2) * MAX_WIDTH float64s,
+# 33 MiB) and the metadata stay under 4 such arrays. The readers (compiler/npfile.py) refuse a
+# member that would decode to more, or an archive whose members would together, from the sizes
+# its zip directory declares -- before decompressing anything (a zip bomb never gets to run).
+MAX_ARRAY_BYTES = 8 * MAX_EDGES  # one array of a .npz file, decoded: 128 MiB
+MAX_NPZ_BYTES = 4 * MAX_ARRAY_BYTES  # all arrays of a .npz file, decoded: 512 MiB (and the file itself)
+MAX_NPZ_MEMBERS = 4096  # a policy has 7 + 2 L arrays (L <= 64) and a few metadata scalars
+
 #: Structures whose partition is stored in the blob (the others are implicit: b = 0).
 STORED = ("chromatic", "masked")
 

@@ -47,8 +47,9 @@ def load_onnx(path: str | os.PathLike[str]) -> onnx.ModelProto:
 
 def mlp_from_onnx(path: str | os.PathLike[str]) -> DenseMLP:
     """The dense MLP of an ONNX file (raises ChromaticError naming the offending node)."""
+    model = load_onnx(path)  # its errors name the path already
     try:
-        return _Reader(load_onnx(path)).run()
+        return _Reader(model).run()
     except ChromaticError as e:
         raise ChromaticError(f"{path}: {e}") from None
 

@@ -7,7 +7,6 @@ See docs/policy-format.md. Read with ``allow_pickle=False``; strings and scalars
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 from typing import IO, Any
 
@@ -15,7 +14,9 @@ import numpy as np
 
 from chromatic.atomic import atomic_write_with
 from chromatic.compiler.ir import Activation, Layer, Normalization, Policy, Structure
-from chromatic.compiler.limits import MAX_LAYERS, MAX_WIDTH
+from chromatic.compiler.limits import MAX_LAYERS, check_sizes
+from chromatic.compiler.npfile import read_npz
+from chromatic.compiler.passes.quantize import round_to
 from chromatic.errors import ChromaticError, PolicyFormatError
 
 FORMAT_KEYS = {
@@ -30,23 +31,10 @@ FORMAT_KEYS = {
 METADATA_KEYS = ("env_id", "train_command", "seed", "timesteps", "eval_return")
 
 
-def read_npz(path: str | os.PathLike[str], what: str,
-             error: type[ChromaticError] = PolicyFormatError) -> dict[str, np.ndarray]:
-    """The arrays of a user's .npz file (no pickles), with one-line errors naming ``what``."""
-    p = Path(path)
-    if not p.is_file():
-        raise error(f"{path}: no such {what}")
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise error(f"{path}: not a readable .npz {what} ({e})") from None
-
-
 def load_policy(path: str | os.PathLike[str]) -> Policy:
     """Load and validate a policy file; raise PolicyFormatError on any problem."""
     path = Path(path)
-    arrays = read_npz(path, "policy file")
+    arrays = read_npz(path, "policy file", PolicyFormatError)
     try:
         return policy_from_arrays(arrays)
     except PolicyFormatError as e:
@@ -63,18 +51,34 @@ def _string(arrays: dict[str, np.ndarray], key: str, choices: tuple[str, ...]) -
     a = _get(arrays, key)
     if a.shape != () or a.dtype.kind not in "US":
         raise PolicyFormatError(f"{key}: expected a 0-d string array, found dtype {a.dtype} shape {a.shape}")
-    value = str(a.item() if a.dtype.kind == "U" else a.item().decode())
+    try:
+        value = str(a.item() if a.dtype.kind == "U" else a.item().decode())
+    except UnicodeDecodeError:
+        raise PolicyFormatError(f"{key}: expected a UTF-8 string, found bytes {a.item()!r}") from None
     if value not in choices:
         raise PolicyFormatError(f"{key}: expected one of {list(choices)}, found {value!r}")
     return value
 
 
 def _int_array(arrays: dict[str, np.ndarray], key: str, ndim: int) -> np.ndarray:
+    """The integer array at ``key``, as stored (a uint64 is not cast: its values stay exact)."""
     a = _get(arrays, key)
     if a.dtype.kind not in "iu":
         raise PolicyFormatError(f"{key}: expected an integer array, found dtype {a.dtype}")
     if a.ndim != ndim:
         raise PolicyFormatError(f"{key}: expected {ndim} dimension(s), found shape {a.shape}")
+    return a
+
+
+def _colors(arrays: dict[str, np.ndarray], key: str, shape: tuple[int, int], m: int) -> np.ndarray:
+    """A layer's partition: colors in [0, M) checked on the stored values, then as int64."""
+    a = _int_array(arrays, key, 2)
+    if a.shape != shape:
+        raise PolicyFormatError(f"{key}: expected shape {shape}, found {a.shape}")
+    lo, hi = int(a.min()), int(a.max())  # Python ints: exact for int64 and uint64 alike
+    if lo < 0 or hi >= m:
+        bad = lo if lo < 0 else hi
+        raise PolicyFormatError(f"{key}: expected colors in [0, {m - 1}] (M={m}), found {bad}")
     return a.astype(np.int64)
 
 
@@ -92,18 +96,18 @@ def policy_from_arrays(arrays: dict[str, np.ndarray]) -> Policy:
     sizes = _int_array(arrays, "layer_sizes", 1)
     if not 2 <= sizes.size <= MAX_LAYERS + 1:
         raise PolicyFormatError(f"layer_sizes: expected 2 to {MAX_LAYERS + 1} entries, found {sizes.size}")
-    if sizes.min() < 1 or sizes.max() > MAX_WIDTH:
-        raise PolicyFormatError(f"layer_sizes: expected entries in [1, {MAX_WIDTH}], found {sizes.tolist()}")
-    sizes_t = tuple(int(s) for s in sizes)
+    sizes_t = tuple(int(s) for s in sizes)  # exact, even for a uint64
+    try:  # the blob format's limits (compiler/limits.py), as `chromatic import` applies them
+        check_sizes(sizes_t, what=f"layer_sizes {list(sizes_t)}")
+    except ChromaticError as e:
+        raise PolicyFormatError(str(e)) from None
     weights = _get(arrays, "weights")
-    if weights.ndim != 1:
-        raise PolicyFormatError(f"weights: expected shape (M,), found {weights.shape}")
+    if weights.ndim != 1 or weights.size < 1:
+        raise PolicyFormatError(f"weights: expected shape (M,) with M >= 1, found {weights.shape}")
     palette = _float_array(arrays, "weights", weights.shape)
     layers = []
     for l, (inp, out) in enumerate(zip(sizes_t[:-1], sizes_t[1:], strict=True)):
-        part = _int_array(arrays, f"partition_{l}", 2)
-        if part.shape != (out, inp):
-            raise PolicyFormatError(f"partition_{l}: expected shape ({out}, {inp}), found {part.shape}")
+        part = _colors(arrays, f"partition_{l}", (out, inp), palette.size)
         bias = _float_array(arrays, f"bias_{l}", (out,))
         layers.append(Layer(part, bias))
     extra = sorted(
@@ -138,20 +142,27 @@ def policy_from_arrays(arrays: dict[str, np.ndarray]) -> Policy:
     ).validate()
 
 
+def _float32(key: str, values: np.ndarray) -> np.ndarray:
+    """``values`` as the policy file stores them; one that float32 cannot hold is an error
+    (ChromaticError naming the key), never an inf that ``compile`` would later refuse."""
+    round_to(key, values, np.dtype(np.float32))
+    return values.astype(np.float32)
+
+
 def policy_to_arrays(policy: Policy) -> dict[str, np.ndarray]:
     """The policy file's arrays for a Policy (float32 values, int32 colors)."""
     arrays: dict[str, np.ndarray] = {
         "layer_sizes": np.asarray(policy.layer_sizes, dtype=np.int32),
-        "weights": policy.palette.astype(np.float32),
-        "obs_mean": policy.normalization.mean.astype(np.float32),
-        "obs_std": policy.normalization.std.astype(np.float32),
+        "weights": _float32("weights", policy.palette),
+        "obs_mean": _float32("obs_mean", policy.normalization.mean),
+        "obs_std": _float32("obs_std", policy.normalization.std),
         "hidden_activation": np.array(policy.hidden_activation.name.lower()),
         "output_activation": np.array(policy.output_activation.name.lower()),
         "structure": np.array(policy.structure.name.lower()),
     }
     for l, layer in enumerate(policy.layers):
         arrays[f"partition_{l}"] = layer.partition.astype(np.int32)
-        arrays[f"bias_{l}"] = layer.bias.astype(np.float32)
+        arrays[f"bias_{l}"] = _float32(f"bias_{l}", layer.bias)
     for k, v in policy.metadata.items():
         arrays[k] = np.array(v)
     return arrays

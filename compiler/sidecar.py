@@ -23,7 +23,7 @@ from chromatic.errors import ChromaticError
 FORMAT = "chromatic-blob-sidecar"
 VERSION = 1
 SUFFIX = ".json"
-MAX_BYTES = 1 << 20  # a sidecar holds a few strings and numbers
+MAX_BYTES = 1 << 20  # a sidecar holds a few strings and numbers: the writer and the reader's limit
 
 
 def sidecar_path(blob_path: str | os.PathLike[str]) -> Path:
@@ -39,15 +39,29 @@ def _json_scalar(value: object) -> bool:
 
 
 def sidecar_bytes(data: bytes, metadata: Mapping[str, object]) -> bytes:
-    """The sidecar of blob ``data``: its hash and the JSON-representable entries of ``metadata``."""
+    """The sidecar of blob ``data``: its hash and the JSON-representable entries of ``metadata``.
+
+    One larger than ``MAX_BYTES`` (what :func:`read_sidecar` accepts) is a ChromaticError naming
+    the largest entry: ``chromatic compile`` builds the sidecar before it writes anything, so it
+    never writes a blob whose sidecar ``run`` would refuse.
+    """
+    meta = {str(k): v for k, v in metadata.items() if _json_scalar(v)}
     doc = {
         "format": FORMAT,
         "version": VERSION,
         "blob_sha256": hashlib.sha256(data).hexdigest(),
         "blob_bytes": len(data),
-        "metadata": {str(k): v for k, v in metadata.items() if _json_scalar(v)},
+        "metadata": meta,
     }
-    return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
+    out = (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
+    if len(out) > MAX_BYTES:
+        sizes = {k: len(json.dumps(v)) for k, v in meta.items()}
+        big = max(sizes, key=sizes.__getitem__)
+        raise ChromaticError(
+            f"metadata: the blob sidecar would be {len(out):,} bytes, more than the {MAX_BYTES:,} "
+            f"it may hold (largest entry {big!r}: {sizes[big]:,} bytes); shorten it in the policy file"
+        )
+    return out
 
 
 def read_sidecar(blob_path: str | os.PathLike[str], data: bytes) -> dict[str, Any] | None:

@@ -20,15 +20,11 @@ def load_observations(path: str) -> np.ndarray:
     """An N x d0 float array from a .npy file, with one-line errors."""
     import numpy as np
 
-    from chromatic.compiler.files import read_file
+    from chromatic.compiler.npfile import read_npy
     from chromatic.errors import ChromaticError
 
-    read_file(path, "observation file")  # uniform errors for missing/unreadable files
-    try:
-        obs = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise ChromaticError(f"{path}: not a readable .npy array ({e})") from None
-    if not isinstance(obs, np.ndarray) or obs.dtype.kind not in "fiu":
+    obs = read_npy(path, "observation file")  # its header checked against its size first
+    if obs.dtype.kind not in "fiu":
         raise ChromaticError(f"{path}: expected a numeric .npy array")
     if obs.ndim == 1:
         obs = obs[None, :]

@@ -665,3 +665,44 @@ def test_refit_pulls_back_the_bias_of_a_unit_that_never_leaves_saturation(hidden
     a = _forward(src, x, src.palette, parts, runaway)[0][-1].astype(np.float32)
     b = _forward(src, x, src.palette, parts, fixed)[0][-1].astype(np.float32)
     np.testing.assert_array_equal(a, b)
+
+
+# -- the blob format's limits and one-line errors, as `compile` applies them ------------------
+def test_import_refuses_layer_sizes_compile_would_refuse(tmp_path, capsys):
+    """A 70000-wide hidden layer (a u16 holds 65535): refused up front with compile's message,
+    not written as a policy file that `chromatic compile` refuses later."""
+    wide = tmp_path / "wide.onnx"
+    onnx.save(torch_style(d0=3, hidden=(70000,), d=2).model(check=False), str(wide))
+    out = tmp_path / "p.npz"
+    assert main(["import", str(wide), "-o", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert not out.exists()
+    rule = "layer_sizes [3, 70000, 2]: layer size 1 is 70000; the blob format allows 1 to 65535"
+    assert err == f"chromatic: error: {wide}: {rule}"
+    # the same rule, word for word, where compile meets such a policy file
+    from chromatic.compiler.ir import Layer, Normalization, Policy
+
+    policy = Policy(layers=(Layer(np.zeros((70000, 3), np.int64), np.zeros(70000)),
+                            Layer(np.zeros((2, 70000), np.int64), np.zeros(2))),
+                    palette=np.ones(1), normalization=Normalization.identity(3))
+    save_policy(policy, tmp_path / "wide.npz")
+    assert main(["compile", str(tmp_path / "wide.npz"), "-o", str(tmp_path / "w.cblob")]) == 1
+    assert capsys.readouterr().err.strip() == f"chromatic: error: {tmp_path / 'wide.npz'}: {rule}"
+    assert main(["import", str(tmp_path / "wide.npz"), "-o", str(out)]) == 1
+    assert capsys.readouterr().err.strip() == f"chromatic: error: {tmp_path / 'wide.npz'}: {rule}"
+    assert not out.exists() and not (tmp_path / "w.cblob").exists()
+
+
+@pytest.mark.parametrize("content", [b"\x00garbage", None], ids=["garbage", "npy"])
+def test_import_errors_name_the_path_once(tmp_path, capsys, content):
+    model = tmp_path / "m.onnx"
+    if content is None:
+        np.save(tmp_path / "a.npy", np.zeros(3))
+        (tmp_path / "a.npy").rename(model)
+    else:
+        model.write_bytes(content)
+    assert main(["import", str(model), "-o", str(tmp_path / "p.npz")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.count(str(model)) == 1, err
+    assert "not a readable ONNX model or policy file" in err
+    assert content is not None or "a .npy array" in err

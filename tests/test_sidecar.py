@@ -101,3 +101,28 @@ def test_run_without_env_uses_the_recorded_env(tmp_path):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["env_id"] == "Swimmer-v5" and out["steps"] == 2
+
+
+def test_compile_refuses_a_sidecar_run_would_refuse_before_writing_anything(tmp_path, capsys):
+    """One limit (sidecar.MAX_BYTES) for writer and reader: a 2 MB train_command is refused by
+    `compile` with the key named, and neither the blob nor the sidecar (nor an old blob) is touched."""
+    from chromatic.cli import main
+    from chromatic.compiler.sidecar import MAX_BYTES
+
+    meta = {"env_id": "Swimmer-v5", "train_command": "x" * (2 * MAX_BYTES)}
+    with pytest.raises(ChromaticError, match=r"largest entry 'train_command'"):
+        sidecar_bytes(b"blob", meta)
+    save_policy(random_policy((3, 2), 4, seed=1).replace(metadata=meta), tmp_path / "p.npz")
+    (tmp_path / "p.cblob").write_bytes(b"previous")
+    assert main(["compile", str(tmp_path / "p.npz"), "-o", str(tmp_path / "p.cblob")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"chromatic: error: {tmp_path / 'p.npz'}: metadata:")
+    assert f"more than the {MAX_BYTES:,}" in err and "'train_command'" in err
+    assert (tmp_path / "p.cblob").read_bytes() == b"previous"
+    assert not sidecar_path(tmp_path / "p.cblob").exists()
+    # just under the limit: written, and read back by `run`'s reader
+    meta["train_command"] = "x" * (MAX_BYTES - 1000)
+    save_policy(random_policy((3, 2), 4, seed=1).replace(metadata=meta), tmp_path / "p.npz")
+    assert main(["compile", str(tmp_path / "p.npz"), "-o", str(tmp_path / "p.cblob")]) == 0
+    data = (tmp_path / "p.cblob").read_bytes()
+    assert read_sidecar(tmp_path / "p.cblob", data)["train_command"] == meta["train_command"]

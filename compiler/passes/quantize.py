@@ -17,12 +17,22 @@ from chromatic.errors import ChromaticError
 DTYPES: dict[str, np.dtype[Any]] = {"f32": np.dtype("<f4"), "f16": np.dtype("<f2")}
 
 
+def _widest(value: float, dtype: np.dtype) -> str:
+    """What to do about a value ``dtype`` cannot hold: f32 if it holds it, else nothing can."""
+    with np.errstate(over="ignore", under="ignore"):
+        f32 = np.float32(value)
+    if dtype != np.float32 and np.isfinite(f32) and (f32 != 0 or value == 0):
+        return "; use --dtype f32"
+    return " (float32, the widest a blob or policy file stores, cannot hold it either)"
+
+
 def round_to(name: str, values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     with np.errstate(over="ignore"):
         stored = values.astype(dtype)
     if not np.isfinite(stored).all():
-        bad = values[~np.isfinite(stored)][0]
-        raise ChromaticError(f"{name}: value {bad!r} does not fit in {dtype.name}; use --dtype f32")
+        bad = float(values[~np.isfinite(stored)][0])
+        raise ChromaticError(f"{name}: value {bad:g} does not fit in {dtype.name} "
+                             f"(|x| <= {float(np.finfo(dtype).max):g}){_widest(bad, dtype)}")
     return stored.astype(np.float64)
 
 
@@ -41,7 +51,8 @@ def quantize(policy: Policy, dtype: str) -> Policy:
     dt = DTYPES[dtype]
     std = round_to("obs_std", policy.normalization.std, dt)
     if (std == 0).any():
-        raise ChromaticError(f"obs_std: a value underflows to 0 in {dt.name}; use --dtype f32")
+        bad = float(policy.normalization.std[std == 0][0])
+        raise ChromaticError(f"obs_std: value {bad:g} underflows to 0 in {dt.name}{_widest(bad, dt)}")
     layers = tuple(
         Layer(layer.partition, round_to(f"bias_{l}", layer.bias, dt)) for l, layer in enumerate(policy.layers)
     )
