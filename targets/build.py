@@ -104,8 +104,10 @@ def run(cmd: list[str], what: str, cwd: Path | None = None) -> str:
         if "overflowed by" in msg or "will not fit in region" in msg:
             line = next(l for l in msg.splitlines() if "overflow" in l or "will not fit" in l)
             raise ChromaticError(f"the build does not fit the target's memory: {line.strip()}")
-        raise ChromaticError(f"failed to {what}: {msg.splitlines()[0] if msg else proc.returncode}"
-                             + (f" ... ({len(msg.splitlines())} lines)" if msg.count('\n') else ""))
+        lines = msg.splitlines()
+        first = next((l for l in lines if "error" in l.lower()), lines[0] if lines else proc.returncode)
+        raise ChromaticError(f"failed to {what}: {first}"
+                             + (f" ... ({len(lines)} lines)" if len(lines) > 1 else ""))
     return proc.stdout
 
 

@@ -38,7 +38,8 @@ def inline_kernel(prefix: str, spec: KernelSpec) -> str:
     else:  # float32: read in place
         palette = render("inline_palette_f32.c", prefix=prefix, palette_offset=spec.palette_offset)
     return render("inline.c", prefix=prefix, index_bits=spec.index_bits,
-                  buffer_even=spec.buffer_even, buffer_odd=max(spec.buffer_odd, 1),
+                  buffer_even=spec.buffer_even,
+                  buffer_b=f", {prefix}_b[{spec.buffer_odd}u]" if spec.buffer_odd else "",  # none: one layer
                   crc32=f"{spec.crc32:#010x}", dtype="f16" if spec.f16 else "f32",
                   value_bytes=spec.value_bytes, dictionary_offset=spec.dictionary_offset,
                   palette=palette.removesuffix("\n"), d0=spec.d0, mean_offset=spec.mean_offset,

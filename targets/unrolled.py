@@ -26,6 +26,9 @@ from chromatic.targets.templates import render
 
 INT32_MAX = (1 << 31) - 1
 
+#: One statement of the body: (the name it defines, or None for an output; its C; names it reads).
+Line = tuple[str | None, str, tuple[str, ...]]
+
 
 def _f(v: float) -> str:
     """An exact float32 C literal."""
@@ -56,20 +59,21 @@ def float_kernel(prefix: str, spec: KernelSpec) -> str:
     pal = np.asarray(p.palette, np.float32)
     mean = np.asarray(p.normalization.mean, np.float32)
     std = np.asarray(p.normalization.std, np.float32)
-    body = [f"    const float x0_{j} = chromatic_obs_clamp((obs[{j}] - {_f(mean[j])}) / {_f(std[j])});"
-            for j in range(p.layer_sizes[0])]
+    body: list[Line] = [(f"x0_{j}", f"    const float x0_{j} = chromatic_obs_clamp((obs[{j}] - "
+                         f"{_f(mean[j])}) / {_f(std[j])});", ()) for j in range(p.layer_sizes[0])]
     last = len(p.layers) - 1
     for l, layer in enumerate(p.layers):
         act = p.activation(l)
         bias = np.asarray(layer.bias, np.float32)
         for i, row in enumerate(np.asarray(layer.partition)):
-            terms = [f"{_f(pal[c])} * ({' + '.join(f'x{l}_{j}' for j in js)})"
-                     for c, js in _groups(row, pal)]
+            groups = _groups(row, pal)
+            terms = [f"{_f(pal[c])} * ({' + '.join(f'x{l}_{j}' for j in js)})" for c, js in groups]
             s = " + ".join([_f(bias[i]), *terms])
             val = (f"chromatic_tanh({s})" if act == Activation.TANH
                    else f"chromatic_relu({s})" if act == Activation.RELU else s)
-            dst = f"act[{i}]" if l == last else f"const float x{l + 1}_{i}"
-            body.append(f"    {dst} = {val};")
+            name = None if l == last else f"x{l + 1}_{i}"
+            dst = f"act[{i}]" if name is None else f"const float {name}"
+            body.append((name, f"    {dst} = {val};", _inputs(l, groups)))
     return _glue(prefix, '#include "chromatic_tanh.h"\n', body, spec)
 
 
@@ -81,8 +85,9 @@ def fixed_kernel(prefix: str, spec: KernelSpec) -> str:
     fx = FixedModel(spec.blob)
     p = spec.blob.policy
     d0 = p.layer_sizes[0]
-    body = [f"    const int32_t x0_{j} = chromatic_fx_input(obs[{j}], {int(fx.mean[j])}, "
-            f"{int(fx.inv_std[j])}, {fx.input_clamp});" for j in range(d0)]
+    body: list[Line] = [(f"x0_{j}", f"    const int32_t x0_{j} = chromatic_fx_input(obs[{j}], "
+                         f"{int(fx.mean[j])}, {int(fx.inv_std[j])}, {fx.input_clamp});", ())
+                        for j in range(d0)]
     x_max = fx.input_clamp  # |x| of the layer's inputs
     last = len(p.layers) - 1
     for l, layer in enumerate(p.layers):
@@ -91,20 +96,40 @@ def fixed_kernel(prefix: str, spec: KernelSpec) -> str:
         wide = n_in * x_max > INT32_MAX  # per-color sums need int64
         cast = "(int64_t)" if wide else ""
         for i, row in enumerate(np.asarray(layer.partition)):
+            groups = _groups(row, fx.palette)
             terms = [f"(int64_t){int(fx.palette[c])} * ({' + '.join(cast + f'x{l}_{j}' for j in js)})"
-                     for c, js in _groups(row, fx.palette)]
+                     for c, js in groups]
             s = " + ".join(terms) if terms else "0"
             v = (f"chromatic_fx_sat32((({s} + {1 << (W_FRAC - 1)}) >> {W_FRAC}) "
                  f"+ {int(fx.biases[l][i])})")
             v = c_activation(v, act, n_out)
             if l == last:
-                body.append(f"    act[{i}] = chromatic_fx_output({v});")
+                body.append((None, f"    act[{i}] = chromatic_fx_output({v});", _inputs(l, groups)))
             else:
-                body.append(f"    const int32_t x{l + 1}_{i} = {v};")
+                body.append((f"x{l + 1}_{i}", f"    const int32_t x{l + 1}_{i} = {v};",
+                             _inputs(l, groups)))
         x_max = output_range(act, n_out)
     return _glue(prefix, "", body, spec)
 
 
-def _glue(prefix: str, includes: str, body: list[str], spec: KernelSpec) -> str:
+def _inputs(l: int, groups: list[tuple[int, list[int]]]) -> tuple[str, ...]:
+    """The names of layer ``l``'s inputs that one row's groups read."""
+    return tuple(f"x{l}_{j}" for _, js in groups for j in js)
+
+
+def _live(body: list[Line]) -> list[str]:
+    """The lines of ``body`` that an output depends on, in order: a value no later line reads
+    (an input whose edges are all pruned, a unit that only feeds zero-weight colors) is not
+    declared, so the code compiles with -Werror=unused-variable and holds no dead work."""
+    live: set[str] = set()
+    kept = []
+    for name, line, reads in reversed(body):
+        if name is None or name in live:
+            kept.append(line)
+            live.update(reads)
+    return kept[::-1]
+
+
+def _glue(prefix: str, includes: str, body: list[Line], spec: KernelSpec) -> str:
     return render("unrolled.c", includes=includes, prefix=prefix, crc32=f"{spec.crc32:#010x}",
-                  body="\n".join(body))
+                  body="\n".join(_live(body)))
