@@ -51,6 +51,16 @@ def test_prefixes_that_clash_are_refused(tmp_path, blob_f16, prefix, why):
     assert not (tmp_path / "src").exists()  # refused before anything is written
 
 
+def test_a_failed_compile_shows_its_error_line():
+    """The one-line message quotes the compiler's error, not its first line (often a note)."""
+    from chromatic.targets.build import run
+
+    script = "echo 'p.c: In function f:' >&2; echo 'p.c:3:9: error: unused x' >&2; exit 1"
+    want = r"failed to compile p\.c: p\.c:3:9: error: unused x \.\.\. \(2 lines\)"
+    with pytest.raises(ChromaticError, match=want):
+        run(["sh", "-c", script], "compile p.c")
+
+
 def test_default_kernel_per_target_and_policy():
     from chromatic.targets.build import default_kernel
 
