@@ -42,6 +42,7 @@ from chromatic.targets.render import (
     dense_source,
     header,
     kernel_copy,
+    kernel_macros,
     kernel_symbols,
     linker_script,
     make_fragment,
@@ -66,6 +67,13 @@ INSTALL_HINT = "run scripts/install_firmware_toolchain.sh"
 DEFAULT_PREFIX = "chromatic_policy"
 SRC, OBJ, TEST = "src", "build", "selftest"
 #: File stems the kernel, the harness and the baseline own: a prefix equal to one is refused.
+#: The longest --prefix: its files (``<prefix>_chromatic_fixed.su``) and symbols stay short.
+MAX_PREFIX = 64
+#: The C library's headers (C11, and POSIX's most included): ``<prefix>.h`` must not hide one,
+#: on any file system (compared in lower case).
+C_HEADERS = frozenset("""assert complex ctype errno fenv float inttypes iso646 limits locale math
+    setjmp signal stdalign stdarg stdatomic stdbool stddef stdint stdio stdlib stdnoreturn
+    string tgmath threads time uchar wchar wctype unistd fcntl strings malloc memory""".split())
 OWN_STEMS = ("chromatic", "chromatic_tanh", "chromatic_fixed", "chromatic_load", "selftest",
              "startup", "semihost", "dense", "firmware")
 
@@ -206,14 +214,25 @@ def source_names(prefix: str, target: Target, kernel: str) -> list[str]:
 def check_prefix(prefix: str, target: Target, kernel: str) -> None:
     """A prefix must be a C identifier whose files and symbols clash with none of the build's own."""
     if not (prefix.isidentifier() and prefix.isascii()):
-        raise ChromaticError(f"prefix {prefix!r} is not a C identifier")
-    if prefix in OWN_STEMS:
-        raise ChromaticError(f"prefix {prefix!r} would overwrite the build's own {prefix}.* files; "
+        raise ChromaticError(f"prefix {prefix[:MAX_PREFIX]!r}{'...' if len(prefix) > MAX_PREFIX else ''} "
+                             "is not a C identifier")
+    if len(prefix) > MAX_PREFIX:
+        raise ChromaticError(f"prefix {prefix[:20]}... is {len(prefix)} characters; at most {MAX_PREFIX}")
+    if prefix.lower() in OWN_STEMS:
+        raise ChromaticError(f"prefix {prefix!r} would overwrite the build's own {prefix.lower()}.* files; "
                              "choose another --prefix")
+    if prefix.lower() in C_HEADERS:
+        raise ChromaticError(f"prefix {prefix!r} would make {prefix}.h, which hides the C library's "
+                             f"<{prefix.lower()}.h>; choose another --prefix")
     clash = next((s for s in kernel_symbols() if s.startswith(prefix + "_")), None)
     if clash:
         raise ChromaticError(f"prefix {prefix!r} clashes with the kernel's symbol {clash}; "
                              "choose another --prefix")
+    upper = prefix.upper()
+    clash = next((m for m in kernel_macros() if m == upper or m.startswith(upper + "_")), None)
+    if clash:
+        raise ChromaticError(f"prefix {prefix!r} clashes with the kernel's macro {clash} "
+                             f"(the header's macros are {upper}_*); choose another --prefix")
     names = source_names(prefix, target, kernel)
     stems = [Path(n).stem for n in names if n.endswith((".c", ".S"))]
     stems += ["selftest", "startup", "dense", f"{prefix}_dense"]

@@ -53,6 +53,17 @@ def kernel_symbols() -> tuple[str, ...]:
     return tuple(names)
 
 
+#: Every header the shipped kernel sources define macros in (include guards too).
+MACRO_HEADERS = ("c/chromatic.h", "c/chromatic_tanh.h", "c/chromatic_load.h", "firmware/chromatic_fixed.h")
+_DEFINE = re.compile(r"^\s*#\s*define\s+(\w+)", re.M)
+
+
+def kernel_macros() -> tuple[str, ...]:
+    """The macros the shipped kernel headers define (a prefix's upper case must not reach them)."""
+    here = Path(__file__).resolve().parent
+    return tuple(sorted({n for h in MACRO_HEADERS for n in _DEFINE.findall((here / h).read_text())}))
+
+
 def kernel_symbol(prefix: str, name: str) -> str:
     """The name a kernel function links under in a build with this prefix."""
     return f"{prefix}_{name}"

@@ -41,14 +41,28 @@ def blob_f16() -> bytes:
 @pytest.mark.parametrize("prefix,why", [("chromatic", "own"), ("startup", "own"),
                                         ("selftest", "own"), ("dense", "own"),
                                         ("chromatic_fx", "symbol"), ("chromatic_infer", "symbol"),
-                                        ("my-policy", "identifier")])
+                                        ("my-policy", "identifier"), ("CHROMATIC", "own"),
+                                        ("Startup", "own"), ("stdint", "header"),
+                                        ("STDIO", "header"), ("stddef", "header"),
+                                        ("chromatic_max", "macro"), ("a" * 65, "long")])
 def test_prefixes_that_clash_are_refused(tmp_path, blob_f16, prefix, why):
+    """Refused up front in one line: a prefix whose files would overwrite the build's own or
+    hide a C library header (in any case: case-insensitive file systems), whose symbols or
+    upper-case macros (include guards) would reach the kernel's, or too long for a file name."""
     from chromatic.targets.build import build
 
     with pytest.raises(ChromaticError, match={"own": "overwrite", "symbol": "clashes",
-                                              "identifier": "C identifier"}[why]):
+                                              "identifier": "C identifier", "header": "hides",
+                                              "macro": "kernel's macro", "long": "at most 64"}[why]):
         build(blob_f16, "cortex-m4f", tmp_path, prefix=prefix)
     assert not (tmp_path / "src").exists()  # refused before anything is written
+
+
+def test_the_default_and_the_longest_prefix_are_accepted():
+    from chromatic.targets.build import DEFAULT_PREFIX, MAX_PREFIX, check_prefix
+
+    for prefix in (DEFAULT_PREFIX, "p" * MAX_PREFIX, "walk"):
+        check_prefix(prefix, get_target("cortex-m3"), "smlal")
 
 
 def test_a_failed_compile_shows_its_error_line():
