@@ -223,10 +223,24 @@ def test_build_refuses_a_folder_that_holds_its_input(tmp_path, blob_f16, where):
     assert _tree(out) == before
 
 
-def _example_build(src: Path, out: Path) -> Path:
-    subprocess.run(["make", "-s", "-C", str(EXAMPLE), f"CHROMATIC_SRC={src}", f"BUILD={out}"],
-                   check=True, capture_output=True, text=True)
+def _example_build(src: Path, out: Path, prefix: str = "chromatic_policy", tool: str = "make") -> Path:
+    """examples/mps2-an386 built from ``src`` with its Makefile or its CMakeLists.txt."""
+    if tool == "make":
+        cmds = [["make", "-s", "-C", str(EXAMPLE), f"CHROMATIC_SRC={src}", f"BUILD={out}",
+                 f"PREFIX={prefix}"]]
+    else:
+        cmds = [["cmake", "-S", str(EXAMPLE), "-B", str(out), f"-DCHROMATIC_SRC={src}",
+                 f"-DPREFIX={prefix}"], ["cmake", "--build", str(out)]]
+    for cmd in cmds:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
     return out / "app.elf"
+
+
+def _sizes(elf: Path) -> list[str]:
+    """text, data and bss of an ELF (binutils' size)."""
+    out = subprocess.run(["arm-none-eabi-size", str(elf)], check=True, capture_output=True, text=True)
+    return out.stdout.splitlines()[1].split()[:3]
 
 
 @pytest.mark.firmware
@@ -259,12 +273,19 @@ def test_figures_hold_in_the_users_own_build(tmp_path, blob_f16, kernel):
 
 
 @pytest.mark.firmware
-def test_example_control_loop_runs_in_qemu(tmp_path, blob_f16):
-    _require("arm-none-eabi-gcc", "make", "qemu-system-arm")
+@pytest.mark.parametrize("tool,prefix", [("make", "chromatic_policy"), ("make", "walk"),
+                                         ("cmake", "chromatic_policy"), ("cmake", "walk")])
+def test_example_control_loop_runs_in_qemu(tmp_path, blob_f16, tool, prefix):
+    """The example firmware, built with its Makefile or CMakeLists.txt from the policy's own
+    fragment (any --prefix), runs in QEMU and writes the reference's actions; CMake and Make
+    give the same image sizes."""
+    _require("arm-none-eabi-gcc", "make", "qemu-system-arm", tool)
     from chromatic.targets.build import build
 
-    build(blob_f16, "cortex-m4f", tmp_path / "out")
-    elf = _example_build(tmp_path / "out" / "src", tmp_path / "app")
+    build(blob_f16, "cortex-m4f", tmp_path / "out", prefix=prefix)
+    elf = _example_build(tmp_path / "out" / "src", tmp_path / "app", prefix, tool)
+    if tool == "cmake":
+        assert _sizes(elf) == _sizes(_example_build(tmp_path / "out" / "src", tmp_path / "mk", prefix))
     proc = subprocess.run(["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-semihosting",
                            "-monitor", "none", "-serial", "none", "-kernel", str(elf)],
                           capture_output=True, text=True, timeout=60)
@@ -281,11 +302,14 @@ def test_example_control_loop_runs_in_qemu(tmp_path, blob_f16):
 
 
 @pytest.mark.firmware
-@pytest.mark.parametrize("kernels", [("loadable", "loadable"), ("gather", "inline")])
-def test_two_policies_link_into_one_cplusplus_firmware(tmp_path, kernels):
+@pytest.mark.parametrize("kernels,cxx_flags", [(("loadable", "loadable"), ("-fno-exceptions", "-fno-rtti")),
+                                               (("gather", "inline"), ("-fno-exceptions", "-fno-rtti")),
+                                               (("gather", "inline"), ())])
+def test_two_policies_link_into_one_cplusplus_firmware(tmp_path, kernels, cxx_flags):
     """Two policies with different layer counts and kernels: compile both src/ folders and a
     C++ main into one image (the issue's collision: one chromatic.o per library, different
-    layer limits), then run both in the emulator against the numpy reference."""
+    layer limits), then run both in the emulator against the numpy reference. A C++ main
+    with exceptions on links too (the linker script defines the unwind table's bounds)."""
     _require("arm-none-eabi-gcc", "arm-none-eabi-g++")
     from chromatic.targets.build import FW_DIR, build
     from chromatic.targets.emulate import run_policy
@@ -307,7 +331,7 @@ def test_two_policies_link_into_one_cplusplus_firmware(tmp_path, kernels):
                     "int main() { return walk_init() | balance_init() | walk_infer(o, a) |\n"
                     "                    balance_infer(o, a); }\n")
     gxx = "arm-none-eabi-g++"
-    subprocess.run([gxx, *t.cflags, "-fno-exceptions", "-fno-rtti", "-I", str(tmp_path / "walk" / "src"),
+    subprocess.run([gxx, *t.cflags, *cxx_flags, "-I", str(tmp_path / "walk" / "src"),
                     "-I", str(tmp_path / "balance" / "src"), "-c", str(main), "-o",
                     str(tmp_path / "main.o")], check=True)
     subprocess.run([t.cc, *t.cflags, "-c", str(FW_DIR / "startup.c"), "-o",
