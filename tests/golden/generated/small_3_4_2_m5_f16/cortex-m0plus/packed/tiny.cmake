@@ -1,7 +1,12 @@
-# tiny.cmake -- add policy tiny to a CMake project:
+# tiny.cmake -- add policy tiny to a CMake project. The project must enable C and
+# ASM (the assembly kernels are .S files): project(app C ASM). Then
 #   include(path/to/src/tiny.cmake)
 #   target_sources(app PRIVATE ${CHROMATIC_SOURCES})
 #   target_include_directories(app PRIVATE ${CHROMATIC_INCLUDE_DIRS})
+#   target_compile_options(app PRIVATE ${CHROMATIC_CFLAGS})
+#   target_link_options(app PRIVATE ${CHROMATIC_CFLAGS} ${CHROMATIC_LDFLAGS})
+# (examples/mps2-an386/CMakeLists.txt does exactly this). A C++ application links with g++:
+# compile its C++ with -fno-exceptions -fno-rtti on bare metal (docs/targets.md).
 # generated from policy e96c0102095745cf by chromatic <version> — do not edit.
 list(APPEND CHROMATIC_SOURCES
     "${CMAKE_CURRENT_LIST_DIR}/tiny.c"
@@ -9,6 +14,7 @@ list(APPEND CHROMATIC_SOURCES
     "${CMAKE_CURRENT_LIST_DIR}/tiny_chromatic_fixed.c"
     "${CMAKE_CURRENT_LIST_DIR}/tiny_packed.S")
 list(APPEND CHROMATIC_INCLUDE_DIRS "${CMAKE_CURRENT_LIST_DIR}")
-# The flags `chromatic measure` used for target cortex-m0plus:
-set(CHROMATIC_CFLAGS "-mcpu=cortex-m0plus -mfloat-abi=soft -mthumb -O2 -ffunction-sections -fdata-sections")
-set(CHROMATIC_LDFLAGS "-Wl,--gc-sections")
+# The flags `chromatic measure` used for target cortex-m0plus, a list (no -D: the settings are in
+# tiny_config.h). They depend on the target only: policies built for one target set the same.
+set(CHROMATIC_CFLAGS -mcpu=cortex-m0plus -mfloat-abi=soft -mthumb -O2 -ffunction-sections -fdata-sections)
+set(CHROMATIC_LDFLAGS -Wl,--gc-sections)
