@@ -3,8 +3,9 @@
 ``np.load`` trusts what a file says: a 128-byte ``.npy`` claiming shape (10^11, 17) asks for
 12 TiB, an ``.npz`` member of 800 MB of zeros is an 800 kB file, and a renamed ``.npy`` or a zip
 holding a text file come back as a TypeError or as ``bytes``. Every reader of these files
-(policy files, statistics files, observations) goes through :func:`read_npz` or
-:func:`read_npy`, which check before allocating or decompressing anything:
+(policy files, statistics files, observations, a run's checkpoint and partition logs) goes
+through :func:`read_npz`, :func:`read_run_npz` or :func:`read_npy`, which check before
+allocating or decompressing anything:
 
 - the file is a regular file (not a folder, device or pipe) no larger than its limit;
 - an ``.npz`` is a zip archive whose members are all ``.npy`` arrays with distinct names, at
@@ -15,6 +16,12 @@ holding a text file come back as a TypeError or as ``bytes``. Every reader of th
 - an array's header is a ``.npy`` header (version 1.0 or 2.0), its dtype holds no Python
   objects (pickles are never loaded), and the bytes its shape needs are there in the file or
   member -- a header cannot claim more memory than the file really holds.
+
+chromatic's own outputs whose size grows with a run's settings -- a run's ``checkpoint.npz`` and
+``partitions/nas_*.npz`` (:func:`read_run_npz`) -- have no fixed size: the file may be of any size
+and its members may decode to as many bytes as the file holds, where that is more than the policy
+limits (``np.savez`` stores members uncompressed, so a file chromatic wrote always fits and a zip
+bomb never does). The memory reading one takes is bounded by the larger of the two.
 """
 
 from __future__ import annotations
@@ -23,8 +30,11 @@ import io
 import math
 import os
 import struct
+import sys
 import zipfile
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO
 
 import numpy as np
@@ -102,7 +112,36 @@ def read_npy(path: str | os.PathLike[str], what: str, error: type[ChromaticError
         raise error(f"{path}: not a readable .npy {what} ({_reason(e)})") from None
 
 
-def _check_directory(f: IO[bytes]) -> None:
+@dataclass(frozen=True)
+class _Limits:
+    """What an .npz may decode to, and how its refusals say why."""
+
+    array: int
+    total: int
+    array_why: str  # "member 'x.npy' decompresses to N bytes; <array_why>"
+    total_why: str  # "members decompress to N bytes; <total_why>"
+    members_why: str  # "N members; <members_why>"
+
+
+def _policy_limits() -> _Limits:  # read at call time (tests lower them)
+    return _Limits(MAX_ARRAY_BYTES, MAX_NPZ_BYTES,
+                   f"the largest array a policy can need is {MAX_ARRAY_BYTES:,}",
+                   f"a policy file needs at most {MAX_NPZ_BYTES:,}",
+                   f"a policy file has at most {MAX_NPZ_MEMBERS:,}")
+
+
+def _run_file_limits(size: int) -> _Limits:
+    """A file chromatic stored uncompressed decodes to no more than its own ``size``."""
+    array, total = max(MAX_ARRAY_BYTES, size), max(MAX_NPZ_BYTES, size)
+    return _Limits(array, total,
+                   f"at most {array:,} can be read (the file's {size:,} bytes, stored uncompressed, "
+                   f"or {MAX_ARRAY_BYTES:,})",
+                   f"at most {total:,} can be read (the file's {size:,} bytes, stored uncompressed, "
+                   f"or {MAX_NPZ_BYTES:,})",
+                   f"at most {MAX_NPZ_MEMBERS:,} can be read")
+
+
+def _check_directory(f: IO[bytes], limits: _Limits) -> None:
     """Refuse a zip directory too large to parse, from its end record, before zipfile parses it
     (zipfile keeps an object per member: a directory of millions of empty names is gigabytes)."""
     end_record = getattr(zipfile, "_EndRecData", None)  # CPython's reader of that record
@@ -114,17 +153,16 @@ def _check_directory(f: IO[bytes]) -> None:
     entries = rec[getattr(zipfile, "_ECD_ENTRIES_TOTAL", 4)]
     size = rec[getattr(zipfile, "_ECD_SIZE", 5)]
     if entries > MAX_NPZ_MEMBERS or size > MAX_DIRECTORY_BYTES:
-        raise _Unreadable(f"{entries:,} members in a {size:,}-byte directory; a policy file has at most "
-                          f"{MAX_NPZ_MEMBERS:,}")
+        raise _Unreadable(f"{entries:,} members in a {size:,}-byte directory; {limits.members_why}")
 
 
-def _read_members(f: IO[bytes]) -> dict[str, np.ndarray]:
-    _check_directory(f)
+def _read_members(f: IO[bytes], limits: _Limits) -> dict[str, np.ndarray]:
+    _check_directory(f, limits)
     f.seek(0)
     with zipfile.ZipFile(f) as z:
         infos = z.infolist()
         if len(infos) > MAX_NPZ_MEMBERS:
-            raise _Unreadable(f"{len(infos):,} members; a policy file has at most {MAX_NPZ_MEMBERS:,}")
+            raise _Unreadable(f"{len(infos):,} members; {limits.members_why}")
         names: set[str] = set()
         for info in infos:
             name = info.filename
@@ -133,19 +171,18 @@ def _read_members(f: IO[bytes]) -> dict[str, np.ndarray]:
             if name in names:
                 raise _Unreadable(f"member {name!r} appears twice")
             names.add(name)
-            if info.file_size > MAX_ARRAY_BYTES:
+            if info.file_size > limits.array:
                 raise _Unreadable(f"member {name!r} decompresses to {info.file_size:,} bytes; "
-                                  f"the largest array a policy can need is {MAX_ARRAY_BYTES:,}")
+                                  f"{limits.array_why}")
         total = sum(info.file_size for info in infos)
-        if total > MAX_NPZ_BYTES:
-            raise _Unreadable(f"members decompress to {total:,} bytes; "
-                              f"a policy file needs at most {MAX_NPZ_BYTES:,}")
+        if total > limits.total:
+            raise _Unreadable(f"members decompress to {total:,} bytes; {limits.total_why}")
         arrays = {}
         for info in infos:
             raw = z.read(info)  # at most info.file_size bytes, checked above
             member = io.BytesIO(raw)
             try:
-                _check_header(member, len(raw), MAX_ARRAY_BYTES)
+                _check_header(member, len(raw), limits.array)
                 member.seek(0)
                 arrays[info.filename[: -len(".npy")]] = np.lib.format.read_array(member, allow_pickle=False)
             except (_Unreadable, *_READ_ERRORS) as e:
@@ -153,12 +190,10 @@ def _read_members(f: IO[bytes]) -> dict[str, np.ndarray]:
         return arrays
 
 
-def read_npz(path: str | os.PathLike[str], what: str,
-             error: type[ChromaticError] = ChromaticError) -> dict[str, np.ndarray]:
-    """The arrays of a user's ``.npz`` file by name (no pickles), with one-line errors naming
-    ``what``; sizes bounded by compiler/limits.py before anything is decompressed."""
+def _read_npz(path: str | os.PathLike[str], what: str, error: type[ChromaticError], file_limit: int,
+              limits: Callable[[int], _Limits]) -> dict[str, np.ndarray]:
     try:
-        check_file(path, what, MAX_NPZ_BYTES)
+        size = check_file(path, what, file_limit)
     except ChromaticError as e:
         raise error(str(e)) from None
     try:
@@ -166,6 +201,22 @@ def read_npz(path: str | os.PathLike[str], what: str,
             head = f.read(len(NPY_MAGIC))
             if head == NPY_MAGIC:
                 raise _Unreadable("a .npy array, not a .npz (zip) archive")
-            return _read_members(f)
+            return _read_members(f, limits(size))
     except (_Unreadable, *_READ_ERRORS) as e:
         raise error(f"{path}: not a readable .npz {what} ({_reason(e)})") from None
+
+
+def read_npz(path: str | os.PathLike[str], what: str,
+             error: type[ChromaticError] = ChromaticError) -> dict[str, np.ndarray]:
+    """The arrays of a user's ``.npz`` file by name (no pickles), with one-line errors naming
+    ``what``; sizes bounded by compiler/limits.py before anything is decompressed."""
+    return _read_npz(path, what, error, MAX_NPZ_BYTES, lambda size: _policy_limits())
+
+
+def read_run_npz(path: str | os.PathLike[str], what: str,
+                 error: type[ChromaticError] = ChromaticError) -> dict[str, np.ndarray]:
+    """:func:`read_npz` for an ``.npz`` chromatic wrote with ``np.savez`` whose size grows with a
+    run's settings (a checkpoint, a NAS step's partition log): the file may be of any size, and its
+    members may decode to as many bytes as the file holds or the policy limits, whichever is more.
+    So a file chromatic wrote always reads, and a zip bomb or a huge claimed shape never decodes."""
+    return _read_npz(path, what, error, sys.maxsize, _run_file_limits)

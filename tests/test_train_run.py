@@ -146,7 +146,7 @@ def test_missing_or_corrupt_checkpoint_gives_one_line(tmp_path, capsys):
     (tmp_path / "r" / "checkpoint.npz").write_bytes(b"PK\x03\x04 garbage")
     assert main(["train", "--resume", str(tmp_path / "r"), "--iterations", "3"]) == 1
     err = capsys.readouterr().err
-    assert "corrupt checkpoint" in err and len(err.strip().splitlines()) == 1
+    assert "not a readable .npz checkpoint (not a zip archive)" in err and len(err.strip().splitlines()) == 1
     (tmp_path / "r" / "log.jsonl").write_text('{"iteration": 1}\nnot json\n{"iteration": 2}\n')
     (tmp_path / "r" / "checkpoint.npz").unlink()
     assert main(["train", "--resume", str(tmp_path / "r"), "--iterations", "3"]) == 1

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -19,7 +18,9 @@ from typing import IO
 import numpy as np
 
 from chromatic.atomic import atomic_write_bytes, atomic_write_with
-from chromatic.compiler.ir import Activation, Normalization
+from chromatic.compiler.ir import Activation, Normalization, Structure
+from chromatic.compiler.limits import check_sizes
+from chromatic.compiler.npfile import read_run_npz
 from chromatic.errors import ChromaticError
 from chromatic.training.alternating import NasState
 from chromatic.training.es.strategy import ESState, OptState
@@ -105,25 +106,37 @@ def _check(cond: bool, what: str) -> None:
         raise ValueError(what)
 
 
+def _colors(p: np.ndarray, shape: tuple[int, ...], num_colors: int, what: str) -> np.ndarray:
+    """``p`` if it is an integer array of ``shape`` whose colors are in [0, num_colors)."""
+    _check(p.dtype.kind in "iu" and p.shape == shape,
+           f"{what} is {p.dtype} of shape {p.shape}, expected integers of shape {shape}")
+    _check(p.size == 0 or (int(p.min()) >= 0 and int(p.max()) < num_colors),
+           f"{what} has colors outside [0, {num_colors})")
+    return p
+
+
 def load_checkpoint(path: Path) -> RunState:
     """Read a checkpoint; anything missing, malformed or inconsistent is one ChromaticError line."""
     if not path.is_file():
         raise ChromaticError(f"{path}: no checkpoint (is this a chromatic train run directory?)")
+    a = read_run_npz(path, "checkpoint")  # bounded: a renamed .npy or a zip bomb is one line
     try:
-        with np.load(path, allow_pickle=False) as z:
-            a = {k: z[k] for k in z.files}
         version = int(a["version"])
         if version not in READABLE_VERSIONS:
             raise ChromaticError(f"{path}: checkpoint version {int(a['version'])} is not supported "
                                  f"(this chromatic writes version {CHECKPOINT_VERSION})")
         sizes = tuple(int(s) for s in a["layer_sizes"])
         _check(len(sizes) >= 2 and min(sizes) >= 1, f"layer sizes {list(sizes)}")
-        parts = tuple(a[f"partition_{l}"] for l in range(len(sizes) - 1))
+        num_colors = int(a["num_colors"])
+        structure = Structure(int(a["structure"]))
+        check_sizes(sizes, num_colors, structure.name.lower(), f"{path}: checkpoint")
+        parts = tuple(_colors(a[f"partition_{l}"], (sizes[l + 1], sizes[l]), num_colors, f"partition_{l}")
+                      for l in range(len(sizes) - 1))
         act = Activation(int(a["hidden_activation"])) if version >= 3 else Activation.TANH
         _check(act in (Activation.TANH, Activation.RELU), f"hidden_activation {act.name.lower()}")
         alpha = float(a["mask_alpha"]) if "mask_alpha" in a else None
         _check(alpha is None or alpha >= 0, f"mask_alpha {alpha}")
-        spec = PolicySpec(sizes, int(a["structure"]), int(a["num_colors"]), parts, act, alpha)
+        spec = PolicySpec(sizes, structure, num_colors, parts, act, alpha)
         es = ESState(a["params"], OptState(a["opt_m"], a["opt_v"], int(a["opt_t"])), int(a["generation"]))
         _check(es.params.shape == (spec.num_params,), "params do not match the layer sizes")
         _check(es.opt.m.shape == es.params.shape and es.opt.v.shape == es.params.shape,
@@ -140,19 +153,23 @@ def load_checkpoint(path: Path) -> RunState:
         _check(counters["iteration"] == es.generation, "iteration and ES generation disagree")
         best = None
         if "best_params" in a:
+            best_partition = _colors(a["best_partition"], (spec.num_edges,), num_colors, "best_partition")
             best = Best(np.array(a["best_params"]),
                         RunningStats(int(a["best_stats_count"]), a["best_stats_sum"], a["best_stats_sumsq"]),
-                        float(a["best_score"]), int(a["best_iteration"]), np.array(a["best_partition"]))
+                        float(a["best_score"]), int(a["best_iteration"]), np.array(best_partition))
             _check(best.params.shape == es.params.shape, "best params do not match the params")
+            _check(best.stats.sum.shape == (sizes[0],) and best.stats.sumsq.shape == (sizes[0],),
+                   "the best policy's normalization statistics do not match the observation size")
         frozen = Normalization(a["frozen_mean"], a["frozen_std"]) if "frozen_mean" in a else None
-        _check(frozen is None or frozen.mean.shape == (sizes[0],), "frozen normalization size")
+        _check(frozen is None or frozen.mean.shape == frozen.std.shape == (sizes[0],),
+               "frozen normalization size")
         ctrl = {k[len("controller_"):]: v for k, v in a.items() if k.startswith("controller_")}
         return RunState(es, stats, rng, spec, counters["iteration"], counters["timesteps"],
                         counters["episodes"], float(a["elapsed"]), counters["eval_timesteps"], best,
                         frozen, ctrl)
     except ChromaticError:
         raise
-    except (KeyError, ValueError, TypeError, OSError, EOFError, AttributeError, zipfile.BadZipFile) as e:
+    except (KeyError, ValueError, TypeError, OverflowError, AttributeError) as e:
         raise ChromaticError(f"{path}: corrupt checkpoint ({type(e).__name__}: {e})") from None
 
 
