@@ -6,7 +6,8 @@ policy, blobs, observations and a small training run. Before and after each case
 the sandbox is hashed: a file that changed or vanished is *destroyed*; a failing case that left
 a new file behind *touched* the sandbox. A case *traces back* when anything but a
 ChromaticError escapes (or a "Traceback" reaches stderr). Expect 0, 0, 0 and 0 hangs; every
-case must also exit non-zero with one line on stderr.
+case must also exit non-zero with one line on stderr, but for the few valid inputs that once
+broke a command (``must_pass``: they must exit 0; "failed" counts those that did not).
 
 Writes benchmarks/results/misuse_campaign.json. Run:
     nice .venv/bin/python benchmarks/misuse_campaign.py [--timeout 60] [--only VERB]
@@ -41,6 +42,7 @@ class Case:
     argv: list[str]
     timeout: float | None = None
     ok: bool = False  # not a mistake after all (e.g. a non-UTF-8 file name): exit 0 is right
+    must_pass: bool = False  # an input that once broke a command: it must now exit 0
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Outcome:
     hung: bool = False
     stderr: str = ""
     ok: bool = False
+    must_pass: bool = False
 
 
 # -- the sandbox --------------------------------------------------------------------------------
@@ -88,6 +91,45 @@ def make_sandbox(root: Path) -> None:
                   "--out", str(run)])
     if code != 0:
         raise SystemExit(f"could not make the sandbox's training run (exit {code})")
+    _review_inputs(root)
+
+
+def _review_inputs(root: Path) -> None:
+    """The inputs of the session-16 bad-input review's findings (docs/safety.md)."""
+    import zipfile
+
+    import numpy as np
+
+    from chromatic.compiler.compile import compile_policy
+    from chromatic.compiler.synth import random_policy
+
+    (root / "renamed.npz").write_bytes((root / "obs.npy").read_bytes())  # a .npy called .npz
+    with zipfile.ZipFile(root / "text_member.npz", "w") as z:
+        z.writestr("partition_0.txt", "not an array")
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 1000000), }"
+    header += " " * (-(len(header) + 11) % 64) + "\n"  # a 10-byte preamble, then a 64-aligned header
+    (root / "huge_shape.npy").write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little")
+                                          + header.encode())
+    with zipfile.ZipFile(root / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as z:  # ~600 MB of zeros
+        with z.open("layer_0.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False,
+                                                    "shape": (75_000_000,)})
+            zeros = bytes(1 << 24)
+            for _ in range(36):
+                f.write(zeros)
+    (root / "linear.cblob").write_bytes(compile_policy(random_policy((8, 2), 5, seed=2)))
+    masked = Path(__file__).resolve().parents[1] / "tests" / "corpus" / "masked_m2_f16_bits.cblob"
+    shutil.copyfile(masked, root / "pruned_input.cblob")  # an input whose edges are all pruned
+    if _main(["build", str(root / "p.cblob"), "--target", "host", "-o", str(root / "ob")]) != 0:
+        raise SystemExit("could not make the sandbox's build folder")
+    shutil.copyfile(root / "p.cblob", root / "ob" / "selftest" / "in.cblob")
+    shutil.copytree(root / "run", root / "run_no_checkpoint")
+    (root / "run_no_checkpoint" / "checkpoint.npz").unlink()
+    shutil.copytree(root / "run", root / "run_bad_log")
+    log = root / "run_bad_log" / "log.jsonl"
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    broken = {k: v for k, v in rows[-1].items() if k != "max_return"}  # one more row, without it
+    log.write_text("".join(json.dumps(row) + "\n" for row in [*rows, broken]))
 
 
 def _main(argv: list[str]) -> int:
@@ -234,6 +276,45 @@ def cases(root: Path) -> list[Case]:
     out.append(Case("train", "--resume a file", ["train", "--resume", pol]))
     out.append(Case("train", "--init-partition garbage", ["train", "--env", "Swimmer-v5", "--init-partition",
                                                           f"{r}/garbage.cblob", "--out", f"{r}/newrun"]))
+    # the session-16 review's findings (each once a traceback, a crash, a deleted input or a
+    # build that failed on a valid policy)
+    new_build = f"{r}/newbuild"
+    out += [
+        Case("build", "the input blob inside the build folder", ["build", f"{r}/ob/selftest/in.cblob",
+                                                                 "--target", "host", "-o", f"{r}/ob"]),
+        Case("build", "a one-layer policy, inline kernel", ["build", f"{r}/linear.cblob", "--target", "host",
+                                                            "--kernel", "inline", "-o", new_build],
+             must_pass=True),
+        Case("build", "an input whose edges are all pruned, unrolled kernel",
+             ["build", f"{r}/pruned_input.cblob", "--target", "host", "--kernel", "unrolled",
+              "-o", new_build],
+             must_pass=True),
+        Case("build", "--prefix of 300 characters", ["build", blob, "--target", "host", "-o", new_build,
+                                                     "--prefix", "p" * 300]),
+        Case("build", "--prefix stdint", ["build", blob, "--target", "host", "-o", new_build,
+                                          "--prefix", "stdint"]),
+        Case("build", "--prefix CHROMATIC", ["build", blob, "--target", "host", "-o", new_build,
+                                             "--prefix", "CHROMATIC"]),
+        Case("compile", "policy is a renamed .npy", ["compile", f"{r}/renamed.npz", "-o", f"{r}/new.cblob"]),
+        Case("compile", "policy zip holds a text member", ["compile", f"{r}/text_member.npz", "-o",
+                                                           f"{r}/new.cblob"]),
+        Case("compile", "policy is a compressed bomb", ["compile", f"{r}/bomb.npz", "-o", f"{r}/new.cblob"]),
+        Case("import", "model is a renamed .npy", ["import", f"{r}/renamed.npz", "-o", f"{r}/new.npz"]),
+        Case("import", "--calibration claims a huge shape", ["import", pol, "-o", f"{r}/new.npz",
+                                                             "--calibration", f"{r}/huge_shape.npy"]),
+        Case("infer", "observations claim a huge shape", ["infer", blob, "--input", f"{r}/huge_shape.npy",
+                                                          "--output", f"{r}/new.npy"]),
+        Case("train", "--init-policy is a renamed .npy", ["train", "--env", "Swimmer-v5", "--init-policy",
+                                                          f"{r}/renamed.npz", "--out", f"{r}/newrun"]),
+        Case("train", "--resume a run whose checkpoint is lost",
+             ["train", "--resume", f"{r}/run_no_checkpoint"]),
+        Case("train", "--workers 100000", ["train", "--env", "Swimmer-v5", "--iterations", "1",
+                                           "--workers", "100000", "--out", f"{r}/newrun"]),
+        Case("train", "--survival-shift nan", ["train", "--env", "Swimmer-v5", "--iterations", "1",
+                                               "--survival-shift", "nan", "--out", f"{r}/newrun"]),
+        Case("plot", "a log row lacking max_return", ["plot", f"{r}/run_bad_log", "-o", f"{r}/new.png"],
+             must_pass=True),
+    ]
     # Not run: `train --backend ray --address 127.0.0.1:1` hangs in Ray's own connection retries
     # (and Ray dials the node's own address, not only loopback); the reachability check with a
     # time-out belongs to training/rollout/ray_backend.py.
@@ -307,7 +388,8 @@ def run_case(case: Case, root: Path, timeout: float) -> Outcome:
         else:
             p.unlink(missing_ok=True)
     return Outcome(case.verb, case.mistake, case.argv, code, round(seconds, 2), trace, destroyed,
-                   new if code != 0 else [], hung, text.strip()[-400:], case.ok)
+                   new if code != 0 else [], hung, text.strip()[-400:], case.ok or case.must_pass,
+                   case.must_pass)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -350,19 +432,22 @@ def main(argv: list[str] | None = None) -> int:
                  "destroyed": sum(bool(o.destroyed) for o in results if o.verb == v),
                  "touched": sum(bool(o.touched) for o in results if o.verb == v),
                  "hung": sum(o.hung for o in results if o.verb == v),
-                 "exit_0": sum(o.exit == 0 and not o.ok for o in results if o.verb == v)} for v in verbs}
+                 "exit_0": sum(o.exit == 0 and not o.ok for o in results if o.verb == v),
+                 "failed": sum(o.must_pass and o.exit != 0 for o in results if o.verb == v)}
+             for v in verbs}
     total = {k: sum(t[k] for t in table.values()) for k in next(iter(table.values()))}
     report = {"machine": platform.platform(), "python": platform.python_version(),
               "euid": os.geteuid(), "total": total, "per_verb": table,
               "cases": [asdict(o) for o in results]}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(report, indent=1))
-    print(f"{'verb':10}{'cases':>7}{'traceback':>11}{'destroyed':>11}{'touched':>9}{'hung':>6}{'exit 0':>8}")
+    print(f"{'verb':10}{'cases':>7}{'traceback':>11}{'destroyed':>11}{'touched':>9}{'hung':>6}{'exit 0':>8}"
+          f"{'failed':>8}")
     for v, t in [*table.items(), ("total", total)]:
         print(f"{v:10}{t['cases']:>7}{t['tracebacks']:>11}{t['destroyed']:>11}{t['touched']:>9}"
-              f"{t['hung']:>6}{t['exit_0']:>8}")
-    bad = [o for o in results
-           if o.traceback or o.destroyed or o.hung or o.touched or (o.exit == 0 and not o.ok)]
+              f"{t['hung']:>6}{t['exit_0']:>8}{t['failed']:>8}")
+    bad = [o for o in results if o.traceback or o.destroyed or o.hung or o.touched
+           or (o.exit == 0 and not o.ok) or (o.must_pass and o.exit != 0)]
     for o in bad:
         print(f"  {o.verb} / {o.mistake}: {o.stderr.splitlines()[-1] if o.stderr else ''}", file=sys.stderr)
     return 1 if bad else 0
