@@ -106,8 +106,9 @@ def test_src_holds_exactly_the_files_to_copy(tmp_path, blob_f16, target, kernel)
     assert "#define CHROMATIC_STACK_SCRATCH_FLOATS 0u" in cfg
     for p in (tmp_path / "src").iterdir():
         text = p.read_text()
+        head = "\n".join(text.splitlines()[:3])  # "headed": where a reader (and check_build_dir) looks
         assert re.search(r"generated from policy [0-9a-f]{16} by chromatic \S+ \u2014 do not edit",
-                         text), p.name
+                         head), p.name
         # a header declaring functions with external linkage can be included from C++
         if p.suffix == ".h" and re.search(r"^(?!static)\w[\w \*]*\b\w+\([^;]*\);", text, re.M):
             assert 'extern "C"' in text, p.name

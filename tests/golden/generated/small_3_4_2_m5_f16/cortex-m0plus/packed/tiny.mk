@@ -1,7 +1,8 @@
-# tiny.mk -- add policy tiny to a Makefile: include this file, then compile
-# $(CHROMATIC_SOURCES) with $(CHROMATIC_CFLAGS) $(CHROMATIC_INCLUDES) and link with
-# $(CHROMATIC_CFLAGS) $(CHROMATIC_LDFLAGS) (examples/mps2-an386/Makefile does exactly this).
+# tiny.mk -- add policy tiny to a Makefile.
 # generated from policy e96c0102095745cf by chromatic <version> — do not edit.
+# Include this file, then compile $(CHROMATIC_SOURCES) with $(CHROMATIC_CFLAGS)
+# $(CHROMATIC_INCLUDES) and link with $(CHROMATIC_CFLAGS) $(CHROMATIC_LDFLAGS)
+# (examples/mps2-an386/Makefile does exactly this).
 TINY_DIR := $(dir $(lastword $(MAKEFILE_LIST)))
 CHROMATIC_SOURCES += $(TINY_DIR)tiny.c $(TINY_DIR)tiny_chromatic.c $(TINY_DIR)tiny_chromatic_fixed.c $(TINY_DIR)tiny_packed.S
 CHROMATIC_INCLUDES += -I$(TINY_DIR)

@@ -1,13 +1,13 @@
-# tiny.cmake -- add policy tiny to a CMake project. The project must enable C and
-# ASM (the assembly kernels are .S files): project(app C ASM). Then
+# tiny.cmake -- add policy tiny to a CMake project.
+# generated from policy b628a4411f3ab22b by chromatic <version> — do not edit.
+# The project enables C and ASM (the assembly kernels are .S files): project(app C ASM), then
 #   include(path/to/src/tiny.cmake)
 #   target_sources(app PRIVATE ${CHROMATIC_SOURCES})
 #   target_include_directories(app PRIVATE ${CHROMATIC_INCLUDE_DIRS})
 #   target_compile_options(app PRIVATE ${CHROMATIC_CFLAGS})
 #   target_link_options(app PRIVATE ${CHROMATIC_CFLAGS} ${CHROMATIC_LDFLAGS})
-# (examples/mps2-an386/CMakeLists.txt does exactly this). A C++ application links with g++:
-# compile its C++ with -fno-exceptions -fno-rtti on bare metal (docs/targets.md).
-# generated from policy b628a4411f3ab22b by chromatic <version> — do not edit.
+# (examples/mps2-an386/CMakeLists.txt does exactly this). A C++ application: compile its C++
+# with -fno-exceptions -fno-rtti and link it as C (LINKER_LANGUAGE C; docs/targets.md).
 list(APPEND CHROMATIC_SOURCES
     "${CMAKE_CURRENT_LIST_DIR}/tiny.c"
     "${CMAKE_CURRENT_LIST_DIR}/tiny_chromatic.c"
