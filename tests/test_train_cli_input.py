@@ -436,3 +436,206 @@ def test_analyze_of_a_fixed_partition_run_refuses_a_bad_checkpoint(tmp_path, cap
     assert main(["analyze", str(run)]) == 1
     one_line_error(capsys, "checkpoint.npz: not a readable .npz checkpoint", needle)
     assert not (run / "analysis").exists()
+
+
+# -- 7. a learning controller's state in the checkpoint (training/checkpoint.py) -------------------
+def tree(run_dir) -> dict:
+    """Every file under ``run_dir`` (its warm-up and partitions folders too), byte for byte."""
+    return {str(p.relative_to(run_dir)): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def enas_runs(tmp_path_factory):
+    """Finished 3-iteration runs (mid-phase: --nas-every 2) of each learning controller, made once."""
+    root = tmp_path_factory.mktemp("controllers")
+    kinds = {"enas": {}, "enas-population": {"nas_search": "population"}, "factorized": {},
+             "factorized-adam": {"controller_lr": 0.01}, "random": {}, "population": {}}
+    for name, kw in kinds.items():
+        start(tiny(controller=name.split("-")[0], iterations=3, **kw), root / name, INLINE, progress=False)
+    return root
+
+
+def run_copy(enas_runs, tmp_path, kind="enas"):
+    import shutil
+
+    return shutil.copytree(enas_runs / kind, tmp_path / kind)
+
+
+def _set(key, value):
+    return lambda a: a.update({key: value})
+
+
+def _map(key, change):
+    return lambda a: a.update({key: change(a[key])})
+
+
+# case: (controller kind, change of the checkpoint's arrays, what the one line says)
+BAD_CONTROLLER_STATE = {
+    "params-shape": ("enas", _set("controller_params/V_edge", np.zeros((3, 4), np.float32)),
+                     "controller_params/V_edge has shape (3, 4), expected (16, 64)"),
+    "params-scalar": ("enas", _set("controller_params/att_v", np.array(1.0, np.float32)),
+                      "controller_params/att_v has shape (), expected (64,)"),
+    "params-text": ("enas", _set("controller_params/enc_b", np.array(["x"] * 256)),
+                    "controller_params/enc_b has dtype <U1, expected floats (float32)"),
+    "params-int": ("enas", _set("controller_params/edge_logits", np.zeros((16, 5), np.int64)),
+                   "controller_params/edge_logits has dtype int64, expected floats"),
+    "params-nan": ("enas", _map("controller_params/dec_Wh", lambda x: x * np.nan),
+                   "controller_params/dec_Wh holds nan, expected finite values"),
+    "params-missing": ("enas", lambda a: a.pop("controller_params/edge_logits"),
+                       "controller_params/edge_logits is missing"),
+    "params-stray": ("enas", _set("controller_params/lstm_w", np.zeros((3, 4))),
+                     "controller_params/lstm_w is not part of a --controller enas run's checkpoint"),
+    "adam-moment-shape": ("enas", _set("controller_adam/m/enc_Wx", np.zeros((3, 4), np.float32)),
+                          "controller_adam/m/enc_Wx has shape (3, 4), expected (64, 256)"),
+    "adam-moment-inf": ("enas", _map("controller_adam/v/att_W1", lambda x: x + np.inf),
+                        "controller_adam/v/att_W1 holds inf, expected finite values"),
+    "adam-step-text": ("enas", _set("controller_adam/step", np.array("3")),
+                       "controller_adam/step has dtype <U1, expected integers"),
+    "adam-step-negative": ("enas", _set("controller_adam/step", np.array(-1)),
+                           "controller_adam/step is -1, expected a count >= 0"),
+    "critic-nan": ("enas", _set("controller_critic/value", np.array(np.nan)),
+                   "controller_critic/value holds nan, expected finite values"),
+    "critic-flag-float": ("enas", _set("controller_critic/initialized", np.array(0.5)),
+                          "controller_critic/initialized has dtype float64, expected booleans"),
+    "config-shape": ("enas", _set("controller_config/shape", np.array([16, 5, 8, 64, 64, 1])),
+                     "controller_config/shape is [16, 5, 8, 64, 64, 1], expected [16, 5, 64, 64, 64, 1]"),
+    "nas-population-shape": ("enas", _map("controller_nas/population", lambda x: x[:, :3]),
+                             "controller_nas/population has shape (4, 3), expected (4, 16)"),
+    "nas-population-rows": ("enas", _map("controller_nas/population", lambda x: x[:2]),
+                            "controller_nas/population has shape (2, 16), expected (4, 16)"),
+    "nas-population-colors": ("enas", _map("controller_nas/population", lambda x: x + 5),
+                              "controller_nas/population has colors outside [0, 5)"),
+    "nas-best-nan": ("enas", _map("controller_nas/best", lambda x: x * np.nan),
+                     "controller_nas/best holds nan, expected finite values or -inf"),
+    "nas-sampled-float": ("enas", _set("controller_nas/sampled", np.zeros(4)),
+                          "controller_nas/sampled has dtype float64, expected booleans"),
+    "nas-scores-length": ("enas", _set("controller_nas/scores", np.zeros(3)),
+                          "controller_nas/scores has shape (3,), expected (36,)"),
+    "nas-scores-inf": ("enas", _set("controller_nas/scores", np.full(36, np.inf)),
+                       "controller_nas/scores holds inf, expected finite values or NaN"),
+    "nas-candidates-text": ("enas", _set("controller_nas/candidates", np.array(["a"])),
+                            "controller_nas/candidates has dtype <U1, expected integers"),
+    "nas-incumbent-missing": ("enas", lambda a: a.pop("controller_nas/incumbent"),
+                              "controller_nas/incumbent is missing"),
+    "nas-incumbent-shape": ("enas", _set("controller_nas/incumbent", np.zeros(0, np.int64)),
+                            "controller_nas/incumbent has shape (0,), expected (16,)"),
+    "nas-buffer-too-long": ("enas", _set("controller_nas/buffer", np.zeros((17, 16), np.int64)),
+                            "controller_nas/buffer has shape (17, 16), expected (R, 16) with R <= 16"),
+    "nas-buffer-scores": ("enas", _set("controller_nas/buffer_scores", np.zeros(1)),
+                          "controller_nas/buffer_scores has shape (1,), expected"),
+    "nas-updates-text": ("enas", _set("controller_nas/updates", np.array("x")),
+                         "controller_nas/updates has dtype <U1, expected integers"),
+    "nas-updates-matrix": ("enas", _set("controller_nas/updates", np.zeros((2, 2), np.int64)),
+                           "controller_nas/updates has shape (2, 2), expected ()"),
+    "nas-hold-negative": ("enas", _set("controller_nas/hold", np.array(-2)),
+                          "controller_nas/hold is -2, expected a count >= 0"),
+    "nas-merges": ("enas", _set("controller_nas/merges", np.array(99)),
+                   "controller_nas/merges is 99, expected at most the 32 candidates"),
+    "nas-reward-inf": ("enas", _set("controller_nas/last_mean_reward", np.array(np.inf)),
+                       "controller_nas/last_mean_reward holds inf"),
+    "nas-all-missing": ("enas", lambda a: [a.pop(k) for k in list(a) if k.startswith("controller_nas/")],
+                        "controller_nas/population is missing"),
+    "population-search-incumbent": ("enas-population",
+                                    _set("controller_nas/incumbent", np.zeros(16, np.int64)),
+                                    "controller_nas/incumbent has shape (16,), expected (0,)"),
+    "factorized-logits": ("factorized", _set("controller_params/logits", np.zeros((16, 4))),
+                          "controller_params/logits has shape (16, 4), expected (16, 5)"),
+    "factorized-adam-moment": ("factorized-adam", _set("controller_adam/m/logits", np.array("x")),
+                               "controller_adam/m/logits has dtype <U1, expected floats"),
+    "random-config": ("random", _set("controller_config/shape", np.array([16, 5, 1])),
+                      "controller_config/shape has shape (3,), expected (2,)"),
+    "population-buffer": ("population", _map("controller_nas/buffer", lambda x: x - 1),
+                          "controller_nas/buffer has colors outside [0, 5)"),
+    "population-stray": ("population", _set("controller_params/logits", np.zeros((16, 5))),
+                         "controller_params/logits is not part of a --controller population run's "
+                         "checkpoint"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CONTROLLER_STATE))
+def test_resume_refuses_a_bad_controller_state_in_one_line(enas_runs, tmp_path, capsys, monkeypatch, case):
+    kind, change, needle = BAD_CONTROLLER_STATE[case]
+    run = run_copy(enas_runs, tmp_path, kind)
+    (run / ".checkpoint.npz.1234.tmp").write_bytes(b"left by a kill")  # kept too: nothing is written
+    edited(run / "checkpoint.npz", change)
+    before = tree(run)
+    monkeypatch.setattr(run_mod, "iterate", lambda *a, **k: pytest.fail("trained"))
+    assert main(resume_argv(run, "--iterations", "5")) == 1
+    one_line_error(capsys, f"{run / 'checkpoint.npz'}: {needle}")
+    assert tree(run) == before
+
+
+def test_a_fixed_partition_run_refuses_controller_state(tmp_path, capsys, monkeypatch):
+    run = tmp_path / "r"
+    start(tiny(), run, INLINE, progress=False)
+    edited(run / "checkpoint.npz", _set("controller_nas/population", np.zeros((4, 16), np.int64)))
+    before = tree(run)
+    monkeypatch.setattr(run_mod, "iterate", lambda *a, **k: pytest.fail("trained"))
+    assert main(resume_argv(run)) == 1
+    one_line_error(capsys, "controller_nas/population is not part of a --controller fixed run's checkpoint")
+    assert tree(run) == before
+
+
+@pytest.mark.parametrize("kind", ["enas", "enas-population", "factorized", "factorized-adam", "random",
+                                  "population"])
+def test_a_good_controller_state_passes_and_resumes(enas_runs, tmp_path, kind):
+    run = run_copy(enas_runs, tmp_path, kind)
+    want = trusted(run / "checkpoint.npz")
+    cfg, st, changed = run_mod.resumed_state(run, 4)
+    assert changed and cfg.iterations == 4 and st.iteration == 3
+    assert set(st.controller_state) == {k[len("controller_"):] for k in want if k.startswith("controller_")}
+    assert main(resume_argv(run, "--iterations", "4")) == 0
+    assert run_mod.load_checkpoint(run / "checkpoint.npz").iteration == 4
+
+
+def test_an_older_checkpoint_without_the_optional_nas_arrays_still_resumes(enas_runs, tmp_path):
+    """Arrays NasState.from_arrays fills in (candidates, scores, counters) may be missing."""
+    run = run_copy(enas_runs, tmp_path, "enas-population")
+    edited(run / "checkpoint.npz", lambda a: [a.pop(f"controller_nas/{k}") for k in
+                                              ("candidates", "scores", "merges", "moves", "rejected",
+                                               "streak", "hold", "incumbent")])
+    run_mod.resumed_state(run, 4)
+
+
+def _stop_at_iteration(monkeypatch, calls: int) -> None:
+    """The next run is interrupted (as by Ctrl-C) in its ``calls``-th ES iteration."""
+    real, seen = run_mod.iterate, []
+
+    def iterate(*a, **k):
+        seen.append(1)
+        if len(seen) == calls:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(run_mod, "iterate", iterate)
+
+
+WARM = ["--env", "Pendulum-v1", "--hidden", "4", "--colors", "5", "--perturbations", "4", "--horizon",
+        "20", "--eval-episodes", "1", "--timesteps", "400", "--dense-warmup", "0.5", "--backend", "inline",
+        "--quiet"]
+
+
+@pytest.mark.parametrize("stage", ["warm-up", "chromatic"])
+def test_resuming_a_warmup_run_checks_its_stage_before_rewriting_its_settings(tmp_path, capsys, monkeypatch,
+                                                                               stage):
+    """An unfinished warm-up (or its chromatic stage, here with --controller enas) with a bad
+    checkpoint: one line, and warmup_config.json keeps the old budget (nothing is written)."""
+    run = tmp_path / "r"
+    with monkeypatch.context() as m:
+        # the warm-up takes 3 iterations of 80 steps (>= 200); stop in its 2nd or in stage 3's 2nd
+        _stop_at_iteration(m, 2 if stage == "warm-up" else 5)
+        assert main(["train", "--out", str(run), "--controller", "enas", *WARM]) != 0  # interrupted
+    capsys.readouterr()
+    if stage == "warm-up":
+        assert not (run / "warmup" / "policy.npz").exists()
+        edited(run / "warmup" / "checkpoint.npz", _set("timesteps", np.array(np.inf)))
+        needle = "warmup/checkpoint.npz: corrupt checkpoint (OverflowError"
+    else:
+        assert (run / "warmup" / "policy.npz").exists() and (run / "checkpoint.npz").exists()
+        edited(run / "checkpoint.npz", _set("controller_params/V_edge", np.zeros((3, 4), np.float32)))
+        needle = "controller_params/V_edge has shape (3, 4), expected (16, 64)"
+    before = tree(run)
+    monkeypatch.setattr(run_mod, "iterate", lambda *a, **k: pytest.fail("trained"))
+    assert main(["train", "--resume", str(run), "--timesteps", "800", "--backend", "inline", "--quiet"]) == 1
+    one_line_error(capsys, needle)
+    assert tree(run) == before

@@ -13,7 +13,7 @@ import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 import numpy as np
 
@@ -22,7 +22,8 @@ from chromatic.compiler.ir import Activation, Normalization, Structure
 from chromatic.compiler.limits import check_sizes
 from chromatic.compiler.npfile import read_run_npz
 from chromatic.errors import ChromaticError
-from chromatic.training.alternating import NasState
+from chromatic.training.alternating import PREFIX as NAS_PREFIX
+from chromatic.training.alternating import NasSettings, NasState
 from chromatic.training.es.strategy import ESState, OptState
 from chromatic.training.normalization import RunningStats
 from chromatic.training.policy_params import PolicySpec
@@ -171,6 +172,127 @@ def load_checkpoint(path: Path) -> RunState:
         raise
     except (KeyError, ValueError, TypeError, OverflowError, AttributeError) as e:
         raise ChromaticError(f"{path}: corrupt checkpoint ({type(e).__name__}: {e})") from None
+
+
+# -- a learning controller's state ----------------------------------------------------------------
+#: NAS-state arrays an older checkpoint may lack (:meth:`NasState.from_arrays` fills them in).
+OPTIONAL_NAS = ("candidates", "scores", "incumbent", "merges", "moves", "rejected", "streak", "hold")
+_KINDS = {"f": "floats", "i": "integers", "u": "integers", "b": "booleans"}
+
+
+def _kind(a: np.ndarray) -> str:
+    return _KINDS.get(a.dtype.kind, "other")
+
+
+def _shape(dims: tuple) -> str:
+    return f"({', '.join(map(str, dims))}{',' if len(dims) == 1 else ''})"
+
+
+def check_controller_state(path: Path, st: RunState, cfg: TrainConfig, controller) -> None:
+    """The checkpoint's ``controller_*`` arrays, checked against what a fresh ``controller`` of
+    the run's settings holds, before the run writes anything; a mismatch is one line naming the
+    key, e.g. ``controller_params/V_edge has shape (3, 4), expected (16, 64)``.
+
+    ``controller`` is a fresh one of the run's settings ``cfg`` (``--controller fixed`` keeps no
+    state). The controller's own arrays (``state_dict``: its parameters, optimizer moments, critic, its
+    ``config/shape``) must have the fresh controller's keys, shapes and dtype kinds, finite floats,
+    the same ``config/shape`` and non-negative counters. The NAS state (``controller_nas/*``,
+    :class:`NasState`) must have its keys (those :data:`OPTIONAL_NAS` may be missing in an older
+    checkpoint, the incumbent not in an incumbent search), its dtype kinds, a population of one
+    partition per perturbation, rows of ``num_edges`` colors in range, scores of the scored
+    partitions, a replay buffer of at most ``replay_size``, and non-negative counters. A checkpoint
+    at iteration 0 may hold no controller state at all (what a fresh run writes).
+    """
+    state = st.controller_state
+    settings = cfg.nas() if cfg.learns_partitions else None
+    if settings is None:
+        fresh: dict[str, np.ndarray] = {}
+    else:
+        own = controller.state_dict() if hasattr(controller, "state_dict") else {}
+        first = st.spec.flat_partition() if settings.search == "incumbent" else None
+        fresh = {**own, **NasState.empty(st.spec.num_edges, first).to_arrays()}
+    if not state and st.iteration == 0:
+        return
+
+    def fail(key: str, what: str) -> NoReturn:
+        raise ChromaticError(f"{path}: controller_{key} {what}")
+
+    for key in state:
+        if key not in fresh:
+            fail(key, f"is not part of a --controller {cfg.controller} run's checkpoint")
+    optional = {NAS_PREFIX + k for k in OPTIONAL_NAS}
+    if settings is not None and settings.search == "incumbent":
+        optional.discard(NAS_PREFIX + "incumbent")
+    for key in fresh:
+        if key not in state and key not in optional:
+            fail(key, "is missing")
+    for key, want in fresh.items():
+        if key not in state:
+            continue
+        a = state[key]
+        if _kind(a) != _kind(want):
+            fail(key, f"has dtype {a.dtype}, expected {_kind(want)} ({want.dtype})")
+        if key.startswith(NAS_PREFIX):
+            continue  # shapes that grow with the search: below
+        if a.shape != want.shape:
+            fail(key, f"has shape {_shape(a.shape)}, expected {_shape(want.shape)}")
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            fail(key, f"holds {a[~np.isfinite(a)].flat[0]}, expected finite values")
+        if key == "config/shape" and not np.array_equal(a, want):
+            fail(key, f"is {a.tolist()}, expected {want.tolist()}")
+        if a.dtype.kind in "iu" and a.ndim == 0 and int(a) < 0:
+            fail(key, f"is {int(a)}, expected a count >= 0")
+    if settings is not None:
+        _check_nas(fail, {k[len(NAS_PREFIX):]: v for k, v in state.items() if k.startswith(NAS_PREFIX)},
+                   st.spec.num_edges, st.spec.num_colors, settings, cfg.perturbations)
+
+
+def _check_nas(fail, g: dict[str, np.ndarray], num_edges: int, num_colors: int, settings: NasSettings,
+               perturbations: int) -> None:
+    """The shapes and values of a :class:`NasState`'s arrays (kinds and keys already checked)."""
+    def nas_fail(k: str, what: str) -> NoReturn:
+        fail(NAS_PREFIX + k, what)
+
+    P = perturbations
+    C = len(g["candidates"]) if "candidates" in g and g["candidates"].ndim == 2 else 0
+    R = len(g["buffer"]) if g["buffer"].ndim == 2 else 0
+    E = num_edges
+    inc = (E,) if settings.search == "incumbent" else (0,)
+    shapes = {"population": ((P, E), _shape((P, E))), "best": ((P,), _shape((P,))),
+              "sampled": ((P,), _shape((P,))), "candidates": ((C, E), f"(C, {E})"),
+              "scores": ((P + C,), _shape((P + C,))),
+              "buffer": ((R, E), f"(R, {E}) with R <= {settings.replay_size}"),
+              "buffer_scores": ((R,), _shape((R,))), "incumbent": (inc, _shape(inc))}
+    if R > settings.replay_size:
+        nas_fail("buffer", f"has shape {_shape(g['buffer'].shape)}, expected {shapes['buffer'][1]}")
+    for k, a in g.items():
+        want, said = shapes.get(k, ((), "()"))
+        if a.shape != want:
+            nas_fail(k, f"has shape {_shape(a.shape)}, expected {said}")
+    for k in ("population", "candidates", "buffer", "incumbent"):
+        a = g.get(k)
+        if a is not None and a.size and (int(a.min()) < 0 or int(a.max()) >= num_colors):
+            nas_fail(k, f"has colors outside [0, {num_colors})")
+    # finite floats, but for the sentinels the search itself writes: NaN for "not scored" (scores,
+    # the last update's statistics before the first), -inf for "no return yet" (phase maxima)
+    allowed = {"scores": "nan", "last_mean_reward": "nan", "last_entropy": "nan",
+               "best": "-inf", "buffer_scores": "-inf"}
+    for k, a in g.items():
+        if a.dtype.kind != "f":
+            continue
+        ok = np.isfinite(a)
+        if allowed.get(k) == "nan":
+            ok |= np.isnan(a)
+        elif allowed.get(k) == "-inf":
+            ok |= a == -np.inf
+        if not np.all(ok):
+            extra = {"nan": " or NaN", "-inf": " or -inf"}.get(allowed.get(k, ""), "")
+            nas_fail(k, f"holds {a[~ok].flat[0]}, expected finite values{extra}")
+    for k, a in g.items():
+        if a.dtype.kind in "iu" and a.ndim == 0 and int(a) < 0:
+            nas_fail(k, f"is {int(a)}, expected a count >= 0")
+    if "merges" in g and int(g["merges"]) > C:
+        nas_fail("merges", f"is {int(g['merges'])}, expected at most the {C} candidates")
 
 
 def write_config(run_dir: Path, cfg: TrainConfig) -> None:

@@ -57,6 +57,7 @@ from chromatic.training.checkpoint import (
     Best,
     RunState,
     append_log,
+    check_controller_state,
     load_checkpoint,
     load_config,
     read_log,
@@ -535,9 +536,21 @@ def resume(run_dir: str | Path, iterations: int | None, engine_opts: EngineOptio
 
 def resume_stage(run_dir: Path, iterations: int | None, engine_opts: EngineOptions,
                  progress: bool = True, timesteps: int | None = None) -> Path:
-    """:func:`resume` of one ordinary run."""
-    cfg = load_config(run_dir)
+    """:func:`resume` of one ordinary run: everything checked (:func:`resumed_state`), then written."""
+    cfg, st, budget_changed = resumed_state(run_dir, iterations, timesteps)
     remove_stale_temps(run_dir)
+    if budget_changed:
+        write_config(run_dir, cfg)
+    truncate_log(run_dir, st.iteration)
+    return _train(cfg, st, run_dir, engine_opts, progress)
+
+
+def resumed_state(run_dir: Path, iterations: int | None = None,
+                  timesteps: int | None = None) -> tuple[TrainConfig, RunState, bool]:
+    """The settings (with the new budget) and the state a resume of ``run_dir`` continues from,
+    and whether the budget changed; reads and checks everything (the checkpoint's arrays, a
+    learning controller's state against a fresh controller, the budget) and writes nothing."""
+    cfg = load_config(run_dir)
     info = describe_env(cfg.env_id)
     if (run_dir / CHECKPOINT).exists():
         st = load_checkpoint(run_dir / CHECKPOINT)
@@ -550,18 +563,17 @@ def resume_stage(run_dir: Path, iterations: int | None, engine_opts: EngineOptio
     if len(st.spec.layer_sizes) > 2 and act != cfg.activation:
         raise ChromaticError(f"{run_dir}: the checkpoint has {act} hidden layers; its {CONFIG} says "
                              f"--activation {cfg.activation}")
-    if iterations is not None or timesteps is not None:
-        if iterations is not None and iterations < st.iteration:
-            raise ChromaticError(
-                f"{run_dir} already ran {st.iteration} iterations; --iterations {iterations} is fewer")
-        if timesteps is not None and timesteps < st.timesteps:
-            raise ChromaticError(
-                f"{run_dir} already ran {st.timesteps} timesteps; --timesteps {timesteps} is fewer")
-        cfg.iterations, cfg.timesteps = iterations, timesteps
-        cfg.validate()
-        write_config(run_dir, cfg)
-    truncate_log(run_dir, st.iteration)
-    return _train(cfg, st, run_dir, engine_opts, progress)
+    check_controller_state(run_dir / CHECKPOINT, st, cfg, new_controller(cfg, st.spec))
+    if iterations is None and timesteps is None:
+        return cfg, st, False
+    if iterations is not None and iterations < st.iteration:
+        raise ChromaticError(
+            f"{run_dir} already ran {st.iteration} iterations; --iterations {iterations} is fewer")
+    if timesteps is not None and timesteps < st.timesteps:
+        raise ChromaticError(
+            f"{run_dir} already ran {st.timesteps} timesteps; --timesteps {timesteps} is fewer")
+    cfg.iterations, cfg.timesteps = iterations, timesteps
+    return cfg.validate(), st, True
 
 
 @contextlib.contextmanager
@@ -571,6 +583,12 @@ def _engine(opts: EngineOptions) -> Iterator[Engine]:
         yield engine
     finally:
         engine.close()
+
+
+def new_controller(cfg: TrainConfig, spec: PolicySpec):
+    """A fresh controller of the run's settings (its state, if any, is loaded by :func:`_train`)."""
+    return make_controller(cfg.controller, spec, cfg.seed, learning_rate=cfg.controller_lr,
+                           entropy_weight=cfg.entropy_weight, concentration=cfg.controller_concentration)
 
 
 def _budget(cfg: TrainConfig) -> tuple[int, str]:
@@ -584,9 +602,7 @@ def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, p
         from chromatic.training.rollout.worker import pin_blas_threads
 
         pin_blas_threads()
-    controller = make_controller(cfg.controller, st.spec, cfg.seed, learning_rate=cfg.controller_lr,
-                                 entropy_weight=cfg.entropy_weight,
-                                 concentration=cfg.controller_concentration)
+    controller = new_controller(cfg, st.spec)
     own, nas_arrays = split_state(st.controller_state)
     if own and hasattr(controller, "load_state_dict"):
         controller.load_state_dict(own)

@@ -84,17 +84,23 @@ def color_warmup(cfg: TrainConfig, dense_path: Path, out: Path) -> Path:
 def train_with_warmup(cfg: TrainConfig, run_dir: Path, engine_opts, progress: bool) -> Path:
     """Run (or continue) the three stages in ``run_dir``; returns its ``policy.npz``."""
     from chromatic.compiler.policy_file import load_policy, save_policy
-    from chromatic.training.run import resume_stage, start_stage
+    from chromatic.training.run import resume_stage, resumed_state, start_stage
 
+    wdir = run_dir / WARMUP_DIR
+    warming_up = not (wdir / POLICY).exists() and ((wdir / CHECKPOINT).exists() or (wdir / CONFIG).exists())
+    # the stage a resume continues is checked before this run writes anything (its settings too)
+    if warming_up:
+        resumed_state(wdir)
+    elif (wdir / POLICY).exists() and (run_dir / CHECKPOINT).exists():
+        resumed_state(run_dir, None, cfg.timesteps)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ChromaticError(f"{run_dir}: cannot create run directory ({e.strerror})") from None
     atomic_write_bytes(run_dir / WARMUP_CONFIG, cfg.to_json().encode())
-    wdir = run_dir / WARMUP_DIR
     if (wdir / POLICY).exists():
         dense_path = wdir / POLICY
-    elif (wdir / CHECKPOINT).exists() or (wdir / CONFIG).exists():
+    elif warming_up:
         dense_path = resume_stage(wdir, None, engine_opts, progress)
     else:
         dense_path = start_stage(dense_config(cfg), wdir, engine_opts, progress)
