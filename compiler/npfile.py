@@ -93,13 +93,18 @@ def _check_header(fp: IO[bytes], available: int, limit: int) -> None:
         raise _Unreadable(f"shape {shape} of {dtype} is larger than {limit:,} bytes")
 
 
+def _file_size(path: str | os.PathLike[str], what: str, error: type[ChromaticError], limit: int) -> int:
+    """The size of a regular file no larger than ``limit`` (files.check_file), refused as ``error``."""
+    try:
+        return check_file(path, what, limit)
+    except ChromaticError as e:
+        raise error(str(e)) from None
+
+
 def read_npy(path: str | os.PathLike[str], what: str, error: type[ChromaticError] = ChromaticError,
              limit: int = MAX_FILE_BYTES) -> np.ndarray:
     """The array of a user's ``.npy`` file (no pickles), with one-line errors naming ``what``."""
-    try:
-        size = check_file(path, what, limit)
-    except ChromaticError as e:
-        raise error(str(e)) from None
+    size = _file_size(path, what, error, limit)
     try:
         with open(path, "rb") as f:
             if f.read(len(ZIP_MAGIC)) == ZIP_MAGIC:
@@ -192,10 +197,7 @@ def _read_members(f: IO[bytes], limits: _Limits) -> dict[str, np.ndarray]:
 
 def _read_npz(path: str | os.PathLike[str], what: str, error: type[ChromaticError], file_limit: int,
               limits: Callable[[int], _Limits]) -> dict[str, np.ndarray]:
-    try:
-        size = check_file(path, what, file_limit)
-    except ChromaticError as e:
-        raise error(str(e)) from None
+    size = _file_size(path, what, error, file_limit)
     try:
         with open(path, "rb") as f:
             head = f.read(len(NPY_MAGIC))
