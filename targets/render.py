@@ -97,7 +97,7 @@ def make_fragment(data: bytes, prefix: str, target: Target, sources: list[str]) 
     """<prefix>.mk: the sources and the flags of the reported figures, for a user's Makefile."""
     var = prefix.upper()
     return render("make.mk", prefix=prefix, var=var, banner=banner(data), target=target.name,
-                  sources=" ".join(f"$({var}_DIR){s}" for s in sources),
+                  sources=" ".join(f"$(CHROMATIC_DIR_{var}){s}" for s in sources),
                   cflags=" ".join(target.cflags))
 
 

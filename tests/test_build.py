@@ -303,6 +303,43 @@ def test_example_control_loop_runs_in_qemu(tmp_path, blob_f16, tool, prefix):
 
 
 @pytest.mark.firmware
+def test_example_rebuilds_when_the_policy_changes(tmp_path, blob_f16):
+    """One BUILD folder, two policies with the same (default) prefix, hence the same file
+    names: the second build must not link the first one's objects, whatever their dates."""
+    _require("arm-none-eabi-gcc", "make")
+    from chromatic.targets.build import build
+
+    other = compile_policy(random_policy((5, 9, 3), 5, seed=4), dtype="f16")
+    build(blob_f16, "cortex-m4f", tmp_path / "a")
+    build(other, "cortex-m4f", tmp_path / "b")
+    first = _sizes(_example_build(tmp_path / "a" / "src", tmp_path / "shared"))
+    again = _sizes(_example_build(tmp_path / "b" / "src", tmp_path / "shared"))
+    assert again != first
+    assert again == _sizes(_example_build(tmp_path / "b" / "src", tmp_path / "fresh"))
+
+
+def test_make_fragment_leaves_the_including_makefile_s_variables_alone(tmp_path, blob_f16):
+    """A prefix such as `src` or `build` must not take over the user's SRC_DIR/BUILD_DIR, and a
+    user variable set after the include must not change the fragment's lists."""
+    _require("make")
+    from chromatic.targets.build import write_sources
+
+    blob = decode(blob_f16)
+    for prefix in ("src", "build"):
+        write_sources(blob_f16, blob, tmp_path / prefix, prefix, get_target("cortex-m4f"), "gather")
+    mk = tmp_path / "Makefile"
+    mk.write_text("SRC_DIR := mine\ninclude src/src.mk\ninclude build/build.mk\nBUILD_DIR := objs\n"
+                  "all:\n\t@echo $(SRC_DIR) $(BUILD_DIR)\n\t@echo $(CHROMATIC_SOURCES)\n"
+                  "\t@echo $(CHROMATIC_INCLUDES)\n")
+    out = subprocess.run(["make", "-s", "-C", str(tmp_path)], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[0] == "mine objs"
+    assert out[1].split() == ["src/src.c", "src/src_chromatic.c", "src/src_gather.S", "build/build.c",
+                              "build/build_chromatic.c", "build/build_gather.S"]
+    assert out[2].split() == ["-Isrc/", "-Ibuild/"]
+
+
+@pytest.mark.firmware
 @pytest.mark.parametrize("kernels,cxx_flags", [(("loadable", "loadable"), ("-fno-exceptions", "-fno-rtti")),
                                                (("gather", "inline"), ("-fno-exceptions", "-fno-rtti")),
                                                (("gather", "inline"), ())])

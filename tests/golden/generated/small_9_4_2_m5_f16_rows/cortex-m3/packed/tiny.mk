@@ -3,9 +3,11 @@
 # Include this file, then compile $(CHROMATIC_SOURCES) with $(CHROMATIC_CFLAGS)
 # $(CHROMATIC_INCLUDES) and link with $(CHROMATIC_CFLAGS) $(CHROMATIC_LDFLAGS)
 # (examples/mps2-an386/Makefile does exactly this).
-TINY_DIR := $(dir $(lastword $(MAKEFILE_LIST)))
-CHROMATIC_SOURCES += $(TINY_DIR)tiny.c $(TINY_DIR)tiny_chromatic.c $(TINY_DIR)tiny_chromatic_fixed.c $(TINY_DIR)tiny_packed.S
-CHROMATIC_INCLUDES += -I$(TINY_DIR)
+# Expanded at once (:=), and the folder variable is in chromatic's namespace, so no variable
+# of the including Makefile changes these lists or is changed by them.
+CHROMATIC_DIR_TINY := $(dir $(lastword $(MAKEFILE_LIST)))
+CHROMATIC_SOURCES := $(CHROMATIC_SOURCES) $(CHROMATIC_DIR_TINY)tiny.c $(CHROMATIC_DIR_TINY)tiny_chromatic.c $(CHROMATIC_DIR_TINY)tiny_chromatic_fixed.c $(CHROMATIC_DIR_TINY)tiny_packed.S
+CHROMATIC_INCLUDES := $(CHROMATIC_INCLUDES) -I$(CHROMATIC_DIR_TINY)
 # The flags `chromatic measure` used for target cortex-m3 (no -D: the settings are in
 # tiny_config.h). They depend on the target only: policies built for one target set the
 # same, so including several fragments is safe (each := sets the same value).
