@@ -70,6 +70,29 @@ def test_a_warmup_run_stopped_between_stages_resumes_to_the_same_policy(tmp_path
         resume(tmp_path / "part", 9, INLINE, progress=False)
 
 
+@pytest.mark.parametrize("stage", ["warm-up", "chromatic"])
+def test_an_interrupted_warmup_run_says_to_resume_the_run_itself(tmp_path, monkeypatch, capsys, stage):
+    """Each stage is a run of its own (RUN/warmup, then RUN), but the user resumes RUN with the
+    run's budget: the hint printed on Ctrl-C says so, whichever stage was stopped."""
+    from chromatic.training import run as run_mod
+
+    real = run_mod.iterate
+    calls = {"n": 0}
+
+    def interrupted(cfg, st, engine, controller):
+        calls["n"] += 1
+        if calls["n"] == (1 if stage == "warm-up" else 5):  # the warm-up takes 3 iterations
+            raise KeyboardInterrupt
+        return real(cfg, st, engine, controller)
+
+    monkeypatch.setattr(run_mod, "iterate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        start(warm(), tmp_path / "r", INLINE, progress=False)
+    hint = capsys.readouterr().err.strip().splitlines()[-1]
+    assert hint.endswith(f"continue with chromatic train --resume {tmp_path / 'r'} --timesteps {5 * STEPS}")
+    assert (tmp_path / "r" / "config.json").exists() == (stage == "chromatic")
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--dense-warmup", "1"], "--dense-warmup must be in [0, 1)"),
     (["--dense-warmup", "0.5"], "needs --structure chromatic, --hidden, a --timesteps budget"),

@@ -17,6 +17,7 @@ end with exactly the same policy.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import sys
 import time
@@ -97,6 +98,18 @@ __all__ = ["CHECKPOINT", "CONFIG", "LOG", "POLICY", "FINAL_POLICY", "EngineOptio
 
 #: Candidate partitions re-evaluated with the trained palette to pick a NAS run's final policy.
 FINALISTS, FINALIST_EPISODES = 5, 2
+
+
+#: The command that continues the run being trained, when it is not this stage's own
+#: (a --dense-warmup run sets it: its stages continue with one `--resume RUN`).
+RESUME_COMMAND: contextvars.ContextVar[str | None] = contextvars.ContextVar("resume_command", default=None)
+
+
+def resume_command(cfg: TrainConfig, run_dir: Path) -> str:
+    """``chromatic train --resume RUN`` with the run's budget, as an interrupted run prints it."""
+    more = (f"--timesteps {cfg.timesteps}" if cfg.timesteps is not None
+            else f"--iterations {cfg.iterations}")
+    return f"chromatic train --resume {run_dir} {more}"
 
 
 def _streams(seed: int) -> tuple[np.random.Generator, ...]:
@@ -642,10 +655,8 @@ def _train(cfg: TrainConfig, st: RunState, run_dir: Path, opts: EngineOptions, p
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
-        more = (f"--timesteps {cfg.timesteps}" if cfg.timesteps is not None
-                else f"--iterations {cfg.iterations}")
         print(f"chromatic: stopped after iteration {st.iteration}; continue with "
-              f"chromatic train --resume {run_dir} {more}", file=sys.stderr)
+              f"{RESUME_COMMAND.get() or resume_command(cfg, run_dir)}", file=sys.stderr)
         raise
     best_spec = dataclasses.replace(st.spec, partitions=st.spec.unflatten(best.partition))
     final = write_policy(cfg, st, final_spec, st.es.params, st.stats, run_dir / FINAL_POLICY, run_dir)

@@ -83,6 +83,16 @@ def color_warmup(cfg: TrainConfig, dense_path: Path, out: Path) -> Path:
 
 def train_with_warmup(cfg: TrainConfig, run_dir: Path, engine_opts, progress: bool) -> Path:
     """Run (or continue) the three stages in ``run_dir``; returns its ``policy.npz``."""
+    from chromatic.training.run import RESUME_COMMAND, resume_command
+
+    token = RESUME_COMMAND.set(resume_command(cfg, run_dir))  # every stage: one --resume RUN
+    try:
+        return _train_stages(cfg, run_dir, engine_opts, progress)
+    finally:
+        RESUME_COMMAND.reset(token)
+
+
+def _train_stages(cfg: TrainConfig, run_dir: Path, engine_opts, progress: bool) -> Path:
     from chromatic.compiler.policy_file import load_policy, save_policy
     from chromatic.training.run import resume_stage, resumed_state, start_stage
 
