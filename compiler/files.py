@@ -46,11 +46,7 @@ def read_file(path: str | os.PathLike[str], what: str, limit: int = MAX_FILE_BYT
     try:
         with open(path, "rb") as f:
             data = f.read(limit + 1)  # a /proc file says 0 bytes and may say more than limit
-    except FileNotFoundError:
-        raise ChromaticError(f"{path}: no such {what}") from None
-    except IsADirectoryError:
-        raise ChromaticError(f"{path}: is a directory, expected a {what}") from None
-    except OSError as e:
+    except OSError as e:  # check_file said what is missing or a folder; this is a read failing
         raise ChromaticError(f"{path}: cannot read {what} ({e.strerror})") from None
     if len(data) > limit:
         raise ChromaticError(f"{path}: {what} is larger than {limit:,} bytes")

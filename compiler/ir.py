@@ -173,9 +173,8 @@ class Policy:
         _check_finite("weights", self.palette)
         m = self.num_colors
         for l, layer in enumerate(self.layers):
-            lo, hi = int(layer.partition.min()), int(layer.partition.max())
-            if lo < 0 or hi >= m:
-                bad = lo if lo < 0 else hi
+            bad = color_outside(layer.partition, m)
+            if bad is not None:
                 raise PolicyFormatError(
                     f"partition_{l}: expected colors in [0, {m - 1}] (M={m}), found {bad}"
                 )
@@ -190,6 +189,15 @@ class Policy:
             raise PolicyFormatError("hidden_activation: expected 'tanh' or 'relu', found 'identity'")
         check_structure(self)
         return self
+
+
+def color_outside(partition: np.ndarray, num_colors: int) -> int | None:
+    """A color of ``partition`` outside [0, num_colors) (its minimum if negative, else its
+    maximum), or None; exact for any integer dtype, uint64 included (compared as Python ints)."""
+    if partition.size == 0:
+        return None
+    lo, hi = int(partition.min()), int(partition.max())
+    return lo if lo < 0 else hi if hi >= num_colors else None
 
 
 def _check_finite(name: str, arr: np.ndarray) -> None:

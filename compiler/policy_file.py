@@ -13,7 +13,7 @@ from typing import IO, Any
 import numpy as np
 
 from chromatic.atomic import atomic_write_with
-from chromatic.compiler.ir import Activation, Layer, Normalization, Policy, Structure
+from chromatic.compiler.ir import Activation, Layer, Normalization, Policy, Structure, color_outside
 from chromatic.compiler.limits import MAX_LAYERS, check_sizes
 from chromatic.compiler.npfile import read_npz
 from chromatic.compiler.passes.quantize import round_to
@@ -75,9 +75,8 @@ def _colors(arrays: dict[str, np.ndarray], key: str, shape: tuple[int, int], m: 
     a = _int_array(arrays, key, 2)
     if a.shape != shape:
         raise PolicyFormatError(f"{key}: expected shape {shape}, found {a.shape}")
-    lo, hi = int(a.min()), int(a.max())  # Python ints: exact for int64 and uint64 alike
-    if lo < 0 or hi >= m:
-        bad = lo if lo < 0 else hi
+    bad = color_outside(a, m)  # on the stored values: exact for int64 and uint64 alike
+    if bad is not None:
         raise PolicyFormatError(f"{key}: expected colors in [0, {m - 1}] (M={m}), found {bad}")
     return a.astype(np.int64)
 
@@ -145,8 +144,7 @@ def policy_from_arrays(arrays: dict[str, np.ndarray]) -> Policy:
 def _float32(key: str, values: np.ndarray) -> np.ndarray:
     """``values`` as the policy file stores them; one that float32 cannot hold is an error
     (ChromaticError naming the key), never an inf that ``compile`` would later refuse."""
-    round_to(key, values, np.dtype(np.float32))
-    return values.astype(np.float32)
+    return round_to(key, values, np.dtype(np.float32)).astype(np.float32)
 
 
 def policy_to_arrays(policy: Policy) -> dict[str, np.ndarray]:

@@ -18,7 +18,7 @@ from typing import IO, NoReturn
 import numpy as np
 
 from chromatic.atomic import atomic_write_bytes, atomic_write_with
-from chromatic.compiler.ir import Activation, Normalization, Structure
+from chromatic.compiler.ir import Activation, Normalization, Structure, color_outside
 from chromatic.compiler.limits import check_sizes
 from chromatic.compiler.npfile import read_run_npz
 from chromatic.errors import ChromaticError
@@ -111,8 +111,7 @@ def _colors(p: np.ndarray, shape: tuple[int, ...], num_colors: int, what: str) -
     """``p`` if it is an integer array of ``shape`` whose colors are in [0, num_colors)."""
     _check(p.dtype.kind in "iu" and p.shape == shape,
            f"{what} is {p.dtype} of shape {p.shape}, expected integers of shape {shape}")
-    _check(p.size == 0 or (int(p.min()) >= 0 and int(p.max()) < num_colors),
-           f"{what} has colors outside [0, {num_colors})")
+    _check(color_outside(p, num_colors) is None, f"{what} has colors outside [0, {num_colors})")
     return p
 
 
@@ -271,7 +270,7 @@ def _check_nas(fail, g: dict[str, np.ndarray], num_edges: int, num_colors: int, 
             nas_fail(k, f"has shape {_shape(a.shape)}, expected {said}")
     for k in ("population", "candidates", "buffer", "incumbent"):
         a = g.get(k)
-        if a is not None and a.size and (int(a.min()) < 0 or int(a.max()) >= num_colors):
+        if a is not None and color_outside(a, num_colors) is not None:
             nas_fail(k, f"has colors outside [0, {num_colors})")
     # finite floats, but for the sentinels the search itself writes: NaN for "not scored" (scores,
     # the last update's statistics before the first), -inf for "no return yet" (phase maxima)

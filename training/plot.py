@@ -34,8 +34,9 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
     rows = read_log(run_dir)
     if not rows:
         raise ChromaticError(f"{run_dir}: no training log to plot (no iterations in log.jsonl)")
-    bad = [r for r in rows if not all(_number(r.get(k)) for k in REQUIRED)]
-    rows = [r for r in rows if all(_number(r.get(k)) for k in REQUIRED)]
+    plottable = [all(_number(r.get(k)) for k in REQUIRED) for r in rows]
+    bad = [r for r, ok in zip(rows, plottable, strict=True) if not ok]
+    rows = [r for r, ok in zip(rows, plottable, strict=True) if ok]
     if not rows:
         raise ChromaticError(f"{run_dir / LOG}: no row has a number for each of {', '.join(REQUIRED)}; "
                              f"nothing to plot")
