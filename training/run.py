@@ -548,9 +548,11 @@ def resume(run_dir: str | Path, iterations: int | None, engine_opts: EngineOptio
 
 
 def resume_stage(run_dir: Path, iterations: int | None, engine_opts: EngineOptions,
-                 progress: bool = True, timesteps: int | None = None) -> Path:
-    """:func:`resume` of one ordinary run: everything checked (:func:`resumed_state`), then written."""
-    cfg, st, budget_changed = resumed_state(run_dir, iterations, timesteps)
+                 progress: bool = True, timesteps: int | None = None,
+                 resumed: tuple[TrainConfig, RunState, bool] | None = None) -> Path:
+    """:func:`resume` of one ordinary run: everything checked (:func:`resumed_state`, or its
+    result ``resumed`` if the caller has it already), then written."""
+    cfg, st, budget_changed = resumed or resumed_state(run_dir, iterations, timesteps)
     remove_stale_temps(run_dir)
     if budget_changed:
         write_config(run_dir, cfg)

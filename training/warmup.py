@@ -99,10 +99,9 @@ def _train_stages(cfg: TrainConfig, run_dir: Path, engine_opts, progress: bool) 
     wdir = run_dir / WARMUP_DIR
     warming_up = not (wdir / POLICY).exists() and ((wdir / CHECKPOINT).exists() or (wdir / CONFIG).exists())
     # the stage a resume continues is checked before this run writes anything (its settings too)
-    if warming_up:
-        resumed_state(wdir)
-    elif (wdir / POLICY).exists() and (run_dir / CHECKPOINT).exists():
-        resumed_state(run_dir, None, cfg.timesteps)
+    warmup_state = resumed_state(wdir) if warming_up else None
+    stage3_state = (resumed_state(run_dir, None, cfg.timesteps)
+                    if (wdir / POLICY).exists() and (run_dir / CHECKPOINT).exists() else None)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -111,7 +110,7 @@ def _train_stages(cfg: TrainConfig, run_dir: Path, engine_opts, progress: bool) 
     if (wdir / POLICY).exists():
         dense_path = wdir / POLICY
     elif warming_up:
-        dense_path = resume_stage(wdir, None, engine_opts, progress)
+        dense_path = resume_stage(wdir, None, engine_opts, progress, resumed=warmup_state)
     else:
         dense_path = start_stage(dense_config(cfg), wdir, engine_opts, progress)
     colored_path = color_warmup(cfg, dense_path, wdir / colored_name(cfg))
@@ -120,7 +119,7 @@ def _train_stages(cfg: TrainConfig, run_dir: Path, engine_opts, progress: bool) 
     used = int(dense_meta["timesteps"]) + int(colored_meta["warmup_calibration_steps"])
     stage3 = dataclasses.replace(cfg, dense_warmup=0.0, init_policy=str(colored_path.resolve()))
     if (run_dir / CHECKPOINT).exists():
-        resume_stage(run_dir, None, engine_opts, progress, timesteps=cfg.timesteps)
+        resume_stage(run_dir, None, engine_opts, progress, timesteps=cfg.timesteps, resumed=stage3_state)
     else:
         start_stage(stage3, run_dir, engine_opts, progress, timesteps_used=used)
     record = {"train_command": cfg.command(str(run_dir)), "dense_warmup": cfg.dense_warmup,
